@@ -1,0 +1,48 @@
+# Lượt — the two commands a newcomer runs: `make demo` and `make test`.
+# Each sets itself up: Debian packages where missing, a virtualenv in .venv.
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Debian packages: the broker, a font with Vietnamese letters, speech for the
+# default voice pack, zbar to decode QR codes in tests, FAT tools for SD images.
+DEB_PACKAGES := mosquitto fonts-dejavu-core espeak-ng libzbar0 dosfstools mtools python3-venv
+
+.PHONY: test demo lint bench system clean
+
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -p no:cacheprovider
+
+demo: $(STAMP)
+	$(PY) -m luot demo
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+bench: $(STAMP)
+	for b in dispatcher_throughput call_latency; do $(PY) -m bench.$$b --quick | tail -1; done
+
+system:
+	@missing=""; \
+	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
+	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
+	command -v espeak-ng >/dev/null 2>&1 || missing="$$missing espeak-ng"; \
+	ldconfig -p 2>/dev/null | grep -q libzbar.so || missing="$$missing libzbar0"; \
+	command -v mkfs.vfat >/dev/null 2>&1 || [ -x /usr/sbin/mkfs.vfat ] || missing="$$missing dosfstools"; \
+	command -v mcopy >/dev/null 2>&1 || missing="$$missing mtools"; \
+	python3 -c 'import ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+$(STAMP): pyproject.toml | system
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) artifacts demo-output *.egg-info

@@ -1,0 +1,58 @@
+"""`luot dispatcher`: run the queue authority on the hub.
+
+Reads the hub's device.toml (its `[hub]` table names the site file and the
+database), validates both files, then serves until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+from pathlib import Path
+
+from dispatcher.service import Dispatcher
+from luot.config import ConfigError, DeviceConfig, load_device, load_site
+from luot.logs import setup_logging
+
+
+def hub_paths(device: DeviceConfig) -> tuple[Path, Path]:
+    hub = device.role_section()
+    site_file = Path(hub.str("site_file", "/etc/luot/site.toml"))
+    database = Path(hub.str("database", "/var/lib/luot/luot.db"))
+    hub.done()
+    return site_file, database
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="luot dispatcher", description=__doc__)
+    parser.add_argument("--config", type=Path, default=Path("/etc/luot/device.toml"),
+                        help="the hub's device.toml (default: %(default)s)")
+    args = parser.parse_args(argv)
+    try:
+        device = load_device(args.config)
+        if device.role != "hub":
+            raise ConfigError(device.file, "role", f"the dispatcher runs on the hub, not a {device.role}")
+        site_file, database = hub_paths(device)
+        site = load_site(site_file)
+        if site.id != device.site:
+            raise ConfigError(device.file, "site", f"is {device.site!r} but {site_file} is {site.id!r}")
+    except ConfigError as e:
+        print(f"luot dispatcher: configuration error: {e}")
+        return 2
+    setup_logging(device.log_level)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    dispatcher = Dispatcher(site, database, device.broker, device_id=device.id)
+    signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop_soon())
+    signal.signal(signal.SIGINT, lambda *_: dispatcher.stop_soon())
+    logging.getLogger("luot.dispatcher").info(
+        "site %s: %d services, %d counters, database %s",
+        site.id, len(site.services), len(site.counters), database,
+    )
+    dispatcher.run()
+    dispatcher.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,265 @@
+"""The dispatcher's MQTT side: commands in, replies and retained state out.
+
+One worker thread owns the database. It drains whatever commands have arrived,
+applies them in one transaction (a savepoint each, so one failure undoes only
+itself), commits once — group commit, one fsync for the batch — and only then
+acknowledges the commands to the broker, sends the replies and publishes the
+state that changed. A power cut before the commit loses no reply anyone saw;
+the broker still holds the unacknowledged commands and delivers them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from dispatcher.queue import Effects, QueueBook, open_database
+from luot import protocol as p
+from luot.config import BrokerSettings, SiteConfig
+from luot.mqtt import make_paho_client, session_properties
+from luot.systemd import Notifier
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 512
+TICK_S = 1.0
+STATE_REFRESH_S = 10.0
+SESSION_EXPIRY_S = 7 * 86400
+
+
+@dataclass(frozen=True)
+class Incoming:
+    device: str
+    payload: bytes
+    correlation: bytes | None
+    mid: int
+    qos: int
+
+
+class _Republish:
+    """Marker: after a (re)connect, publish every retained topic again."""
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        site: SiteConfig,
+        database: str | Path,
+        broker: BrokerSettings,
+        *,
+        device_id: str = "hub",
+        clock: Callable[[], datetime] | None = None,
+        notifier: Notifier | None = None,
+    ) -> None:
+        self.site = site
+        self.topics = p.Topics(site.id)
+        self.clock = clock or site.now
+        self.notifier = notifier or Notifier()
+        self.db = open_database(database)
+        self.book = QueueBook(self.db, site)
+        self._inbox: queue.Queue[Incoming | _Republish] = queue.Queue()
+        self._published: dict[str, bytes] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_refresh = 0.0
+        self.batches = 0
+        self.commands = 0
+        # A fixed client id and a persistent session: commands sent while the dispatcher
+        # was down or restarting wait in the broker for it.
+        self.client = make_paho_client(broker, f"{device_id}-dispatcher", manual_ack=True)
+        self.client.will_set(self.topics.device_status(device_id), b"offline", qos=1, retain=True)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self._broker = broker
+        self._device_id = device_id
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        """Connect and run the worker in a background thread (tests, the demo)."""
+        self._connect()
+        self._thread = threading.Thread(target=self._work, name="dispatcher", daemon=True)
+        self._thread.start()
+
+    def run(self) -> None:
+        """Connect and run the worker in this thread until `stop()` (the service)."""
+        self._connect()
+        self._work()
+
+    def stop_soon(self) -> None:
+        """Ask the worker to finish its batch and return (safe from a signal handler)."""
+        self._stop.set()
+
+    def stop(self) -> None:
+        self.stop_soon()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.close()
+
+    def close(self) -> None:
+        info = self.client.publish(
+            self.topics.device_status(self._device_id), b"offline", qos=1, retain=True
+        )
+        if self.client.is_connected():
+            info.wait_for_publish(timeout=1.0)
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.db.close()
+
+    def _connect(self) -> None:
+        self.client.connect_async(
+            self._broker.host,
+            self._broker.port,
+            keepalive=self._broker.keepalive,
+            clean_start=False,
+            properties=session_properties(SESSION_EXPIRY_S),
+        )
+        self.client.loop_start()
+
+    # ------------------------------------------------------------------ network thread
+
+    def _on_connect(self, client: paho.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        if reason.is_failure:
+            log.error("the broker refused the dispatcher: %s", reason)
+            return
+        client.subscribe(f"{self.topics.root}cmd/+", qos=1)
+        client.publish(self.topics.device_status(self._device_id), b"online", qos=1, retain=True)
+        self._inbox.put(_Republish())
+        log.info("connected to the broker; serving site %s", self.site.id)
+
+    def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
+        correlation = getattr(msg.properties, "CorrelationData", None) if msg.properties else None
+        device = msg.topic.rsplit("/", 1)[-1]
+        self._inbox.put(Incoming(device, msg.payload, correlation, msg.mid, msg.qos))
+
+    # ------------------------------------------------------------------ worker thread
+
+    def _work(self) -> None:
+        self.notifier.ready(f"serving {self.site.id}")
+        while not self._stop.is_set():
+            self.notifier.pet()
+            try:
+                first = self._inbox.get(timeout=TICK_S)
+            except queue.Empty:
+                first = None
+            batch = [first] if first is not None else []
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
+            self._process(batch)
+        self.notifier.stopping()
+
+    def _process(self, batch: list[Incoming | _Republish]) -> None:
+        now = self.clock()
+        effects = Effects()
+        replies: list[tuple[Incoming, bytes]] = []
+        republish = False
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.book.roll_day(now, effects)
+            for item in batch:
+                if isinstance(item, _Republish):
+                    republish = True
+                else:
+                    replies.append((item, self._handle(item, now, effects)))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        # Durable from here on: acknowledge, reply, publish.
+        self.batches += 1
+        self.commands += len(replies)
+        for item, reply in replies:
+            self.client.ack(item.mid, item.qos)
+            self._reply(item, reply)
+        refresh = time.monotonic() - self._last_refresh >= STATE_REFRESH_S
+        if republish or refresh:
+            effects.everything(self.site)
+            self._last_refresh = time.monotonic()
+        self._publish_state(now, effects, force=republish)
+
+    def _handle(self, item: Incoming, now: datetime, effects: Effects) -> bytes:
+        """Apply one command, returning the reply bytes. Never raises for a bad command."""
+        command_id = item.correlation.decode("utf-8", "replace") if item.correlation else None
+        try:
+            cmd = p.parse_command(item.payload)
+        except p.ProtocolError as e:
+            log.info("refused a command from %s: %s", item.device, e)
+            return p.encode(p.error_reply(command_id, e.code, e.detail))
+        stored = self.book.stored_reply(item.device, cmd.id)
+        if stored is not None:
+            return stored.encode("utf-8")
+        device = self.site.device(item.device)
+        self.db.execute("SAVEPOINT command")
+        try:
+            if device is None:
+                raise p.ProtocolError(p.UNKNOWN_DEVICE, f"{item.device!r} is not in the inventory")
+            step = Effects()
+            body = self.book.apply(device, cmd, now, step)
+            reply = p.ok_reply(cmd.id, **body)
+        except p.ProtocolError as e:
+            self.db.execute("ROLLBACK TO command")
+            reply = p.error_reply(cmd.id, e.code, e.detail)
+        except Exception:
+            log.exception("command %s from %s failed", cmd.op, item.device)
+            self.db.execute("ROLLBACK TO command")
+            self.db.execute("RELEASE command")
+            return p.encode(p.error_reply(cmd.id, p.INTERNAL, "the dispatcher failed; try again"))
+        else:
+            effects.counters |= step.counters
+            effects.services |= step.services
+            effects.site |= step.site
+            effects.calls += step.calls
+        encoded = p.encode(reply)
+        self.book.store_reply(item.device, cmd.id, encoded.decode("utf-8"), now)
+        self.db.execute("RELEASE command")
+        return encoded
+
+    def _reply(self, item: Incoming, reply: bytes) -> None:
+        props = Properties(PacketTypes.PUBLISH)
+        if item.correlation:
+            props.CorrelationData = item.correlation
+        self.client.publish(self.topics.reply(item.device), reply, qos=1, properties=props)
+
+    def _publish_state(self, now: datetime, effects: Effects, *, force: bool) -> None:
+        if force:
+            self._retain(self.topics.config, self.site.catalogue(), force=True)
+        for number in sorted(effects.counters):
+            self._retain(self.topics.counter_state(number), self.book.counter_state(number), force)
+        for code in sorted(effects.services):
+            self._retain(self.topics.service_state(code), self.book.service_state(code, now), force)
+        if effects.site:
+            self._retain(self.topics.site_state, self.book.site_state(now), force)
+        for seq in effects.calls:
+            self.client.publish(self.topics.call_event, p.encode(self.book.call_event(seq)), qos=1)
+
+    def _retain(self, topic: str, payload: dict[str, Any], force: bool) -> None:
+        encoded = p.encode(payload)
+        if force or self._published.get(topic) != encoded:
+            self._published[topic] = encoded
+            self.client.publish(topic, encoded, qos=1, retain=True)
+
+    # ------------------------------------------------------------------ for the CLI and tests
+
+    def snapshot(self) -> dict[str, Any]:
+        """The retained state as the database says it now (what a fresh start would publish)."""
+        now = self.clock()
+        return {
+            "site": self.book.site_state(now),
+            "counters": {c.number: self.book.counter_state(c.number) for c in self.site.counters},
+            "services": {s.code: self.book.service_state(s.code, now) for s in self.site.services},
+        }
+

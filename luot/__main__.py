@@ -1,0 +1,3 @@
+from luot.cli import main
+
+raise SystemExit(main())

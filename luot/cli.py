@@ -1,0 +1,48 @@
+"""`luot <command>`: one entry point for every role and tool.
+
+Each command lives in its own package and is imported only when asked for,
+so a counter node never loads pygame.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {
+    "dispatcher": ("dispatcher.__main__", "the queue authority on the hub"),
+    "kiosk": ("kiosk.__main__", "the touch kiosk that prints tickets"),
+    "display": ("display.__main__", "a hallway TV board or LED board, with spoken calls"),
+    "counter": ("counter_button.__main__", "a counter's call-buttons, light and LED board"),
+    "provision": ("provisioning.__main__", "make device bundles, broker files and SD images"),
+    "admin": ("luot.admin", "open or close the day, look at the queue"),
+    "check-site": ("luot.check", "validate a site.toml (and device.toml files)"),
+    "demo": ("luot.demo", "a whole centre on this machine"),
+    "simulate": ("luot.simulate", "a day of a centre at accelerated time, with planning figures"),
+    "report": ("dispatcher.report", "the day's figures from the hub's database, for the leaders"),
+}
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = ["usage: luot <command> [options]", "", "commands:"]
+    lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += ["", "luot <command> --help shows a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    command, rest = args[0], args[1:]
+    if command not in COMMANDS:
+        print(f"luot: unknown command {command!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[command][0])
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

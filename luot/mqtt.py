@@ -1,0 +1,277 @@
+"""A device's link to the hub over paho-mqtt 2.x (MQTT v5).
+
+`HubLink` keeps a local copy of every retained topic (the single source of
+truth for screens), reports `online`/`offline` with a last will, reconnects
+with backoff, and sends commands as request/reply with a response topic and
+correlation data. A command is never queued while the link is down: a press
+that cannot reach the hub fails at once, so nothing stale is replayed later.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from luot.config import BrokerSettings
+from luot.protocol import Topics, decode, encode
+
+log = logging.getLogger(__name__)
+
+MessageHandler = Callable[[str, Any, bool], None]
+ConnectionHandler = Callable[[bool], None]
+
+
+class HubUnreachable(Exception):
+    """The command was not sent, or its reply cannot come: the link to the hub is down."""
+
+
+class HubTimeout(Exception):
+    """The command was sent but no reply came in time."""
+
+
+class CommandRefused(Exception):
+    """The dispatcher answered with an error code."""
+
+    def __init__(self, code: str, detail: str, reply: dict[str, Any]) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+        self.reply = reply
+
+
+def unique_client_id(device_id: str, purpose: str) -> str:
+    return f"{device_id}-{purpose}-{uuid.uuid4().hex[:8]}"
+
+
+def make_paho_client(
+    broker: BrokerSettings, client_id: str, *, manual_ack: bool = False
+) -> paho.Client:
+    """A paho client for MQTT v5 that survives exceptions in callbacks and retries with backoff."""
+    client = paho.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=paho.MQTTv5,
+        manual_ack=manual_ack,
+    )
+    client.username_pw_set(broker.username, broker.password)
+    if broker.tls:
+        client.tls_set(ca_certs=broker.ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    client.reconnect_delay_set(min_delay=1, max_delay=16)
+    client.suppress_exceptions = True
+    client.max_inflight_messages_set(100)
+    return client
+
+
+def session_properties(expiry_s: int) -> Properties:
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = expiry_s
+    return props
+
+
+class _Pending:
+    __slots__ = ("done", "reply")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.reply: dict[str, Any] | None = None
+
+
+class HubLink:
+    """One device's connection: retained-state cache, commands, status and health."""
+
+    def __init__(
+        self,
+        broker: BrokerSettings,
+        *,
+        device_id: str,
+        site: str,
+        purpose: str = "device",
+    ) -> None:
+        self.device_id = device_id
+        self.topics = Topics(site)
+        self._client = make_paho_client(broker, unique_client_id(device_id, purpose))
+        self._broker = broker
+        self._lock = threading.Lock()
+        self._state: dict[str, Any] = {}
+        self._pending: dict[str, _Pending] = {}
+        self._handlers: list[MessageHandler] = []
+        self._connection_handlers: list[ConnectionHandler] = []
+        self._connected = threading.Event()
+        self._health: dict[str, Any] | None = None
+        status = self.topics.device_status(device_id)
+        self._client.will_set(status, b"offline", qos=1, retain=True)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        """Connect in the background; a broker that is not up yet is retried with backoff."""
+        self._client.connect_async(
+            self._broker.host, self._broker.port, keepalive=self._broker.keepalive, clean_start=True
+        )
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        if self._connected.is_set():
+            info = self._client.publish(
+                self.topics.device_status(self.device_id), b"offline", qos=1, retain=True
+            )
+            info.wait_for_publish(timeout=1.0)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._fail_pending()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def add_handler(self, handler: MessageHandler) -> None:
+        """`handler(relative_topic, payload, retained)` for every state, event and config message.
+
+        Called on the network thread: hand the work to your own loop, do not block.
+        """
+        self._handlers.append(handler)
+
+    def add_connection_handler(self, handler: ConnectionHandler) -> None:
+        self._connection_handlers.append(handler)
+
+    # ------------------------------------------------------------------ retained state
+
+    def state(self, relative_topic: str) -> Any:
+        """The last retained payload of `state/...` or `config`, or None."""
+        with self._lock:
+            return self._state.get(relative_topic)
+
+    def states(self, prefix: str) -> dict[str, Any]:
+        with self._lock:
+            return {k: v for k, v in self._state.items() if k.startswith(prefix)}
+
+    # ------------------------------------------------------------------ commands
+
+    def request(self, op: str, *, timeout: float = 3.0, command_id: str | None = None,
+                **fields: Any) -> dict[str, Any]:
+        """Send a command and wait for its reply; raise rather than queue when the hub is away."""
+        if not self._connected.is_set():
+            raise HubUnreachable("not connected to the broker")
+        command_id = command_id or uuid.uuid4().hex
+        pending = _Pending()
+        with self._lock:
+            self._pending[command_id] = pending
+        props = Properties(PacketTypes.PUBLISH)
+        props.ResponseTopic = self.topics.reply(self.device_id)
+        props.CorrelationData = command_id.encode()
+        try:
+            info = self._client.publish(
+                self.topics.cmd(self.device_id),
+                encode({"id": command_id, "op": op, **fields}),
+                qos=1,
+                properties=props,
+            )
+            if info.rc != paho.MQTT_ERR_SUCCESS:
+                raise HubUnreachable(f"publish failed: {paho.error_string(info.rc)}")
+            if not pending.done.wait(timeout):
+                raise HubTimeout(f"no reply to {op!r} within {timeout:.1f} s")
+        finally:
+            with self._lock:
+                self._pending.pop(command_id, None)
+        reply = pending.reply
+        if reply is None:
+            raise HubUnreachable("the link to the broker dropped before the reply came")
+        if not reply.get("ok"):
+            raise CommandRefused(str(reply.get("error")), str(reply.get("detail", "")), reply)
+        return reply
+
+    # ------------------------------------------------------------------ status and health
+
+    def publish_health(self, health: dict[str, Any]) -> None:
+        """Retained health (QoS 0); kept and re-sent after a reconnect."""
+        self._health = health
+        if self._connected.is_set():
+            self._client.publish(
+                self.topics.device_health(self.device_id), encode(health), qos=0, retain=True
+            )
+
+    # ------------------------------------------------------------------ paho callbacks
+
+    def _on_connect(self, client: paho.Client, _userdata: Any, _flags: Any, reason: Any,
+                    _props: Any) -> None:
+        if reason.is_failure:
+            log.warning("broker refused the connection: %s", reason)
+            return
+        root = self.topics.root
+        client.subscribe(
+            [
+                (f"{root}state/#", 1),
+                (f"{root}event/#", 1),
+                (f"{root}config", 1),
+                (self.topics.reply(self.device_id), 1),
+            ]
+        )
+        client.publish(self.topics.device_status(self.device_id), b"online", qos=1, retain=True)
+        if self._health is not None:
+            client.publish(
+                self.topics.device_health(self.device_id), encode(self._health), qos=0, retain=True
+            )
+        self._connected.set()
+        log.info("connected to %s:%s", self._broker.host, self._broker.port)
+        for handler in self._connection_handlers:
+            handler(True)
+
+    def _on_disconnect(self, _client: paho.Client, _userdata: Any, _flags: Any, reason: Any,
+                       _props: Any) -> None:
+        was_connected = self._connected.is_set()
+        self._connected.clear()
+        self._fail_pending()
+        if was_connected:
+            log.warning("lost the broker: %s", reason)
+            for handler in self._connection_handlers:
+                handler(False)
+
+    def _fail_pending(self) -> None:
+        with self._lock:
+            pending = list(self._pending.values())
+        for p in pending:
+            p.done.set()
+
+    def _on_message(self, _client: paho.Client, _userdata: Any, msg: paho.MQTTMessage) -> None:
+        topic = self.topics.relative(msg.topic)
+        try:
+            payload = decode(msg.payload)
+        except (UnicodeDecodeError, ValueError):
+            log.warning("ignoring a payload on %s that is not UTF-8 JSON", topic)
+            return
+        if topic.startswith("reply/"):
+            self._on_reply(payload)
+            return
+        if msg.retain or topic.startswith("state/") or topic == "config":
+            with self._lock:
+                if payload is None:
+                    self._state.pop(topic, None)
+                else:
+                    self._state[topic] = payload
+        for handler in self._handlers:
+            handler(topic, payload, bool(msg.retain))
+
+    def _on_reply(self, payload: Any) -> None:
+        if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):
+            log.warning("ignoring a reply without an id: %r", payload)
+            return
+        with self._lock:
+            pending = self._pending.get(payload["id"])
+        if pending is not None:
+            pending.reply = payload
+            pending.done.set()

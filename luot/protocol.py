@@ -1,0 +1,192 @@
+"""The MQTT contract of `shared/DESIGN.md`: topic names, command schemas, error codes.
+
+Commands are JSON objects `{"id": ..., "op": ..., <fields>}` of at most 4 KiB.
+A command that breaks the schema is refused with an error code; nothing in it
+is guessed at.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+MAX_PAYLOAD = 4096
+
+# Error codes carried in `{"ok": false, "error": <code>, "detail": ...}`.
+BAD_JSON = "bad_json"
+TOO_LARGE = "too_large"
+BAD_SCHEMA = "bad_schema"
+UNKNOWN_OP = "unknown_op"
+UNKNOWN_FIELD = "unknown_field"
+UNKNOWN_DEVICE = "unknown_device"
+FORBIDDEN = "forbidden"
+DAY_CLOSED = "day_closed"
+OUTSIDE_HOURS = "outside_hours"
+CAP_REACHED = "cap_reached"
+UNKNOWN_SERVICE = "unknown_service"
+UNKNOWN_PRIORITY = "unknown_priority"
+DUPLICATE_CITIZEN = "duplicate_citizen"
+NO_CURRENT_TICKET = "no_current_ticket"
+QUEUE_EMPTY = "queue_empty"
+STALE = "stale"
+COUNTER_PAUSED = "counter_paused"
+NOT_FOUND = "not_found"
+ALREADY_RATED = "already_rated"
+INTERNAL = "internal"
+
+RATINGS = {
+    5: ("Rất hài lòng", "Very satisfied"),
+    4: ("Hài lòng", "Satisfied"),
+    3: ("Bình thường", "Neutral"),
+    2: ("Không hài lòng", "Dissatisfied"),
+    1: ("Rất không hài lòng", "Very dissatisfied"),
+}
+
+
+class Topics:
+    """Topic names under `luot/<site>/`."""
+
+    def __init__(self, site: str) -> None:
+        self.site = site
+        self.root = f"luot/{site}/"
+
+    def cmd(self, device: str) -> str:
+        return f"{self.root}cmd/{device}"
+
+    def reply(self, device: str) -> str:
+        return f"{self.root}reply/{device}"
+
+    def counter_state(self, number: int) -> str:
+        return f"{self.root}state/counter/{number}"
+
+    def service_state(self, code: str) -> str:
+        return f"{self.root}state/service/{code}"
+
+    @property
+    def site_state(self) -> str:
+        return f"{self.root}state/site"
+
+    @property
+    def call_event(self) -> str:
+        return f"{self.root}event/call"
+
+    @property
+    def config(self) -> str:
+        return f"{self.root}config"
+
+    def device_status(self, device: str) -> str:
+        return f"{self.root}device/{device}/status"
+
+    def device_health(self, device: str) -> str:
+        return f"{self.root}device/{device}/health"
+
+    def relative(self, topic: str) -> str:
+        """`luot/<site>/state/site` → `state/site`."""
+        return topic[len(self.root):] if topic.startswith(self.root) else topic
+
+
+# Field specs: name → (accepted types, required). `None` in the types allows null.
+_COUNTER = {"counter": ((int,), True), "expect": ((int, type(None)), False)}
+OPS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
+    "take": {
+        "service": ((str,), True),
+        "priority": ((str, type(None)), False),
+        "citizen": ((str, type(None)), False),
+    },
+    "next": _COUNTER,
+    "recall": _COUNTER,
+    "noshow": _COUNTER,
+    "done": _COUNTER,
+    "requeue": _COUNTER,
+    "transfer": {**_COUNTER, "service": ((str,), True)},
+    "pause": {"counter": ((int,), True)},
+    "resume": {"counter": ((int,), True)},
+    "rate": {"counter": ((int,), True), "ticket": ((int,), True), "score": ((int,), True)},
+    "open": {},
+    "close": {},
+}
+
+# Which ops each role may send. Counter ops are further limited to the device's own counter.
+ROLE_OPS: dict[str, frozenset[str]] = {
+    "kiosk": frozenset({"take"}),
+    "counter": frozenset(
+        {"next", "recall", "noshow", "done", "requeue", "transfer", "pause", "resume", "rate"}
+    ),
+    "admin": frozenset(OPS),
+    "display": frozenset(),
+    "hub": frozenset(),
+}
+
+
+class ProtocolError(Exception):
+    """A command that cannot be accepted, with its wire error code."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Command:
+    id: str
+    op: str
+    fields: dict[str, Any]
+
+
+def parse_command(payload: bytes) -> Command:
+    """Decode and validate one command, or raise ProtocolError."""
+    if len(payload) > MAX_PAYLOAD:
+        raise ProtocolError(TOO_LARGE, f"{len(payload)} bytes; the limit is {MAX_PAYLOAD}")
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ProtocolError(BAD_JSON, "payload is not UTF-8") from None
+    except json.JSONDecodeError as e:
+        raise ProtocolError(BAD_JSON, f"payload is not JSON: {e.msg} at {e.pos}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError(BAD_SCHEMA, "a command is a JSON object")
+    command_id = data.pop("id", None)
+    if not isinstance(command_id, str) or not 1 <= len(command_id) <= 64:
+        raise ProtocolError(BAD_SCHEMA, "'id' must be a string of 1 to 64 characters")
+    op = data.pop("op", None)
+    if not isinstance(op, str):
+        raise ProtocolError(BAD_SCHEMA, "'op' must be a string")
+    spec = OPS.get(op)
+    if spec is None:
+        raise ProtocolError(UNKNOWN_OP, f"unknown op {op!r}; known ops: {', '.join(sorted(OPS))}")
+    unknown = sorted(set(data) - set(spec))
+    if unknown:
+        raise ProtocolError(UNKNOWN_FIELD, f"op {op!r} has no field {unknown[0]!r}")
+    for name, (types, required) in spec.items():
+        if name not in data:
+            if required:
+                raise ProtocolError(BAD_SCHEMA, f"op {op!r} needs field {name!r}")
+            continue
+        value = data[name]
+        if isinstance(value, bool) or not isinstance(value, types):
+            wanted = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise ProtocolError(BAD_SCHEMA, f"field {name!r} must be {wanted}")
+        if isinstance(value, str) and len(value) > 128:
+            raise ProtocolError(BAD_SCHEMA, f"field {name!r} is longer than 128 characters")
+    return Command(command_id, op, data)
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def decode(payload: bytes) -> Any:
+    """Decode a state or event payload; an empty retained payload (a cleared topic) is None."""
+    if not payload:
+        return None
+    return json.loads(payload.decode("utf-8"))
+
+
+def ok_reply(command_id: str, **body: Any) -> dict[str, Any]:
+    return {"id": command_id, "ok": True, **body}
+
+
+def error_reply(command_id: str | None, code: str, detail: str) -> dict[str, Any]:
+    return {"id": command_id, "ok": False, "error": code, "detail": detail}

@@ -1,0 +1,70 @@
+"""Fixtures: a real Mosquitto on a free loopback port with the project's generated
+configuration, the real dispatcher, and device links with their own credentials."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from helpers import SITE_FILE, wait_for
+
+from broker_config.process import Mosquitto
+from dispatcher.service import Dispatcher
+from luot.config import SiteConfig, load_site
+from luot.mqtt import HubLink
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def site() -> SiteConfig:
+    return load_site(SITE_FILE)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where tests save screenshots and tickets for a person to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def broker(tmp_path: Path, site: SiteConfig) -> Iterator[Mosquitto]:
+    roles = {d.id: d.role for d in site.devices}
+    mosquitto = Mosquitto(tmp_path / "broker", site.id, roles)
+    mosquitto.start()
+    yield mosquitto
+    mosquitto.stop()
+
+
+@pytest.fixture
+def dispatcher(broker: Mosquitto, site: SiteConfig, tmp_path: Path) -> Iterator[Dispatcher]:
+    hub = Dispatcher(site, tmp_path / "luot.db", broker.settings("hub"))
+    hub.start()
+    wait_for(lambda: hub.client.is_connected() and hub.batches > 0, what="the dispatcher")
+    yield hub
+    hub.stop()
+
+
+@pytest.fixture
+def connect(broker: Mosquitto, site: SiteConfig) -> Iterator[Callable[..., HubLink]]:
+    """`connect("quay-1")`: a started HubLink for that device, with config received."""
+    links: list[HubLink] = []
+
+    def make(device_id: str, *, wait_config: bool = True) -> HubLink:
+        link = HubLink(broker.settings(device_id), device_id=device_id, site=site.id)
+        links.append(link)
+        link.start()
+        assert link.wait_connected(5), f"{device_id} could not connect"
+        if wait_config:
+            wait_for(lambda: link.state("config"), what=f"config at {device_id}")
+        return link
+
+    yield make
+    for link in links:
+        link.stop()
