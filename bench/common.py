@@ -1,0 +1,121 @@
+"""What every benchmark shares: a private broker, the raw MQTT baseline, process figures.
+
+Each figure is printed beside a baseline measured in the same run, because
+these machines are noisy: compare ratios, not absolute numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from broker_config.process import Mosquitto
+from luot.config import SiteConfig, load_site
+from luot.mqtt import make_paho_client, unique_client_id
+
+BENCH_SITE = Path(__file__).resolve().parent.parent / "tests" / "data" / "site.toml"
+
+
+def parse_args(description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="a short run (under 30 s)")
+    return parser.parse_args()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary_ms(samples_s: list[float]) -> dict[str, float]:
+    ms = [s * 1000 for s in samples_s]
+    return {
+        "p50_ms": round(statistics.median(ms), 3),
+        "p99_ms": round(percentile(ms, 99), 3),
+    }
+
+
+@contextmanager
+def bench_broker(site: SiteConfig | None = None) -> Iterator[tuple[Mosquitto, SiteConfig, Path]]:
+    """A private Mosquitto for the test site, and a scratch folder."""
+    site = site or load_site(BENCH_SITE)
+    with tempfile.TemporaryDirectory(prefix="luot-bench-") as tmp:
+        workdir = Path(tmp)
+        broker = Mosquitto(workdir / "broker", site.id, {d.id: d.role for d in site.devices})
+        broker.start()
+        try:
+            yield broker, site, workdir
+        finally:
+            broker.stop()
+
+
+def raw_round_trip(broker: Mosquitto, n: int) -> dict[str, float]:
+    """The raw MQTT baseline: QoS 1 publish → receive through the same broker.
+
+    It runs as the hub, the one user that may both write `device/hub/...` and read it back.
+    """
+    topic = f"luot/{broker.site}/device/hub/bench"
+    client = make_paho_client(broker.settings("hub"), unique_client_id("hub", "bench"))
+    got = threading.Event()
+    subscribed = threading.Event()
+    client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
+    client.on_subscribe = lambda *_: subscribed.set()
+    client.on_message = lambda *_: got.set()
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        if not subscribed.wait(5):
+            raise RuntimeError("the baseline client could not subscribe")
+        samples: list[float] = []
+        for _ in range(n):
+            got.clear()
+            start = time.perf_counter()
+            client.publish(topic, b"x" * 64, qos=1)
+            if not got.wait(2):
+                raise RuntimeError("the baseline message did not come back")
+            samples.append(time.perf_counter() - start)
+        stats = summary_ms(samples)
+        return {"raw_p50_ms": stats["p50_ms"], "raw_p99_ms": stats["p99_ms"]}
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def rss_mb(pid: int | None = None) -> float:
+    """Resident memory of a process, from /proc."""
+    status = Path(f"/proc/{pid or os.getpid()}/status").read_text()
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError("no VmRSS in /proc status")
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    fields = Path(f"/proc/{pid or os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def idle_cpu_pct(pid: int, seconds: float) -> float:
+    """CPU used by `pid` over `seconds` of wall time, in percent of one core."""
+    before = cpu_seconds(pid)
+    time.sleep(seconds)
+    return round((cpu_seconds(pid) - before) / seconds * 100, 2)
+
+
+def emit(result: dict[str, Any]) -> None:
+    """The benchmark's last line."""
+    print(json.dumps(result, ensure_ascii=False), flush=True)
+
