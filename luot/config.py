@@ -70,7 +70,9 @@ class Section:
         if name in self.data:
             return self.data[name]
         if default is _MISSING:
-            raise self.error(name, "is required but missing")
+            typo = difflib.get_close_matches(name, [k for k in self.data if k not in self._read], n=1)
+            hint = f" (there is {typo[0]!r}: a typo?)" if typo else ""
+            raise self.error(name, f"is required but missing{hint}")
         return default
 
     def str(
@@ -149,6 +151,13 @@ class Section:
     def raw(self, name: str) -> dict[str, Any]:
         """A table passed on whole, for a component that validates it with its own Section."""
         return self.section(name).data
+
+    def value(self, name: str, item: Callable[[Any, str], T], default: Any = _MISSING) -> T:
+        """A key whose value `item(value, key)` checks, for values of more than one type."""
+        value = self._get(name, default)
+        if value is default and name not in self.data:
+            return value
+        return item(value, self.key(name))
 
     def done(self) -> None:
         unknown = sorted(set(self.data) - self._read)

@@ -1,0 +1,107 @@
+"""Configuration mistakes are reported with the file, the key and what was expected."""
+
+from pathlib import Path
+
+import pytest
+from helpers import SITE_FILE
+
+from luot.config import ConfigError, load_device, load_site
+
+EXAMPLE_SITE = Path(__file__).resolve().parent.parent / "luot" / "examples" / "site.toml"
+
+
+def test_the_shipped_example_site_loads():
+    site = load_site(EXAMPLE_SITE)
+    assert len(site.counters) >= 12
+    assert {s.name for s in site.services} >= {"Chứng thực", "Hộ tịch", "Đất đai", "Đăng ký kinh doanh"}
+    assert site.service("CT").number(23) == "A023"
+    assert site.device("quay-5").counter == 5
+
+
+def write(tmp_path: Path, text: str, name: str = "file.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def mutate_site(tmp_path: Path, old: str, new: str) -> Path:
+    text = SITE_FILE.read_text(encoding="utf-8")
+    assert old in text
+    return write(tmp_path, text.replace(old, new, 1), "site.toml")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "expected"),
+    [
+        ('daily_cap = 5', 'daily_cap = "five"', "services[2].daily_cap", "expected an integer"),
+        ('daily_cap = 5', 'daly_cap = 5', "services[2].daly_cap", "did you mean 'daily_cap'"),
+        ('prefix = "B"', 'prefix = "A"', "services[1].prefix", "already used"),
+        ('services = ["HT"]', 'services = ["XX"]', "counters[2].services[0]", "unknown service 'XX'"),
+        ('taking = [["00:00", "24:00"]]', 'taking = [["08:00", "7:30"]]', "hours.taking[0]", "HH:MM"),
+        ('working_days = [1, 2, 3, 4, 5, 6, 7]', 'working_days = [0]', "hours.working_days[0]",
+         "weekday 1 (Monday)"),
+        ('counter = 3\n', 'counter = 42\n', "devices[7].counter", "no [[counters]] has number 42"),
+        ('timezone = "Asia/Ho_Chi_Minh"', 'timezone = "Mars/Olympus"', "site.timezone", "IANA"),
+        ('code = "DD"\nblock_start = 3000', 'code = "DD"\nprefix = "C"\nblock_start = 3000',
+         "services[2].prefix", "exactly one of prefix"),
+    ],
+)
+def test_site_errors_name_file_and_key(tmp_path, old, new, key, expected):
+    path = mutate_site(tmp_path, old, new)
+    with pytest.raises(ConfigError) as caught:
+        load_site(path)
+    assert caught.value.file == str(path)
+    assert caught.value.key == key
+    assert expected in caught.value.message
+    assert str(path) in str(caught.value)
+
+
+def test_broken_toml_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_site(write(tmp_path, "[site\nid = 1"))
+    with pytest.raises(ConfigError, match="file not found"):
+        load_device(tmp_path / "absent.toml")
+
+
+DEVICE = """id = "quay-1"
+role = "counter"
+site = "test-ward"
+
+[broker]
+host = "127.0.0.1"
+password = "secret"
+"""
+
+
+def test_device_file_reads_and_keeps_the_role_table(tmp_path):
+    device = load_device(write(tmp_path, DEVICE + "\n[counter]\nnumber = 1\n"))
+    assert device.broker.username == "quay-1"
+    assert device.broker.port == 1883
+    section = device.role_section()
+    assert section.int("number") == 1
+    section.done()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "expected"),
+    [
+        ('role = "counter"', 'role = "printer"', "role", "expected one of hub, kiosk"),
+        ('id = "quay-1"', 'id = "Quầy 1"', "id", "lower-case letters"),
+        ('password = "secret"', 'pasword = "secret"', "broker.password", "there is 'pasword'"),
+        ('host = "127.0.0.1"', 'host = "127.0.0.1"\nport = 70000', "broker.port", "1 to 65535"),
+    ],
+)
+def test_device_errors_name_the_key(tmp_path, old, new, key, expected):
+    with pytest.raises(ConfigError) as caught:
+        load_device(write(tmp_path, DEVICE.replace(old, new)))
+    assert caught.value.key == key
+    assert expected in caught.value.message
+
+
+def test_password_file_is_read_and_a_missing_one_is_named(tmp_path):
+    secret = write(tmp_path, "s3cret\n", "password")
+    text = DEVICE.replace('password = "secret"', f'password_file = "{secret}"')
+    assert load_device(write(tmp_path, text)).broker.password == "s3cret"
+    text = DEVICE.replace('password = "secret"', 'password_file = "/nonexistent/pw"')
+    with pytest.raises(ConfigError, match="broker.password_file: cannot read"):
+        load_device(write(tmp_path, text))
