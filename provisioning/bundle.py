@@ -1,0 +1,233 @@
+"""Per-device bundles and the hub's broker files, from the inventory in site.toml.
+
+The output folder keeps every device's clear password in `secrets` (mode 0600),
+so running again after a change to the inventory keeps existing passwords and
+rewrites only the files whose content changes.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from broker_config import (
+    HUB_BROKER_DIR,
+    HUB_BROKER_USER,
+    BrokerOptions,
+    load_broker_options,
+    new_password,
+    site_roles,
+    write_broker_files,
+    write_if_changed,
+)
+from luot.config import ID_PATTERN, ConfigError, DeviceEntry, Section, SiteConfig, load_site
+
+SECRETS_FILE = "secrets"
+ETC = Path("/etc/luot")
+DEVICE_PASSWORD_FILE = ETC / "password"
+DEVICE_CA_FILE = ETC / "ca.crt"
+HUB_SITE_FILE = ETC / "site.toml"
+HUB_DATABASE = Path("/var/lib/luot/luot.db")
+
+# The role's table in device.toml: keys a technician usually sets, with the defaults
+# the role's own loader applies; commented keys are optional.
+ROLE_SKELETONS: dict[str, str] = {
+    "hub": (
+        "[hub]\n"
+        f'site_file = "{HUB_SITE_FILE}"      # the centre\'s catalogue, copied here by provisioning\n'
+        f'database = "{HUB_DATABASE}"   # SQLite, WAL, synchronous=FULL\n'
+    ),
+    "kiosk": (
+        "[kiosk]\n"
+        'printer = "usb://04b8:0e15"     # Epson TM-T20II on USB; or serial:///dev/ttyUSB0?baudrate=19200,\n'
+        "                                # tcp://10.0.0.9:9100, file:///dev/usb/lp0\n"
+        'profile = "TM-T20II"            # python-escpos profile: its paper width sizes the ticket\n'
+        "# scanner = \"/dev/ttyACM0\"       # a CCCD QR scanner in serial mode (needs citizen_secret)\n"
+        "# citizen_secret = \"…\"           # the same on every kiosk of the site, 16 characters or more\n"
+        "return_after_s = 8.0            # back to the start screen after showing a number\n"
+    ),
+    "display": "[display]\n# Defaults: the HDMI screen, full screen, spoken calls. See display/README.md.\n",
+    "counter": "[counter]\n# Defaults: buttons on the standard pins. See counter_button/README.md.\n",
+    "admin": "",
+}
+
+
+@dataclass(frozen=True)
+class NetworkOptions:
+    """The `[network]` table of site.toml: how devices reach the hub and what first boot sets."""
+
+    hub_host: str
+    wifi_ssid: str = ""
+    wifi_password: str = ""
+    wifi_country: str = "VN"
+
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+def load_network_options(site: SiteConfig) -> NetworkOptions:
+    n = Section(site.network, site.file, "network")
+    options = NetworkOptions(
+        hub_host=n.str("hub_host", "luot-hub.local"),
+        wifi_ssid=n.str("wifi_ssid", ""),
+        wifi_password=n.str("wifi_password", ""),
+        wifi_country=n.str("wifi_country", "VN", pattern=_COUNTRY, hint="a two-letter country code"),
+    )
+    if options.wifi_ssid and not 8 <= len(options.wifi_password) <= 63:
+        raise n.error("wifi_password", "a WPA2 passphrase has 8 to 63 characters")
+    n.done()
+    return options
+
+
+@dataclass
+class BundleReport:
+    """What a run wrote: files created or changed, bundles removed, passwords made."""
+
+    out: Path
+    changed: list[Path] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)
+    new_passwords: list[str] = field(default_factory=list)
+    devices: int = 0
+
+    def summary(self) -> str:
+        lines = [f"{self.devices} devices in {self.out}"]
+        if self.new_passwords:
+            lines.append(f"new passwords: {', '.join(self.new_passwords)}")
+        lines.append(f"{len(self.changed)} files written" + (":" if self.changed else ", nothing changed"))
+        lines += [f"  {p.relative_to(self.out)}" for p in self.changed]
+        lines += [f"removed {p.relative_to(self.out)} (no longer in the inventory)" for p in self.removed]
+        return "\n".join(lines)
+
+
+def read_secrets(out: Path) -> dict[str, str]:
+    path = out / SECRETS_FILE
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(path, "", f"not valid TOML: {e}") from None
+    passwords = data.get("passwords", {})
+    if not isinstance(passwords, dict) or not all(isinstance(v, str) for v in passwords.values()):
+        raise ConfigError(path, "passwords", "expected a table of device id = \"password\"")
+    return dict(passwords)
+
+
+def write_secrets(out: Path, passwords: dict[str, str]) -> bool:
+    text = "# Lượt device passwords in clear. Keep this file private (mode 0600).\n[passwords]\n"
+    text += "".join(f'"{user}" = "{pw}"\n' for user, pw in sorted(passwords.items()))
+    return write_if_changed(out / SECRETS_FILE, text, 0o600)
+
+
+def toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_device_toml(site: SiteConfig, device: DeviceEntry, network: NetworkOptions,
+                       broker: BrokerOptions) -> str:
+    port, tls, _ca = broker.device_endpoint()
+    host = "localhost" if device.role == "hub" else network.hub_host
+    where = f"counter {device.counter}" if device.counter is not None else device.role
+    lines = [
+        f"# Lượt device {device.id} ({where}) of site {site.id}. Written by `luot provision bundle`.",
+        "# Check it with: luot check-site site.toml device.toml",
+        f"id = {toml_string(device.id)}",
+        f"role = {toml_string(device.role)}",
+        f"site = {toml_string(site.id)}",
+        'log_level = "info"',
+        "",
+        "[broker]",
+        f"host = {toml_string(host)}",
+        f"port = {port}",
+        f"password_file = {toml_string(str(DEVICE_PASSWORD_FILE))}",
+    ]
+    if tls:
+        lines += ["tls = true", f"ca_file = {toml_string(str(DEVICE_CA_FILE))}"]
+    skeleton = ROLE_SKELETONS.get(device.role, "")
+    return "\n".join(lines) + "\n" + ("\n" + skeleton if skeleton else "")
+
+
+def hub_device(site: SiteConfig) -> DeviceEntry:
+    hubs = [d for d in site.devices if d.role == "hub"]
+    if len(hubs) != 1:
+        raise ConfigError(site.file, "devices",
+                          f"expected exactly one device with role = \"hub\"; found {len(hubs)}")
+    return hubs[0]
+
+
+def make_bundles(site_file: Path, out: Path, *, rotate: tuple[str, ...] = ()) -> BundleReport:
+    """Write (or bring up to date) every bundle and the hub's broker files in `out`.
+
+    Devices named in `rotate` get a new password; every other device keeps its own.
+    """
+    site = load_site(site_file)
+    broker = load_broker_options(site)
+    network = load_network_options(site)
+    hub = hub_device(site)
+    for device_id in rotate:
+        if site.device(device_id) is None:
+            raise ConfigError(site_file, "devices", f"no device {device_id!r} in the inventory")
+    tls_ca = broker.device_endpoint()[2]
+    ca_source = Path(tls_ca) if tls_ca else None
+    if ca_source is not None and not ca_source.is_file():
+        raise ConfigError(site_file, "broker.tls.ca_file",
+                          f"devices connect with TLS, so provisioning copies the CA certificate, "
+                          f"but {ca_source} cannot be read here")
+
+    out.mkdir(parents=True, exist_ok=True)
+    report = BundleReport(out, devices=len(site.devices))
+    old = read_secrets(out)
+    passwords: dict[str, str] = {}
+    for d in site.devices:
+        if d.id in old and d.id not in rotate:
+            passwords[d.id] = old[d.id]
+        else:
+            passwords[d.id] = new_password()
+            report.new_passwords.append(d.id)
+    if write_secrets(out, passwords):
+        report.changed.append(out / SECRETS_FILE)
+
+    files: list[tuple[Path, str, int]] = []
+    for d in site.devices:
+        folder = out / d.id
+        files.append((folder / "device.toml", render_device_toml(site, d, network, broker), 0o644))
+        files.append((folder / "password", passwords[d.id] + "\n", 0o600))
+        if ca_source is not None:
+            files.append((folder / "ca.crt", ca_source.read_text(encoding="utf-8"), 0o644))
+    files.append((out / hub.id / "site.toml", Path(site_file).read_text(encoding="utf-8"), 0o644))
+    report.changed += [path for path, text, mode in files if write_if_changed(path, text, mode)]
+
+    broker_files = write_broker_files(
+        out / hub.id / "broker",
+        site=site.id,
+        passwords=passwords,
+        roles=site_roles(site),
+        listeners=broker.listeners(),
+        persistence_dir=broker.persistence_dir,
+        run_as_user=HUB_BROKER_USER,
+        installed_at=HUB_BROKER_DIR,
+        bridge=broker.bridge,
+        max_packet_size=broker.max_packet_size,
+        max_queued_messages=broker.max_queued_messages,
+    )
+    report.changed += list(broker_files.changed)
+
+    known = {d.id for d in site.devices}
+    for folder in sorted(out.iterdir()):
+        if folder.is_dir() and folder.name not in known and (folder / "device.toml").exists():
+            shutil.rmtree(folder)
+            report.removed.append(folder)
+    return report
+
+
+def read_bundle_password(out: Path, device_id: str) -> str:
+    if not ID_PATTERN.match(device_id):
+        raise ConfigError(out, device_id, "not a device id")
+    secrets = read_secrets(out)
+    if device_id not in secrets:
+        raise ConfigError(out / SECRETS_FILE, device_id,
+                          "no password for this device: run `luot provision bundle`")
+    return secrets[device_id]

@@ -1,0 +1,114 @@
+"""The ACL matrix against a real Mosquitto started with the generated configuration.
+
+The expectation below is written from DESIGN.md's words, not from broker_config, so
+a mistake in the generator shows up as a difference.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+
+from broker_config.process import Mosquitto
+from luot.config import SiteConfig
+from provisioning.probe import Probe, run_probes
+
+KINDS = ("state", "event", "config")
+
+
+def design_allows(site: str, user: str, role: str, access: str, topic: str) -> bool:
+    """DESIGN.md: a device writes only cmd/<itself> and device/<itself>/…, reads reply/<itself>,
+    state/…, event/…, config. The dispatcher (hub) answers, publishes state, events and config,
+    and reads commands and device health; the technician (admin) also reads device health."""
+    root = f"luot/{site}/"
+    if not topic.startswith(root):
+        return False
+    rel = topic[len(root):]
+    kind = rel.split("/")[0]
+    if access == "write":
+        if rel == f"cmd/{user}" or rel.startswith(f"device/{user}/"):
+            return True
+        return role == "hub" and kind in ("reply", *KINDS)
+    if rel == f"reply/{user}" or kind in KINDS:
+        return True
+    return (role == "hub" and kind in ("cmd", "device")) or (role == "admin" and kind == "device")
+
+
+def topics_for(site: str, user: str, other: str) -> list[tuple[str, str | None]]:
+    """(topic, who may write it to prove a read, or None when nobody may)."""
+    root = f"luot/{site}/"
+    return [
+        (f"{root}cmd/{user}", user),
+        (f"{root}cmd/{other}", other),
+        (f"{root}reply/{user}", "hub"),
+        (f"{root}reply/{other}", "hub"),
+        (f"{root}device/{user}/status", user),
+        (f"{root}device/{other}/health", other),
+        (f"{root}state/counter/1", "hub"),
+        (f"{root}state/service/CT", "hub"),
+        (f"{root}state/site", "hub"),
+        (f"{root}event/call", "hub"),
+        (f"{root}config", "hub"),
+        (f"{root}secret", None),
+        (f"luot/other-ward/state/site", None),
+        (f"luot/other-ward/cmd/{user}", None),
+    ]
+
+
+def test_every_role_every_topic_publish_and_read(broker: Mosquitto, site: SiteConfig) -> None:
+    users = sorted(broker.roles)
+    probes = []
+    for i, user in enumerate(users):
+        other = users[(i + 1) % len(users)]
+        for topic, writer in topics_for(site.id, user, other):
+            probes.append(Probe(user, "write", topic))
+            if writer is not None:
+                probes.append(Probe(user, "read", topic, writer))
+    results = run_probes(broker.host, broker.port, broker.passwords, probes,
+                         sentinel=("hub", f"luot/{site.id}/event/probe-done"))
+    assert results.refused_connections == {}
+    assert len(results.allowed) == len(probes) == 25 * len(users)
+    wrong = [
+        (p.user, p.access, p.topic, got)
+        for p, got in results.allowed.items()
+        if got != design_allows(site.id, p.user, broker.roles[p.user], p.access, p.topic)
+    ]
+    assert wrong == []
+    # Both outcomes occur for every role, so the matrix cannot pass by allowing or refusing all.
+    for role in set(broker.roles.values()):
+        outcomes = {got for p, got in results.allowed.items() if broker.roles[p.user] == role}
+        assert outcomes == {True, False}, role
+
+
+def connect_reason(broker: Mosquitto, username: str | None, password: str | None) -> int:
+    """The CONNACK reason code Mosquitto gives these credentials (0 = accepted)."""
+    reasons: list[int] = []
+    done = threading.Event()
+    client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
+    if username is not None:
+        client.username_pw_set(username, password)
+
+    def on_connect(_c: paho.Client, _u: object, _f: object, reason: paho.ReasonCode, _p: object) -> None:
+        reasons.append(int(reason.value))
+        done.set()
+
+    client.on_connect = on_connect
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        assert done.wait(5), "no CONNACK"
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return reasons[0]
+
+
+def test_anonymous_and_wrong_passwords_are_refused(broker: Mosquitto) -> None:
+    assert connect_reason(broker, "kiosk-1", broker.passwords["kiosk-1"]) == 0
+    refused = {134, 135}  # bad user name or password / not authorized
+    assert connect_reason(broker, None, None) in refused
+    assert connect_reason(broker, "kiosk-1", broker.passwords["kiosk-2"]) in refused
+    assert connect_reason(broker, "kiosk-1", "") in refused
+    assert connect_reason(broker, "nobody", "whatever") in refused
