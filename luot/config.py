@@ -159,13 +159,6 @@ class Section:
             return value
         return item(value, self.key(name))
 
-    def value(self, name: str, item: Callable[[Any, str], T], default: Any = _MISSING) -> T:
-        """A key whose value `item(value, key)` checks, for values of more than one type."""
-        value = self._get(name, default)
-        if value is default and name not in self.data:
-            return value
-        return item(value, self.key(name))
-
     def done(self) -> None:
         unknown = sorted(set(self.data) - self._read)
         if unknown:
