@@ -186,8 +186,8 @@ def load_broker_options(site: SiteConfig) -> BrokerOptions:
     max_packet_size = b.int("max_packet_size", 262144, min=8192, max=16 * 1024 * 1024)
     max_queued_messages = b.int("max_queued_messages", 5000, min=100, max=1_000_000)
     tls = None
-    if b.has("tls"):
-        t = b.section("tls")
+    t = b.section("tls")  # read even when absent, so a misspelt table gets "did you mean"
+    if t.data:
         tls = TlsOptions(
             port=t.int("port", 8883, min=1, max=65535),
             bind=t.str("bind", bind),
@@ -200,8 +200,8 @@ def load_broker_options(site: SiteConfig) -> BrokerOptions:
         if tls.port == port:
             raise t.error("port", f"the TLS listener cannot share port {port} with the plain one")
     bridge = None
-    if b.has("bridge"):
-        r = b.section("bridge")
+    r = b.section("bridge")
+    if r.data:
         tls_on = r.bool("tls", True)
         bridge = Bridge(
             host=r.str("host"),

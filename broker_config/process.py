@@ -13,7 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from broker_config import Listener, new_password, write_broker_files
+from broker_config import Bridge, Listener, new_password, write_broker_files
 from luot.config import BrokerSettings
 
 
@@ -38,7 +38,7 @@ class Mosquitto:
     host = "127.0.0.1"
 
     def __init__(self, workdir: Path, site: str, roles: dict[str, str], *,
-                 port: int | None = None, persistence: bool = True) -> None:
+                 port: int | None = None, persistence: bool = True, bridge: Bridge | None = None) -> None:
         self.workdir = workdir
         self.site = site
         self.roles = dict(roles)
@@ -58,6 +58,7 @@ class Mosquitto:
             persistence_dir=self.persistence_dir,
             run_as_user=getpass.getuser(),
             log_dest=f"file {self.log_file}",
+            bridge=bridge,
         )
 
     def settings(self, user: str, password: str | None = None) -> BrokerSettings:

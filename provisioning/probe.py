@@ -177,3 +177,29 @@ def run_probes(host: str, port: int, passwords: dict[str, str], probes: Iterable
         for c in clients.values():
             c.stop()
     return results
+
+
+def connect_reason(host: str, port: int, username: str | None, password: str | None, *,
+                   tls: bool = False, ca_file: str | None = None, timeout: float = 5.0) -> int:
+    """The CONNACK reason code the broker gives these credentials (0 = accepted; None = anonymous)."""
+    reasons: list[int] = []
+    done = threading.Event()
+    settings = BrokerSettings(host, port, username or "", password or "", tls=tls, ca_file=ca_file)
+    client = make_paho_client(settings, unique_client_id(username or "anonymous", "probe"))
+    if username is None:
+        client.username_pw_set(None, None)
+
+    def on_connect(_c: paho.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+        reasons.append(int(reason.value))
+        done.set()
+
+    client.on_connect = on_connect
+    client.connect_async(host, port, keepalive=30)
+    client.loop_start()
+    try:
+        if not done.wait(timeout):
+            raise TimeoutError(f"no answer from the broker at {host}:{port} within {timeout} s")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return reasons[0]

@@ -6,14 +6,9 @@ a mistake in the generator shows up as a difference.
 
 from __future__ import annotations
 
-import threading
-
-import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
-
 from broker_config.process import Mosquitto
 from luot.config import SiteConfig
-from provisioning.probe import Probe, run_probes
+from provisioning.probe import Probe, connect_reason, run_probes
 
 KINDS = ("state", "event", "config")
 
@@ -52,7 +47,7 @@ def topics_for(site: str, user: str, other: str) -> list[tuple[str, str | None]]
         (f"{root}event/call", "hub"),
         (f"{root}config", "hub"),
         (f"{root}secret", None),
-        (f"luot/other-ward/state/site", None),
+        ("luot/other-ward/state/site", None),
         (f"luot/other-ward/cmd/{user}", None),
     ]
 
@@ -82,33 +77,13 @@ def test_every_role_every_topic_publish_and_read(broker: Mosquitto, site: SiteCo
         assert outcomes == {True, False}, role
 
 
-def connect_reason(broker: Mosquitto, username: str | None, password: str | None) -> int:
-    """The CONNACK reason code Mosquitto gives these credentials (0 = accepted)."""
-    reasons: list[int] = []
-    done = threading.Event()
-    client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
-    if username is not None:
-        client.username_pw_set(username, password)
-
-    def on_connect(_c: paho.Client, _u: object, _f: object, reason: paho.ReasonCode, _p: object) -> None:
-        reasons.append(int(reason.value))
-        done.set()
-
-    client.on_connect = on_connect
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    try:
-        assert done.wait(5), "no CONNACK"
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    return reasons[0]
-
-
 def test_anonymous_and_wrong_passwords_are_refused(broker: Mosquitto) -> None:
-    assert connect_reason(broker, "kiosk-1", broker.passwords["kiosk-1"]) == 0
+    def reason(user: str | None, password: str | None) -> int:
+        return connect_reason(broker.host, broker.port, user, password)
+
+    assert reason("kiosk-1", broker.passwords["kiosk-1"]) == 0
     refused = {134, 135}  # bad user name or password / not authorized
-    assert connect_reason(broker, None, None) in refused
-    assert connect_reason(broker, "kiosk-1", broker.passwords["kiosk-2"]) in refused
-    assert connect_reason(broker, "kiosk-1", "") in refused
-    assert connect_reason(broker, "nobody", "whatever") in refused
+    assert reason(None, None) in refused
+    assert reason("kiosk-1", broker.passwords["kiosk-2"]) in refused
+    assert reason("kiosk-1", "") in refused
+    assert reason("nobody", "whatever") in refused
