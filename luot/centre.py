@@ -1,0 +1,210 @@
+"""A centre on one machine: the pieces `luot demo`, `luot simulate` and the fault drills share.
+
+A private Mosquitto with the generated configuration, a copy of the site file
+whose taking hours always allow numbers (a demo at 21:00 must still work),
+a device.toml per device with its broker credentials, and the real dispatcher
+as its own process (`python -m dispatcher --config hub.toml`).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from broker_config.process import Mosquitto
+from luot.config import SiteConfig, load_site, read_toml
+from luot.mqtt import HubLink
+
+ALL_DAY = [["00:00", "24:00"]]
+EVERY_DAY = [1, 2, 3, 4, 5, 6, 7]
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def dump_toml(data: dict[str, Any]) -> str:
+    """TOML for the plain data of a site or device file: scalars, tables, arrays of tables."""
+    lines: list[str] = []
+
+    def table(prefix: str, body: dict[str, Any], header: str | None) -> None:
+        if header is not None:
+            lines.extend(["", header])
+        nested = []
+        for key, value in body.items():
+            if isinstance(value, dict):
+                nested.append((key, value, False))
+            elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+                nested.append((key, value, True))
+            else:
+                lines.append(f"{key} = {_toml_value(value)}")
+        for key, value, is_array in nested:
+            name = f"{prefix}{key}"
+            if is_array:
+                for item in value:
+                    table(f"{name}.", item, f"[[{name}]]")
+            else:
+                table(f"{name}.", value, f"[{name}]")
+
+    table("", data, None)
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def midday_timezone(now: datetime | None = None) -> str:
+    """A fixed-offset zone where it is about noon now, so a run of an hour never crosses
+    midnight (the dispatcher starts a new business day, with new numbers, at midnight)."""
+    hour = (now or datetime.now(UTC)).astimezone(UTC).hour
+    offset = max(-11, min(12, 12 - hour))
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
+def write_all_day_site(site_file: Path, dest: Path, *, counters: list[dict[str, Any]] | None = None,
+                       timezone: str | None = None) -> Path:
+    """A copy of `site_file` whose numbers may be taken at any hour of any day.
+
+    `counters` (as `[[counters]]` tables) replaces the site's counters for a what-if run;
+    the inventory then gets a counter device `quay-<n>` for each counter without one.
+    """
+    data = read_toml(site_file)
+    data["hours"] = {**data.get("hours", {}), "taking": ALL_DAY, "working_days": EVERY_DAY}
+    if timezone is not None:
+        data["site"] = {**data.get("site", {}), "timezone": timezone}
+    if counters is not None:
+        numbers = {c["number"] for c in counters}
+        devices = [d for d in data.get("devices", [])
+                   if d.get("role") != "counter" or d.get("counter") in numbers]
+        have = {d.get("counter") for d in devices if d.get("role") == "counter"}
+        taken = {d.get("id") for d in devices}
+        for n in sorted(numbers - have):
+            device_id = f"quay-{n}" if f"quay-{n}" not in taken else f"quay-sim-{n}"
+            devices.append({"id": device_id, "role": "counter", "counter": n})
+        data["counters"] = counters
+        data["devices"] = devices
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(
+        f"# A copy of {site_file} for running on one machine: numbers at any hour, every day.\n"
+        + dump_toml(data),
+        encoding="utf-8",
+    )
+    load_site(dest)
+    return dest
+
+
+class LocalCentre:
+    """Broker, device files and dispatcher process for one site in one folder."""
+
+    def __init__(self, workdir: Path, site_file: Path, *, counters: list[dict[str, Any]] | None = None,
+                 midday: bool = False) -> None:
+        """`midday`: run the site in a zone where it is noon now (simulations and drills, whose
+        figures must not be cut by the business day changing at midnight)."""
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.site_file = write_all_day_site(
+            site_file, workdir / "site.toml", counters=counters,
+            timezone=midday_timezone() if midday else None,
+        )
+        self.site: SiteConfig = load_site(self.site_file)
+        self.broker = Mosquitto(workdir / "broker", self.site.id, {d.id: d.role for d in self.site.devices})
+        self.database = workdir / "luot.db"
+        self.dispatcher: subprocess.Popen[bytes] | None = None
+        hub = next((d.id for d in self.site.devices if d.role == "hub"), None)
+        if hub is None:
+            raise ValueError(f"{site_file}: the [[devices]] inventory has no device with role hub")
+        self.hub_id = hub
+        self.hub_file = self.device_file(
+            hub, f'[hub]\nsite_file = {json.dumps(str(self.site_file))}\n'
+                 f'database = {json.dumps(str(self.database))}\n'
+        )
+
+    def device_file(self, device_id: str, role_table: str = "") -> Path:
+        """`devices/<id>.toml` with the device's broker credentials and its role's table."""
+        entry = self.site.device(device_id)
+        if entry is None:
+            raise ValueError(f"{device_id!r} is not in the site's [[devices]] inventory")
+        settings = self.broker.settings(device_id)
+        path = self.workdir / "devices" / f"{device_id}.toml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            f'id = "{device_id}"\nrole = "{entry.role}"\nsite = "{self.site.id}"\n\n'
+            f'[broker]\nhost = "{settings.host}"\nport = {settings.port}\n'
+            f'password = "{settings.password}"\nkeepalive = {settings.keepalive}\n\n' + role_table,
+            encoding="utf-8",
+        )
+        path.chmod(0o600)
+        return path
+
+    def device_ids(self, role: str) -> list[str]:
+        return [d.id for d in self.site.devices if d.role == role]
+
+    def counter_device(self, number: int) -> str:
+        found = next((d.id for d in self.site.devices if d.role == "counter" and d.counter == number), None)
+        if found is None:
+            raise ValueError(f"the inventory has no counter device for counter {number}")
+        return found
+
+    def dispatcher_argv(self) -> list[str]:
+        return [sys.executable, "-m", "dispatcher", "--config", str(self.hub_file)]
+
+    # ------------------------------------------------------------------ for simulate and the drills
+
+    def start_broker(self) -> None:
+        self.broker.start()
+
+    def start_dispatcher(self) -> subprocess.Popen[bytes]:
+        log = (self.workdir / "dispatcher.log").open("ab")
+        self.dispatcher = subprocess.Popen(self.dispatcher_argv(), stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        return self.dispatcher
+
+    def stop_dispatcher(self) -> None:
+        if self.dispatcher is not None and self.dispatcher.poll() is None:
+            self.dispatcher.terminate()
+            try:
+                self.dispatcher.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.dispatcher.kill()
+                self.dispatcher.wait()
+        self.dispatcher = None
+
+    def link(self, device_id: str, timeout: float = 10.0) -> HubLink:
+        """A started HubLink for `device_id` that has the dispatcher's config and site state."""
+        link = HubLink(self.broker.settings(device_id), device_id=device_id, site=self.site.id,
+                       purpose="local")
+        link.start()
+        if not link.wait_connected(timeout):
+            link.stop()
+            raise RuntimeError(f"{device_id} could not connect to the broker")
+        if not wait_until(lambda: link.state("config") and link.state("state/site"), timeout):
+            link.stop()
+            raise RuntimeError(f"{device_id} got no state from the dispatcher within {timeout} s")
+        return link
+
+    def stop(self) -> None:
+        self.stop_dispatcher()
+        self.broker.stop()
+
+
+def wait_until(probe: Callable[[], Any], timeout: float, step: float = 0.01) -> bool:
+    """Poll `probe()` until truthy or `timeout`; the result says which."""
+    deadline = time.monotonic() + timeout
+    while not probe():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True
