@@ -113,7 +113,7 @@ def render_acl(site: str, roles: dict[str, str]) -> str:
 
 
 HUB_BROKER_DIR = Path("/etc/luot/broker")  # where the hub's mosquitto.conf, passwd and acl are installed
-HUB_PERSISTENCE_DIR = "/var/lib/luot/mosquitto"
+HUB_PERSISTENCE_DIR = "/var/lib/luot-mosquitto"  # the StateDirectory= of the Mosquitto drop-in
 HUB_BROKER_USER = "mosquitto"  # Debian's Mosquitto drops to this user after binding its ports
 
 
