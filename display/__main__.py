@@ -1,0 +1,176 @@
+"""`luot display`: a hallway TV board with spoken calls, or a hallway LED board.
+
+Reads the device's `[display]` table: `kind = "tv"` (the default) runs the
+pygame board, `kind = "led"` the serial LED board node. `--build-voice DIR`
+makes the default voice pack with espeak-ng and needs no configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pygame
+
+from luot.config import ConfigError, DeviceConfig, load_device
+from luot.logs import setup_logging
+from luot.mqtt import HubLink
+from luot.systemd import Notifier
+
+log = logging.getLogger("luot.display")
+
+KINDS = ("tv", "led")
+DEFAULT_VOICE = Path("/var/lib/luot/voice")
+_SIZE = re.compile(r"^(\d{3,5})x(\d{3,5})$")
+_SERVICE_CODE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
+
+
+@dataclass(frozen=True)
+class TvSettings:
+    counters: set[int] | None
+    services: set[str] | None
+    voice: Path
+    sound: bool
+
+
+def screen_size(text: str) -> tuple[int, int]:
+    match = _SIZE.match(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1920x1080, got {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def display_kind(device: DeviceConfig) -> str:
+    kind = device.role_settings.get("kind", "tv")
+    if kind not in KINDS:
+        raise ConfigError(device.file, "display.kind", f"expected one of {', '.join(KINDS)}; got {kind!r}")
+    return str(kind)
+
+
+def tv_settings(device: DeviceConfig) -> TvSettings:
+    """The `[display]` table of a TV board, every key checked."""
+    section = device.role_section()
+    section.str("kind", "tv", choices=KINDS)
+
+    def counter(value: Any, key: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 999:
+            raise ConfigError(device.file, key, f"expected a counter number 1 to 999; got {value!r}")
+        return value
+
+    def service(value: Any, key: str) -> str:
+        if not isinstance(value, str) or not _SERVICE_CODE.match(value):
+            raise ConfigError(device.file, key, f"expected a service code such as \"HT\"; got {value!r}")
+        return value
+
+    counters = section.list("counters", counter, None)
+    services = section.list("services", service, None)
+    settings = TvSettings(
+        counters=set(counters) if counters else None,
+        services=set(services) if services else None,
+        voice=Path(section.str("voice", str(DEFAULT_VOICE))),
+        sound=section.bool("sound", True),
+    )
+    section.done()
+    return settings
+
+
+def build_voice(folder: Path) -> int:
+    from display.voice import VoiceError, build_voice_pack
+
+    try:
+        written = build_voice_pack(folder, keep_existing=True)
+    except VoiceError as e:
+        print(f"luot display: {e}")
+        return 1
+    print(f"luot display: {len(written)} clips written to {folder} (clips already there were kept)")
+    return 0
+
+
+def start_announcer(settings: TvSettings) -> Any:
+    """The announcer, or None when the site wants silence or this machine has no audio."""
+    from display.speech import voice_clips
+    from display.voice import Announcer, VoicePack
+
+    if not settings.sound:
+        return None
+    try:
+        pygame.mixer.init(frequency=22050, size=-16, channels=1)
+    except pygame.error as e:
+        log.error("no audio output (%s): calls will be shown but not spoken", e)
+        return None
+    pack = VoicePack(settings.voice)
+    missing = pack.missing(["chime", *voice_clips()])
+    if missing:
+        log.warning(
+            "voice pack %s lacks %d clips (%s…): run `luot display --build-voice %s`",
+            settings.voice, len(missing), ", ".join(missing[:5]), settings.voice,
+        )
+    return Announcer(pack)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="luot display", description=__doc__)
+    parser.add_argument("--config", type=Path, default=Path("/etc/luot/device.toml"),
+                        help="this display's device.toml (default: %(default)s)")
+    parser.add_argument("--size", type=screen_size, help="screen size WIDTHxHEIGHT (default: the screen's)")
+    parser.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+    parser.add_argument("--screenshots", type=Path, metavar="DIR",
+                        help="save a PNG of the screen after each call is drawn")
+    parser.add_argument("--frame-log", type=Path, metavar="FILE",
+                        help="append one JSON line per frame with counter cards (for bench/display.py)")
+    parser.add_argument("--build-voice", type=Path, metavar="DIR",
+                        help="write the default voice pack (espeak-ng) into DIR and exit")
+    args = parser.parse_args(argv)
+    if args.build_voice is not None:
+        return build_voice(args.build_voice)
+    try:
+        device = load_device(args.config)
+        if device.role != "display":
+            raise ConfigError(device.file, "role", f"luot display runs on a display, not a {device.role}")
+        if display_kind(device) == "led":
+            from display.led_board import main_led
+
+            return main_led(device)
+        settings = tv_settings(device)
+    except ConfigError as e:
+        print(f"luot display: configuration error: {e}")
+        return 2
+    setup_logging(device.log_level)
+    return run_tv(device, settings, args)
+
+
+def run_tv(device: DeviceConfig, settings: TvSettings, args: argparse.Namespace) -> int:
+    from display.app import DisplayApp
+    from display.state import BoardState
+    from luot.screen import open_screen
+
+    screen = open_screen(args.size, fullscreen=not args.windowed)
+    announcer = start_announcer(settings)
+    link = HubLink(device.broker, device_id=device.id, site=device.site, purpose="display")
+    app = DisplayApp(
+        link, screen, BoardState(counters=settings.counters, services=settings.services),
+        announcer=announcer, notifier=Notifier(), screenshots=args.screenshots, frame_log=args.frame_log,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: app.stop_soon())
+    signal.signal(signal.SIGINT, lambda *_: app.stop_soon())
+    width, height = screen.get_size()
+    link.publish_health({"kind": "tv", "screen": f"{width}x{height}", "sound": announcer is not None})
+    link.start()
+    log.info("board %dx%d for %s; voice %s", width, height, device.site,
+             settings.voice if announcer else "off")
+    try:
+        app.run()
+    finally:
+        link.stop()
+        app.close()
+        pygame.quit()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

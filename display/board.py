@@ -1,0 +1,364 @@
+"""Drawing the hallway board: each part of the screen redrawn only when it changed.
+
+`Board.frame` paints the named regions a message touched and returns the
+rectangles to flip; the only timed redraws are the clock (once a minute), the
+flash of a new call (a few seconds) and the notice when it is too long to sit
+still (a thin strip).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+import pygame
+from pygame import Rect
+
+from display import layout as layout_mod
+from display.state import BoardState, CallView, CounterView, counter_region
+from luot.screen import Color, TextCache
+
+BACKGROUND: Color = (10, 28, 56)
+HEADER: Color = (6, 18, 38)
+CARD: Color = (22, 52, 96)
+CARD_IDLE: Color = (18, 38, 68)
+TEXT: Color = (240, 244, 250)
+MUTED: Color = (150, 170, 200)
+NUMBER: Color = (255, 214, 77)
+HIGHLIGHT: Color = (245, 166, 35)
+HIGHLIGHT_TEXT: Color = (20, 20, 30)
+OFFLINE: Color = (200, 30, 40)
+
+FLASH_S = 6.0
+FLASH_PERIOD_S = 0.5
+TICKER_FPS = 25
+TICKER_SPEED = 0.09  # of the screen's shorter side per second
+
+WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+
+
+def vietnamese_date(day: datetime) -> str:
+    """"Thứ Hai, ngày 23 tháng 11 năm 2026"."""
+    return f"{WEEKDAYS[day.weekday()]}, ngày {day.day} tháng {day.month} năm {day.year}"
+
+
+def minutes(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f} phút"
+
+
+class Board:
+    def __init__(self, screen: pygame.Surface, state: BoardState, timezone: tzinfo) -> None:
+        self.screen = screen
+        self.state = state
+        self.timezone = timezone
+        self.text = TextCache()
+        self.layout = layout_mod.compute(screen.get_size(), len(state.counters))
+        self.card_rects: dict[int, Rect] = {}
+        self.flash_started = 0.0
+        self.flash_until = 0.0
+        self._flash_on = False
+        self._minute = ""
+        self._ticker_surface: pygame.Surface | None = None
+        self._ticker_x = 0.0
+        self._ticker_last = 0.0
+
+    # ------------------------------------------------------------------ timing
+
+    def start_flash(self, now: float) -> None:
+        self.flash_started = now
+        self.flash_until = now + FLASH_S
+
+    def flashing(self, now: float) -> bool:
+        return now < self.flash_until
+
+    def scrolling(self) -> bool:
+        surface = self._ticker_surface
+        return surface is not None and surface.get_width() > self.layout.ticker.width
+
+    def due(self, now: float, wall: datetime) -> set[str]:
+        """The regions whose timed redraw is due."""
+        regions: set[str] = set()
+        if wall.strftime("%Y-%m-%d %H:%M") != self._minute:
+            regions.add("clock")
+        newest = self.state.newest
+        if newest is not None and self._flash_phase(now) != self._flash_on:
+            regions |= {"current", counter_region(newest.counter)}
+        if self.scrolling() and now - self._ticker_last >= 1 / TICKER_FPS:
+            regions.add("ticker")
+        return regions
+
+    def next_timer_s(self, now: float, wall: datetime) -> float:
+        """Seconds until the next timed redraw."""
+        waits = [60.0 - wall.second - wall.microsecond / 1e6]
+        if self.flashing(now) or self._flash_on:
+            waits.append(FLASH_PERIOD_S - ((now - self.flash_started) % FLASH_PERIOD_S))
+        if self.scrolling():
+            waits.append(max(0.0, self._ticker_last + 1 / TICKER_FPS - now))
+        return max(0.001, min(waits))
+
+    def _flash_phase(self, now: float) -> bool:
+        return self.flashing(now) and int((now - self.flash_started) / FLASH_PERIOD_S) % 2 == 0
+
+    # ------------------------------------------------------------------ frames
+
+    def relayout(self) -> None:
+        self.layout = layout_mod.compute(self.screen.get_size(), len(self.state.counters))
+        self.card_rects = dict(zip(self.state.counters, self.layout.cards, strict=True))
+        self._ticker_surface = None
+
+    def frame(self, regions: set[str], now: float, wall: datetime, *, full: bool = False) -> list[Rect]:
+        """Paint `regions` (everything when `full`); the rectangles to flip."""
+        lay = self.layout
+        if full:
+            self.screen.fill(BACKGROUND)
+            self.screen.fill(HEADER, lay.header)
+            regions = {"header", "status", "clock", "current", "recent", "services", "figures",
+                       "ticker", *(counter_region(n) for n in self.card_rects)}
+        self._flash_on = self._flash_phase(now)
+        painted: list[Rect] = []
+        if "header" in regions:
+            self._title(lay.title)
+            painted.append(lay.title)
+        if "status" in regions or "header" in regions:
+            self._status(lay.status)
+            painted.append(lay.status)
+        if "clock" in regions or "header" in regions:
+            self._clock(lay.clock, wall)
+            painted.append(lay.clock)
+        if "current" in regions:
+            self._current(lay.current)
+            painted.append(lay.current)
+        if "recent" in regions:
+            self._recent(lay.recent)
+            painted.append(lay.recent)
+        if "services" in regions:
+            self._services(lay.services)
+            painted.append(lay.services)
+        if "figures" in regions:
+            self._figures(lay.figures)
+            painted.append(lay.figures)
+        if "ticker" in regions:
+            self._ticker(lay.ticker, now)
+            painted.append(lay.ticker)
+        for number, rect in self.card_rects.items():
+            if counter_region(number) in regions:
+                self._card(rect, self.state.counters[number])
+                painted.append(rect)
+        return [Rect(0, 0, *lay.size)] if full else painted
+
+    # ------------------------------------------------------------------ painting helpers
+
+    def _put(self, text: str, size: int, color: Color, rect: Rect, *, bold: bool = False,
+             align: str = "center", y: int | None = None) -> Rect:
+        """Blit `text` as large as `size` allows within `rect`'s width; centred on `y` or the rect."""
+        surface = self.text.fit(text, size, rect.width, color, bold)
+        where = surface.get_rect()
+        where.centery = rect.centery if y is None else y
+        if align == "left":
+            where.left = rect.left
+        elif align == "right":
+            where.right = rect.right
+        else:
+            where.centerx = rect.centerx
+        return self.screen.blit(surface, where)
+
+    def _common_size(self, cells: list[tuple[str, int]], size: int, bold: bool = False) -> int:
+        """The largest size up to `size` at which every (text, width) cell fits: one size per row."""
+        while size > 10 and any(self.text.font(size, bold).size(t)[0] > w for t, w in cells):
+            size -= 1
+        return size
+
+    def _put_lines(self, text: str, size: int, color: Color, rect: Rect, *, bold: bool = False,
+                   align: str = "center", y: int | None = None, max_lines: int = 2) -> None:
+        """Like `_put`, but a text too wide for one line is wrapped onto up to `max_lines` smaller lines."""
+        if self.text.font(size, bold).size(text)[0] <= rect.width:
+            self._put(text, size, color, rect, bold=bold, align=align, y=y)
+            return
+        small = max(10, round(size * 0.78))
+        lines = self.text.wrap(text, small, rect.width, bold)
+        if len(lines) > max_lines:
+            lines = [*lines[:max_lines - 1], " ".join(lines[max_lines - 1:])]
+        centre = rect.centery if y is None else y
+        line_h = round(self.text.font(small, bold).get_linesize() * 0.95)
+        top = centre - line_h * (len(lines) - 1) // 2
+        for i, line in enumerate(lines):
+            self._put(line, small, color, rect, bold=bold, align=align, y=top + i * line_h)
+
+    def _panel(self, rect: Rect, color: Color, title: str, title_color: Color = MUTED) -> Rect:
+        """A rounded panel with a title line; the rectangle left for its content."""
+        self.screen.fill(BACKGROUND, rect)
+        pygame.draw.rect(self.screen, color, rect, border_radius=self.layout.gap * 2)
+        pad = self.layout.gap * 2
+        title_h = round(self.layout.unit * 0.045)
+        title_rect = Rect(rect.x + pad, rect.y, rect.width - 2 * pad, title_h)
+        self._put(title, round(title_h * 0.62), title_color, title_rect, bold=True, align="left")
+        return Rect(rect.x + pad, rect.y + title_h, rect.width - 2 * pad, rect.height - title_h - pad // 2)
+
+    # ------------------------------------------------------------------ regions
+
+    def _title(self, rect: Rect) -> None:
+        self.screen.fill(HEADER, rect)
+        name = self.state.name or "Lượt"
+        size = round(rect.height * 0.3)
+        while size > 12 and len(self.text.wrap(name, size, rect.width, bold=True)) > 2:
+            size -= 2
+        lines = self.text.wrap(name, size, rect.width, bold=True)
+        if len(lines) > 2:
+            lines = [lines[0], " ".join(lines[1:])]
+        line_h = rect.height / (len(lines) + 1)
+        for i, line in enumerate(lines):
+            self._put(line, size, TEXT, rect, bold=True, align="left", y=round(rect.y + line_h * (i + 1)))
+
+    def _status(self, rect: Rect) -> None:
+        self.screen.fill(HEADER, rect)
+        if self.state.online:
+            return
+        badge = rect.inflate(-self.layout.gap * 2, -round(rect.height * 0.3))
+        pygame.draw.rect(self.screen, OFFLINE, badge, border_radius=self.layout.gap * 2)
+        inner = badge.inflate(-self.layout.gap * 3, 0)
+        third = badge.height // 3
+        self._put("Mất kết nối", round(badge.height * 0.4), TEXT, inner, bold=True, y=badge.y + third)
+        self._put("offline", round(badge.height * 0.28), TEXT, inner, y=badge.y + 2 * third + 2)
+
+    def _clock(self, rect: Rect, wall: datetime) -> None:
+        self._minute = wall.strftime("%Y-%m-%d %H:%M")
+        self.screen.fill(HEADER, rect)
+        self._put(wall.strftime("%H:%M"), round(rect.height * 0.42), NUMBER, rect, bold=True,
+                  align="right", y=rect.y + round(rect.height * 0.36))
+        self._put(vietnamese_date(wall), round(rect.height * 0.22), TEXT, rect, align="right",
+                  y=rect.y + round(rect.height * 0.76))
+
+    def _current(self, rect: Rect) -> None:
+        call = self.state.current_call()
+        flash = self._flash_on
+        color = HIGHLIGHT if flash else CARD
+        fg = HIGHLIGHT_TEXT if flash else TEXT
+        area = self._panel(rect, color, "ĐANG GỌI · NOW CALLING", fg if flash else MUTED)
+        if call is None:
+            self._put("—", round(area.height * 0.4), MUTED, area)
+            return
+        number_h = round(area.height * 0.5)
+        self._put(call.number, number_h, HIGHLIGHT_TEXT if flash else NUMBER, area, bold=True,
+                  y=area.y + round(area.height * 0.32))
+        where = f"mời đến {call.counter_name}"
+        if call.recall:
+            where = f"gọi lại · {where}"
+        self._put(where, round(area.height * 0.17), fg, area, bold=True,
+                  y=area.y + round(area.height * 0.72))
+        self._put(self.state.service_name(call.service), round(area.height * 0.11), fg, area,
+                  y=area.y + round(area.height * 0.91))
+
+    def _recent(self, rect: Rect) -> None:
+        area = self._panel(rect, CARD_IDLE, "SỐ VỪA GỌI · RECENT CALLS")
+        calls = self.state.last_calls()
+        row_h = max(round(self.layout.unit * 0.042), area.height // 6)
+        rows = max(1, area.height // row_h)
+        half = area.width // 2
+        for i, call in enumerate(calls[:rows]):
+            y = area.y + i * row_h + row_h // 2
+            color = NUMBER if i == 0 else TEXT
+            self._put(call.number, round(row_h * 0.62), color, Rect(area.x, area.y, half, 1), bold=True,
+                      align="left", y=y)
+            self._put(f"→ {call.counter_name}", round(row_h * 0.5), color,
+                      Rect(area.x + half, area.y, area.width - half, 1), align="right", y=y)
+
+    def _services(self, rect: Rect) -> None:
+        area = self._panel(rect, CARD_IDLE, "ĐANG CHỜ THEO LĨNH VỰC · WAITING")
+        services = list(self.state.services.values())
+        rows = len(services) + 1
+        row_h = min(area.height // max(rows, 1), round(self.layout.unit * 0.06))
+        pad = self.layout.gap * 2
+        name_w = round(area.width * 0.4)
+        columns: list[Rect] = []
+        x = area.x + name_w
+        for share in (0.18, 0.18, 0.24):
+            width = round(area.width * share)
+            columns.append(Rect(x + pad, area.y, width - pad, 1))
+            x += width
+        heads = ("Đang chờ", "Đã xong", "Chờ TB")
+        y = area.y + row_h // 2
+        head_size = self._common_size([(h, c.width) for h, c in zip(heads, columns, strict=True)],
+                                      round(row_h * 0.42))
+        self._put("Lĩnh vực", head_size, MUTED, Rect(area.x, area.y, name_w, 1), align="left", y=y)
+        for column, head in zip(columns, heads, strict=True):
+            self._put(head, head_size, MUTED, column, align="right", y=y)
+        size = self._common_size([(minutes(s.avg_wait_min), columns[2].width) for s in services],
+                                 round(row_h * 0.55), bold=True)
+        for i, s in enumerate(services, start=1):
+            y = area.y + i * row_h + row_h // 2
+            self._put_lines(s.name, size, TEXT, Rect(area.x, y - row_h // 2, name_w - pad, row_h),
+                            align="left", y=y)
+            values = (str(s.waiting), str(s.served), minutes(s.avg_wait_min))
+            for column, value in zip(columns, values, strict=True):
+                self._put(value, size, NUMBER if column is columns[0] else TEXT, column, bold=True,
+                          align="right", y=y)
+
+    def _figures(self, rect: Rect) -> None:
+        self.screen.fill(BACKGROUND, rect)
+        site = self.state.site
+        cells = (
+            ("Đã phục vụ hôm nay", "Served today", str(site.get("served", "—"))),
+            ("Đang chờ", "Waiting now", str(site.get("waiting", "—"))),
+            ("Thời gian chờ trung bình", "Average wait", minutes(site.get("avg_wait_min"))),
+        )
+        width = rect.width // len(cells)
+        gap = self.layout.gap
+        for i, (label, label_en, value) in enumerate(cells):
+            cell = Rect(rect.x + i * width, rect.y, width - gap, rect.height)
+            pygame.draw.rect(self.screen, CARD_IDLE, cell, border_radius=gap * 2)
+            inner = cell.inflate(-gap * 4, 0)
+            value_w = round(inner.width * 0.32)
+            label_rect = Rect(inner.x, inner.y, inner.width - value_w, inner.height)
+            self._put(label, round(cell.height * 0.32), TEXT, label_rect, align="left",
+                      y=cell.y + round(cell.height * 0.36))
+            self._put(label_en, round(cell.height * 0.22), MUTED, label_rect, align="left",
+                      y=cell.y + round(cell.height * 0.72))
+            self._put(value, round(cell.height * 0.55), NUMBER, Rect(inner.right - value_w, inner.y, value_w,
+                      inner.height), bold=True, align="right")
+
+    def _ticker(self, rect: Rect, now: float) -> None:
+        self.screen.fill(HEADER, rect)
+        if self._ticker_surface is None:
+            self._ticker_surface = self.text.render(
+                self.state.notice, round(rect.height * 0.55), TEXT
+            ) if self.state.notice else pygame.Surface((0, 0))
+            self._ticker_x = float(self.layout.gap * 2)
+            self._ticker_last = now
+        surface = self._ticker_surface
+        y = rect.centery - surface.get_height() // 2
+        if surface.get_width() <= rect.width:
+            self.screen.blit(surface, (rect.centerx - surface.get_width() // 2, y))
+            return
+        self._ticker_x -= (now - self._ticker_last) * TICKER_SPEED * self.layout.unit
+        self._ticker_last = now
+        if self._ticker_x < -surface.get_width():
+            self._ticker_x = float(rect.width)
+        self.screen.set_clip(rect)
+        self.screen.blit(surface, (rect.x + round(self._ticker_x), y))
+        self.screen.set_clip(None)
+
+    def _card(self, rect: Rect, counter: CounterView) -> None:
+        newest: CallView | None = self.state.newest
+        is_newest = newest is not None and newest.counter == counter.number
+        flash = is_newest and self._flash_on
+        color = HIGHLIGHT if flash else (CARD if counter.ticket else CARD_IDLE)
+        radius = self.layout.gap * 2
+        self.screen.fill(BACKGROUND, rect)
+        pygame.draw.rect(self.screen, color, rect, border_radius=radius)
+        if is_newest and not flash:
+            pygame.draw.rect(self.screen, HIGHLIGHT, rect, width=max(3, self.layout.gap // 2),
+                             border_radius=radius)
+        fg = HIGHLIGHT_TEXT if flash else TEXT
+        inner = rect.inflate(-self.layout.gap * 3, 0)
+        h = rect.height
+        self._put(counter.name, round(h * 0.17), HIGHLIGHT_TEXT if flash else MUTED, inner, bold=True,
+                  y=rect.y + round(h * 0.15))
+        if counter.status == "paused" and not counter.ticket:
+            self._put("Tạm nghỉ · Paused", round(h * 0.16), MUTED, inner, y=rect.y + round(h * 0.52))
+            return
+        if counter.ticket is None:
+            self._put("—", round(h * 0.4), MUTED, inner, y=rect.y + round(h * 0.52))
+            return
+        self._put(counter.ticket, round(h * 0.44), HIGHLIGHT_TEXT if flash else NUMBER, inner, bold=True,
+                  y=rect.y + round(h * 0.52))
+        self._put_lines(self.state.service_name(counter.service), round(h * 0.14), fg, inner,
+                        y=rect.y + round(h * 0.85))

@@ -1,0 +1,205 @@
+"""The voice pack (a folder of short WAV clips) and the announcer that speaks calls.
+
+The default pack is made offline with espeak-ng, so a centre never needs the
+internet to speak; a site replaces any clip with its own recording of the same
+name. An announcement is assembled into one sound (chime, words, pauses) and
+played to the end before the next one starts: calls queue, never overlap, and
+are never cut off.
+"""
+
+from __future__ import annotations
+
+import array
+import logging
+import math
+import queue
+import shutil
+import subprocess
+import threading
+import time
+import wave
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pygame
+
+from display.speech import CHIME, PAUSE, CallSpeech, voice_clips
+
+log = logging.getLogger(__name__)
+
+RATE = 22050
+PAUSE_S = 0.35
+SILENCE_LEVEL = 400  # of 32767: what counts as silence when trimming espeak's margins
+MARGIN_S = 0.03
+
+
+class VoiceError(Exception):
+    """The voice pack cannot be built or read."""
+
+
+# ---------------------------------------------------------------------- building
+
+
+def synth_chime(path: Path, rate: int = RATE) -> None:
+    """A two-tone "ding-dong" (E5 then C5, bell-like decay), written as 16-bit mono WAV."""
+    samples = array.array("h")
+    for freq, seconds in ((659.25, 0.55), (523.25, 0.9)):
+        n = int(rate * seconds)
+        for i in range(n):
+            t = i / rate
+            envelope = math.exp(-4.0 * t) * min(1.0, i / (0.005 * rate))
+            value = math.sin(2 * math.pi * freq * t) + 0.3 * math.sin(4 * math.pi * freq * t)
+            samples.append(int(12000 * envelope * value))
+    _write_wav(path, samples, rate)
+
+
+def _write_wav(path: Path, samples: array.array, rate: int) -> None:
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+
+
+def _trim(path: Path) -> None:
+    """Cut espeak-ng's silent lead-in and tail so the words of a call follow closely."""
+    with wave.open(str(path), "rb") as src:
+        if src.getsampwidth() != 2 or src.getnchannels() != 1:
+            return
+        rate = src.getframerate()
+        samples = array.array("h", src.readframes(src.getnframes()))
+    loud = [i for i, s in enumerate(samples) if abs(s) > SILENCE_LEVEL]
+    if not loud:
+        return
+    margin = int(MARGIN_S * rate)
+    start, end = max(0, loud[0] - margin), min(len(samples), loud[-1] + margin)
+    _write_wav(path, samples[start:end], rate)
+
+
+def build_voice_pack(folder: Path, *, keep_existing: bool = False) -> list[Path]:
+    """Write every clip a call can use into `folder` with espeak-ng, plus the chime.
+
+    With `keep_existing`, clips already there (a site's own recordings) are left alone.
+    """
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        raise VoiceError("espeak-ng is not installed: apt-get install espeak-ng")
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    chime = folder / f"{CHIME}.wav"
+    if not (keep_existing and chime.exists()):
+        synth_chime(chime)
+        written.append(chime)
+    for name, (voice, text) in voice_clips().items():
+        path = folder / f"{name}.wav"
+        if keep_existing and path.exists():
+            continue
+        result = subprocess.run(
+            [espeak, "-v", voice, "-s", "150", "-w", str(path), text],
+            capture_output=True, text=True, timeout=30,
+        )
+        if result.returncode != 0 or not path.exists():
+            raise VoiceError(f"espeak-ng could not say {text!r}: {result.stderr.strip()}")
+        _trim(path)
+        written.append(path)
+    return written
+
+
+# ---------------------------------------------------------------------- playing
+
+
+class VoicePack:
+    """The clips of one folder, loaded as mixer sounds, joined into one sound per call."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.clips: dict[str, pygame.mixer.Sound] = {}
+        for path in sorted(folder.glob("*.wav")):
+            try:
+                self.clips[path.stem] = pygame.mixer.Sound(str(path))
+            except pygame.error as e:
+                log.warning("voice clip %s cannot be read: %s", path, e)
+        frequency, size, channels = pygame.mixer.get_init()
+        self._silence = bytes(int(frequency * PAUSE_S) * abs(size) // 8 * channels)
+
+    def missing(self, names: Iterable[str]) -> list[str]:
+        return sorted({n for n in names if n != PAUSE and n not in self.clips})
+
+    def assemble(self, names: list[str]) -> pygame.mixer.Sound:
+        """One sound of the clips in order; a missing clip is left out (and logged)."""
+        parts: list[bytes] = []
+        for name in names:
+            if name == PAUSE:
+                parts.append(self._silence)
+            elif name in self.clips:
+                parts.append(self.clips[name].get_raw())
+            else:
+                log.warning("voice clip %s.wav is missing from %s", name, self.folder)
+        return pygame.mixer.Sound(buffer=b"".join(parts))
+
+
+@dataclass(frozen=True)
+class Announcement:
+    seq: int
+    number: str
+    counter: int
+
+
+@dataclass
+class Spoken:
+    """One announcement as it was played, kept for tests and the health report."""
+
+    seq: int
+    clips: list[str]
+    started: float
+    ended: float = 0.0
+    length_s: float = 0.0
+
+
+@dataclass
+class Announcer:
+    """Plays announcements one after the other on a thread of its own."""
+
+    pack: VoicePack
+    speech: CallSpeech = field(default_factory=CallSpeech)
+    history_size: int = 50
+
+    def __post_init__(self) -> None:
+        self._queue: queue.Queue[Announcement | None] = queue.Queue()
+        self.spoken: list[Spoken] = []
+        self._thread = threading.Thread(target=self._run, name="announcer", daemon=True)
+        self._thread.start()
+
+    def say(self, announcement: Announcement) -> None:
+        self._queue.put(announcement)
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        channel = pygame.mixer.Channel(0)
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            try:
+                names = self.speech.clips(item.number, item.counter)
+            except ValueError as e:
+                log.warning("call %s not spoken: %s", item.seq, e)
+                continue
+            sound = self.pack.assemble(names)
+            record = Spoken(item.seq, names, time.monotonic(), length_s=sound.get_length())
+            channel.play(sound)
+            # Sleep through the known length, then until the mixer says the channel is free.
+            time.sleep(record.length_s)
+            while channel.get_busy():
+                time.sleep(0.01)
+            record.ended = time.monotonic()
+            self.spoken.append(record)
+            del self.spoken[:-self.history_size]
