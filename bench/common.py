@@ -10,6 +10,8 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -20,7 +22,7 @@ from typing import Any
 
 from broker_config.process import Mosquitto
 from luot.config import SiteConfig, load_site
-from luot.mqtt import make_paho_client, unique_client_id
+from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable, make_paho_client, unique_client_id
 
 BENCH_SITE = Path(__file__).resolve().parent.parent / "tests" / "data" / "site.toml"
 
@@ -91,6 +93,47 @@ def raw_round_trip(broker: Mosquitto, n: int) -> dict[str, float]:
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def write_hub_config(broker: Mosquitto, site_file: Path, workdir: Path) -> Path:
+    """The hub's device.toml for a dispatcher process on this broker."""
+    path = workdir / "hub.toml"
+    path.write_text(
+        f'id = "hub"\nrole = "hub"\nsite = "{broker.site}"\nlog_level = "warning"\n\n'
+        f'[broker]\nhost = "{broker.host}"\nport = {broker.port}\n'
+        f'password = "{broker.passwords["hub"]}"\n\n'
+        f'[hub]\nsite_file = "{site_file}"\ndatabase = "{workdir / "luot.db"}"\n'
+    )
+    return path
+
+
+def start_dispatcher(hub_config: Path) -> subprocess.Popen[bytes]:
+    """`python -m dispatcher` as its own process, as on the hub."""
+    return subprocess.Popen([sys.executable, "-m", "dispatcher", "--config", str(hub_config)])
+
+
+def wait_for_dispatcher(link: HubLink, timeout: float = 30.0) -> None:
+    """Until the dispatcher answers: on its very first start it has no broker session yet,
+    so a command sent before it subscribed is not kept for it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            link.request("open", timeout=0.5)
+            return
+        except CommandRefused:
+            return  # refused (not an admin), but it answered
+        except (HubTimeout, HubUnreachable):
+            if time.monotonic() > deadline:
+                raise
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def rss_mb(pid: int | None = None) -> float:

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS tickets (
 CREATE UNIQUE INDEX IF NOT EXISTS one_ticket_per_counter
     ON tickets (counter) WHERE status = 'serving';
 CREATE INDEX IF NOT EXISTS waiting_line ON tickets (day, service, status, rank);
+
 CREATE TABLE IF NOT EXISTS counters (
     number INTEGER PRIMARY KEY,
     paused INTEGER NOT NULL DEFAULT 0,
@@ -227,7 +228,7 @@ class QueueBook:
         return {
             "ticket": self.ticket_view(row),
             "ahead": ahead,
-            "est_wait_min": self._estimate_min(service.code, ahead),
+            "est_wait_min": self._estimate_min(service.code, day, ahead),
         }
 
     def _open_close(self, opening: bool, now: datetime, effects: Effects) -> dict[str, Any]:
@@ -460,13 +461,13 @@ class QueueBook:
             "day": row["day"],
         }
 
-    def _service_minutes(self, code: str) -> float:
+    def _service_minutes(self, code: str, day: str) -> float:
         """Mean service time of the last tickets served in this line, else the catalogue's."""
         rows = self.db.execute(
-            "SELECT finished_at - called_at FROM tickets WHERE service = ? AND status = 'served'"
-            " AND finished_at IS NOT NULL AND called_at IS NOT NULL ORDER BY finished_at DESC"
-            " LIMIT ?",
-            (code, RECENT_SERVICE_TIMES),
+            "SELECT finished_at - called_at FROM tickets WHERE day = ? AND service = ?"
+            " AND status = 'served' AND finished_at IS NOT NULL AND called_at IS NOT NULL"
+            " ORDER BY finished_at DESC LIMIT ?",
+            (day, code, RECENT_SERVICE_TIMES),
         ).fetchall()
         service = self.site.service(code)
         assert service is not None
@@ -483,12 +484,12 @@ class QueueBook:
             f"SELECT COUNT(*) FROM counters WHERE paused = 0 AND number IN ({marks})", numbers
         ).fetchone()[0]
 
-    def _estimate_min(self, code: str, ahead: int) -> int | None:
+    def _estimate_min(self, code: str, day: str, ahead: int) -> int | None:
         """Minutes until a ticket with `ahead` people before it is called; None if nobody serves."""
         counters = self._open_counters(code)
         if counters == 0:
             return None
-        return round(ahead * self._service_minutes(code) / counters)
+        return round(ahead * self._service_minutes(code, day) / counters)
 
     # ------------------------------------------------------------------ retained state
 
@@ -523,14 +524,13 @@ class QueueBook:
         day = self.day_of(now)
         row = self.db.execute(
             "SELECT"
-            " SUM(status = 'waiting' AND service = :s) AS waiting,"
-            " SUM(status = 'waiting' AND service = :s AND priority IS NOT NULL) AS waiting_priority,"
-            " SUM(status = 'served' AND service = :s) AS served,"
-            " SUM(status = 'noshow' AND service = :s) AS noshow,"
-            " AVG(CASE WHEN service = :s AND called_at IS NOT NULL"
-            "     THEN called_at - issued_at END) AS avg_wait_s"
-            " FROM tickets WHERE day = :d",
-            {"s": code, "d": day},
+            " SUM(status = 'waiting') AS waiting,"
+            " SUM(status = 'waiting' AND priority IS NOT NULL) AS waiting_priority,"
+            " SUM(status = 'served') AS served,"
+            " SUM(status = 'noshow') AS noshow,"
+            " AVG(called_at - issued_at) AS avg_wait_s"
+            " FROM tickets WHERE day = ? AND service = ?",
+            (day, code),
         ).fetchone()
         issued = self.db.execute(
             "SELECT MAX(seq) FROM tickets WHERE day = ? AND issued_service = ?", (day, code)
@@ -553,7 +553,7 @@ class QueueBook:
             "remaining": service.daily_cap - issued,
             "taking": taking,
             "open_counters": self._open_counters(code),
-            "est_wait_min": self._estimate_min(code, waiting),
+            "est_wait_min": self._estimate_min(code, day, waiting),
             "avg_wait_min": round(row["avg_wait_s"] / 60, 1) if row["avg_wait_s"] else None,
         }
 
@@ -562,7 +562,7 @@ class QueueBook:
         row = self.db.execute(
             "SELECT COUNT(*) AS issued, SUM(status = 'waiting') AS waiting,"
             " SUM(status = 'served') AS served,"
-            " AVG(CASE WHEN called_at IS NOT NULL THEN called_at - issued_at END) AS avg_wait_s"
+            " AVG(called_at - issued_at) AS avg_wait_s"
             " FROM tickets WHERE day = ?",
             (day,),
         ).fetchone()

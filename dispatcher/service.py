@@ -10,6 +10,7 @@ the broker still holds the unacknowledged commands and delivers them again.
 
 from __future__ import annotations
 
+import enum
 import logging
 import queue
 import threading
@@ -47,8 +48,11 @@ class Incoming:
     qos: int
 
 
-class _Republish:
-    """Marker: after a (re)connect, publish every retained topic again."""
+class Signal(enum.Enum):
+    """Work for the worker that is not a command."""
+
+    REPUBLISH = "after a (re)connect, publish every retained topic again"
+    WAKE = "look at the stop flag now"
 
 
 class Dispatcher:
@@ -68,7 +72,7 @@ class Dispatcher:
         self.notifier = notifier or Notifier()
         self.db = open_database(database)
         self.book = QueueBook(self.db, site)
-        self._inbox: queue.Queue[Incoming | _Republish] = queue.Queue()
+        self._inbox: queue.Queue[Incoming | Signal] = queue.Queue()
         self._published: dict[str, bytes] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -103,6 +107,7 @@ class Dispatcher:
 
     def stop(self) -> None:
         self.stop_soon()
+        self._inbox.put(Signal.WAKE)
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.close()
@@ -135,7 +140,7 @@ class Dispatcher:
             return
         client.subscribe(f"{self.topics.root}cmd/+", qos=1)
         client.publish(self.topics.device_status(self._device_id), b"online", qos=1, retain=True)
-        self._inbox.put(_Republish())
+        self._inbox.put(Signal.REPUBLISH)
         log.info("connected to the broker; serving site %s", self.site.id)
 
     def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
@@ -162,7 +167,7 @@ class Dispatcher:
             self._process(batch)
         self.notifier.stopping()
 
-    def _process(self, batch: list[Incoming | _Republish]) -> None:
+    def _process(self, batch: list[Incoming | Signal]) -> None:
         now = self.clock()
         effects = Effects()
         replies: list[tuple[Incoming, bytes]] = []
@@ -171,10 +176,10 @@ class Dispatcher:
         try:
             self.book.roll_day(now, effects)
             for item in batch:
-                if isinstance(item, _Republish):
-                    republish = True
-                else:
+                if isinstance(item, Incoming):
                     replies.append((item, self._handle(item, now, effects)))
+                elif item is Signal.REPUBLISH:
+                    republish = True
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")

@@ -115,6 +115,7 @@ class HubLink:
         self._connection_handlers: list[ConnectionHandler] = []
         self._connected = threading.Event()
         self._health: dict[str, Any] | None = None
+        self._stopping = False
         status = self.topics.device_status(device_id)
         self._client.will_set(status, b"offline", qos=1, retain=True)
         self._client.on_connect = self._on_connect
@@ -131,6 +132,7 @@ class HubLink:
         self._client.loop_start()
 
     def stop(self) -> None:
+        self._stopping = True
         if self._connected.is_set():
             info = self._client.publish(
                 self.topics.device_status(self.device_id), b"offline", qos=1, retain=True
@@ -244,7 +246,7 @@ class HubLink:
         was_connected = self._connected.is_set()
         self._connected.clear()
         self._fail_pending()
-        if was_connected:
+        if was_connected and not self._stopping:
             log.warning("lost the broker: %s", reason)
             for handler in self._connection_handlers:
                 handler(False)
