@@ -67,10 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         if not link.wait_connected(args.timeout):
             print(f"luot admin: cannot reach the broker at {device.broker.host}:{device.broker.port}")
             return 1
+        expected = None
         if args.action != "status":
-            link.request(args.action, timeout=args.timeout)
+            expected = link.request(args.action, timeout=args.timeout)["site"]
         deadline = time.monotonic() + args.timeout
-        while not (link.state("config") and link.state("state/site")):
+        while not (link.state("config") and link.state("state/site")) or (
+            expected is not None and link.state("state/site") != expected
+        ):
             if time.monotonic() > deadline:
                 print("luot admin: the hub publishes no state: is the dispatcher running?")
                 return 1
