@@ -417,7 +417,7 @@ def day_figures(profile: LoadProfile, site: SiteConfig, result: DayResult) -> Fi
         result.stints,
         services=[(s.code, s.name) for s in site.services if s.code in {d.service for d in profile.demand}],
         counters=[(c.number, c.name) for c in site.counters],
-        hour_of=lambda stamp: int((opens_s + stamp) // 3600) % 24,
+        hour_of=lambda stamp: int((opens_s + stamp) // 3600),
         refused=result.refused,
         spans=result.spans,
     )
