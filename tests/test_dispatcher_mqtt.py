@@ -24,14 +24,14 @@ def test_ten_counters_pressing_next_at_once_never_share_a_ticket(dispatcher, con
     for _round in range(5):
         barrier = threading.Barrier(len(counters))
 
-        def press(link: HubLink, number: int) -> None:
+        def press(link: HubLink, number: int, barrier: threading.Barrier) -> None:
             barrier.wait()
             ticket = link.request("next", counter=number, timeout=5)["ticket"]
             with lock:
                 called.append(ticket["number"])
 
         threads = [
-            threading.Thread(target=press, args=(link, int(link.device_id.split("-")[1])))
+            threading.Thread(target=press, args=(link, int(link.device_id.split("-")[1]), barrier))
             for link in counters
         ]
         for t in threads:
