@@ -493,12 +493,12 @@ def render_summary(path: Path, figures: Figures, *, centre: str, title: str, sub
         for level in sorted(RATINGS, reverse=True) if votes else []:
             n = t.ratings.get(level, 0)
             vi, en = RATINGS[level]
-            _text(draw, (MARGIN, y + 2), vi, 19)
-            _text(draw, (MARGIN + 200, y + 5), en, 15, GREY)
+            _text(draw, (MARGIN, y), vi, 19)
+            _text(draw, (MARGIN, y + 24), en, 15, GREY)
             length = n / votes * bar_w
-            draw.rectangle([bar_x, y + 4, bar_x + max(1, length), y + 24], fill=RATING_COLOURS[level])
-            _text(draw, (bar_x + length + 8, y + 4), f"{n}  ({n / votes * 100:.0f} %)", 15, GREY)
-            y += 34
+            draw.rectangle([bar_x, y + 8, bar_x + max(1, length), y + 32], fill=RATING_COLOURS[level])
+            _text(draw, (bar_x + length + 8, y + 10), f"{n}  ({n / votes * 100:.0f} %)", 15, GREY)
+            y += 50
         y += 10
 
     if plan is not None:
