@@ -184,17 +184,22 @@ class Dispatcher:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
-        # Durable from here on: acknowledge, reply, publish.
+        # Durable from here on. The hallway's path first (counters and calls), then the
+        # replies, then the figures that can wait a millisecond.
         self.batches += 1
         self.commands += len(replies)
-        for item, reply in replies:
-            self.client.ack(item.mid, item.qos)
-            self._reply(item, reply)
         refresh = time.monotonic() - self._last_refresh >= STATE_REFRESH_S
         if republish or refresh:
             effects.everything(self.site)
             self._last_refresh = time.monotonic()
-        self._publish_state(now, effects, force=republish)
+        if republish:
+            self._retain(self.topics.config, self.site.catalogue(), force=True)
+        for item, _ in replies:
+            self.client.ack(item.mid, item.qos)
+        self._publish_calls(effects, force=republish)
+        for item, reply in replies:
+            self._reply(item, reply)
+        self._publish_figures(now, effects, force=republish)
 
     def _handle(self, item: Incoming, now: datetime, effects: Effects) -> bytes:
         """Apply one command, returning the reply bytes. Never raises for a bad command."""
@@ -239,17 +244,17 @@ class Dispatcher:
             props.CorrelationData = item.correlation
         self.client.publish(self.topics.reply(item.device), reply, qos=1, properties=props)
 
-    def _publish_state(self, now: datetime, effects: Effects, *, force: bool) -> None:
-        if force:
-            self._retain(self.topics.config, self.site.catalogue(), force=True)
+    def _publish_calls(self, effects: Effects, *, force: bool) -> None:
         for number in sorted(effects.counters):
             self._retain(self.topics.counter_state(number), self.book.counter_state(number), force)
+        for seq in effects.calls:
+            self.client.publish(self.topics.call_event, p.encode(self.book.call_event(seq)), qos=1)
+
+    def _publish_figures(self, now: datetime, effects: Effects, *, force: bool) -> None:
         for code in sorted(effects.services):
             self._retain(self.topics.service_state(code), self.book.service_state(code, now), force)
         if effects.site:
             self._retain(self.topics.site_state, self.book.site_state(now), force)
-        for seq in effects.calls:
-            self.client.publish(self.topics.call_event, p.encode(self.book.call_event(seq)), qos=1)
 
     def _retain(self, topic: str, payload: dict[str, Any], force: bool) -> None:
         encoded = p.encode(payload)
