@@ -34,12 +34,12 @@ WATCHDOG_CAP_S = 30.0
 
 @dataclass(frozen=True)
 class Frame:
-    """One flip: when (monotonic), how long painting it took, and the counter cards on it."""
+    """One flip: when (monotonic), how long painting it took, the counter cards and calls on it."""
 
     at: float
     ms: float
     cards: dict[int, str | None]
-    call_seq: int | None
+    calls: tuple[int, ...]
 
 
 class DisplayApp:
@@ -130,10 +130,9 @@ class DisplayApp:
             change.merge(step)
             if a == "config":
                 self._configure()
-            if step.speak is not None:
+            for call in step.calls:
                 self.board.start_flash(time.monotonic())
                 if self.announcer is not None:
-                    call = step.speak
                     self.announcer.say(Announcement(call.seq, call.number, call.counter))
 
     def _configure(self) -> None:
@@ -169,18 +168,20 @@ class DisplayApp:
         cards = {
             n: c.ticket for n, c in self.state.counters.items() if full or f"counter:{n}" in regions
         }
-        call = change.speak
-        frame = Frame(at, (time.perf_counter() - started) * 1000, cards, call.seq if call else None)
+        seqs = tuple(call.seq for call in change.calls)
+        frame = Frame(at, (time.perf_counter() - started) * 1000, cards, seqs)
         self.frames.append(frame)
         del self.frames[:-1000]
-        if self._frame_log is not None and (cards or call):
+        if self._frame_log is not None and (cards or seqs):
             self._frame_log.write(json.dumps(
-                {"at": frame.at, "ms": round(frame.ms, 3), "cards": frame.cards, "call": frame.call_seq}
+                {"at": frame.at, "ms": round(frame.ms, 3), "cards": frame.cards, "calls": seqs}
             ) + "\n")
             self._frame_log.flush()
-        if call is not None and self.screenshots is not None:
-            path = self.screenshots / f"call-{call.seq:06d}-quay-{call.counter}.png"
-            pygame.image.save(self.screen, str(path))
+        if self.screenshots is not None:
+            # Two calls drawn in one frame still give one picture each, named by the call.
+            for call in change.calls:
+                path = self.screenshots / f"call-{call.seq:06d}-quay-{call.counter}.png"
+                pygame.image.save(self.screen, str(path))
 
     def close(self) -> None:
         if self._frame_log is not None:

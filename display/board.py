@@ -175,6 +175,9 @@ class Board:
             return
         small = max(10, round(size * 0.78))
         lines = self.text.wrap(text, small, rect.width, bold)
+        while len(lines) > max_lines and small > 10:
+            small -= 1
+            lines = self.text.wrap(text, small, rect.width, bold)
         if len(lines) > max_lines:
             lines = [*lines[:max_lines - 1], " ".join(lines[max_lines - 1:])]
         centre = rect.centery if y is None else y

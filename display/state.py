@@ -51,17 +51,16 @@ class ServiceView:
 
 @dataclass
 class Change:
-    """The parts of the screen a message touched, and the call to speak, if any."""
+    """The parts of the screen a message touched, and the live calls among them (to speak)."""
 
     regions: set[str] = field(default_factory=set)
     relayout: bool = False
-    speak: CallView | None = None
+    calls: list[CallView] = field(default_factory=list)
 
     def merge(self, other: Change) -> None:
         self.regions |= other.regions
         self.relayout |= other.relayout
-        if other.speak is not None:
-            self.speak = other.speak
+        self.calls += other.calls
 
 
 def counter_region(number: int) -> str:
@@ -232,7 +231,7 @@ class BoardState:
             old, ticket=call.number, service=call.service, status="serving", call_seq=seq
         )
         self.counters = dict(sorted(self.counters.items()))
-        return Change({"current", "recent", counter_region(counter)}, relayout=not known, speak=call)
+        return Change({"current", "recent", counter_region(counter)}, relayout=not known, calls=[call])
 
     # ------------------------------------------------------------------ views
 

@@ -1,0 +1,336 @@
+"""The TV board and its spoken calls against a real Mosquitto and the real dispatcher.
+
+The screen is SDL's dummy video driver and the sound its dummy audio driver;
+screenshots go to artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import time
+import wave
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pygame
+import pytest
+from helpers import wait_for, write_device_toml
+
+from broker_config.process import Mosquitto
+from dispatcher.service import Dispatcher
+from display import board as board_mod
+from display.__main__ import main
+from display.app import DisplayApp
+from display.sample_site import write_site
+from display.speech import CHIME, CallSpeech, voice_clips
+from display.state import BoardState
+from display.voice import Announcer, VoicePack, build_voice_pack, synth_chime
+from luot.config import SiteConfig, load_site
+from luot.mqtt import HubLink
+from luot.screen import open_screen
+
+SIZES = ((1920, 1080), (1280, 720), (1080, 1920))
+
+
+@dataclass
+class Centre:
+    """A whole centre of `n` counters: broker, dispatcher, and links that tests open."""
+
+    site: SiteConfig
+    broker: Mosquitto
+    hub: Dispatcher
+    links: list[HubLink] = field(default_factory=list)
+
+    def link(self, device_id: str) -> HubLink:
+        link = HubLink(self.broker.settings(device_id), device_id=device_id, site=self.site.id)
+        self.links.append(link)
+        link.start()
+        assert link.wait_connected(5), f"{device_id} could not connect"
+        return link
+
+    def board(self, size: tuple[int, int], *, device_id: str = "tv-1", state: BoardState | None = None,
+              announcer: Announcer | None = None, screenshots: Path | None = None) -> DisplayApp:
+        """A board on the dummy screen; its link starts after the handlers are in place."""
+        screen = open_screen(size, fullscreen=False)
+        link = HubLink(self.broker.settings(device_id), device_id=device_id, site=self.site.id)
+        self.links.append(link)
+        app = DisplayApp(link, screen, state or BoardState(), announcer=announcer, screenshots=screenshots)
+        link.start()
+        return app
+
+
+@pytest.fixture
+def centre(tmp_path: Path) -> Iterator[Callable[..., Centre]]:
+    made: list[Centre] = []
+
+    def make(counters: int, **site_options: object) -> Centre:
+        site = load_site(write_site(tmp_path / f"site-{len(made)}", counters, **site_options))
+        broker = Mosquitto(tmp_path / f"broker-{len(made)}", site.id, {d.id: d.role for d in site.devices})
+        broker.start()
+        hub = Dispatcher(site, tmp_path / f"luot-{len(made)}.db", broker.settings("hub"))
+        hub.start()
+        wait_for(lambda: hub.client.is_connected() and hub.batches > 0, what="the dispatcher")
+        made.append(Centre(site, broker, hub))
+        return made[-1]
+
+    yield make
+    for c in made:
+        for link in c.links:
+            link.stop()
+        c.hub.stop()
+        c.broker.stop()
+
+
+@pytest.fixture(scope="module")
+def voice_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default espeak-ng pack, with the site's own short chime (a replaced clip)."""
+    folder = tmp_path_factory.mktemp("voice")
+    synth_chime(folder / f"{CHIME}.wav", rate=22050)
+    build_voice_pack(folder, keep_existing=True)
+    return folder
+
+
+@pytest.fixture
+def mixer() -> Iterator[None]:
+    pygame.mixer.init(frequency=22050, size=-16, channels=1)
+    yield
+    pygame.mixer.quit()
+
+
+def fill_and_call(c: Centre, *, leave_idle: int = 1) -> None:
+    """Tickets in every field, every counter but the last `leave_idle` called, the last paused."""
+    kiosk, admin = c.link("kiosk-1"), c.link("admin")
+    codes = [s.code for s in c.site.services]
+    for i in range(3 * len(c.site.counters) + 10):
+        kiosk.request("take", service=codes[i % len(codes)])
+    for counter in c.site.counters[: len(c.site.counters) - leave_idle]:
+        admin.request("next", counter=counter.number)
+    admin.request("pause", counter=c.site.counters[-1].number)
+
+
+def shown(app: DisplayApp) -> dict[int, str | None]:
+    return {n: v.ticket for n, v in app.state.counters.items()}
+
+
+def served_now(c: Centre) -> dict[int, str | None]:
+    snapshot = c.hub.snapshot()["counters"]
+    return {n: (s["ticket"] or {}).get("number") for n, s in snapshot.items()}
+
+
+# ---------------------------------------------------------------------- layouts
+
+
+@pytest.mark.parametrize("counters", [4, 12, 30])
+def test_board_layouts_show_every_counter(centre: Callable[..., Centre], artifacts: Path,
+                                          counters: int) -> None:
+    c = centre(counters)
+    fill_and_call(c)
+    admin = c.link("admin")
+    for size in SIZES:
+        app = c.board(size)
+        expected = served_now(c)
+        assert app.run(until=lambda app=app, expected=expected: shown(app) == expected, timeout=10)
+        reply = admin.request("next", counter=2)
+        number = reply["ticket"]["number"]
+        assert app.run(until=lambda app=app: any(f.calls for f in app.frames), timeout=5)
+        path = artifacts / f"display-{counters}-counters-{size[0]}x{size[1]}.png"
+        pygame.image.save(app.screen, str(path))
+
+        lay = app.board.layout
+        screen_rect = app.screen.get_rect()
+        cards = list(app.board.card_rects.values())
+        assert len(cards) == counters
+        for i, card in enumerate(cards):
+            assert screen_rect.contains(card)
+            assert card.collidelist(cards[i + 1:]) == -1, "counter cards overlap"
+            for other in (lay.current, lay.recent, lay.services, lay.figures, lay.header, lay.ticker):
+                assert not card.colliderect(other)
+        assert app.state.counters[2].ticket == number
+        assert app.state.current_call().number == number  # type: ignore[union-attr]
+        # The called counter's card flashes in the highlight colour on the call's first frame.
+        card = app.board.card_rects[2]
+        assert app.screen.get_at((card.x + card.width // 2, card.y + 3))[:3] == board_mod.HIGHLIGHT
+        idle = app.board.card_rects[counters]
+        assert app.screen.get_at((idle.x + idle.width // 2, idle.y + 3))[:3] == board_mod.CARD_IDLE
+        app.link.stop()
+
+
+def test_layout_grid_fits_any_count() -> None:
+    from display.layout import compute
+
+    for size in SIZES:
+        for n in (1, 2, 5, 7, 16, 30, 48):
+            lay = compute(size, n)
+            assert len(lay.cards) == n
+            for i, card in enumerate(lay.cards):
+                assert lay.counters_area.contains(card)
+                assert card.width > 0 and card.height > 0
+                assert card.collidelist(list(lay.cards[i + 1:])) == -1
+
+
+def test_board_limited_to_counters_and_services(centre: Callable[..., Centre]) -> None:
+    c = centre(6)
+    fill_and_call(c, leave_idle=0)
+    floor = c.board((1280, 720), state=BoardState(counters={1, 2}))
+    assert floor.run(until=lambda: shown(floor) == {k: v for k, v in served_now(c).items() if k in (1, 2)},
+                     timeout=10)
+    land = c.board((1280, 720), device_id="tv-2", state=BoardState(services={"DD"}))
+    dd_counters = {k.number for k in c.site.counters if "DD" in k.services}
+    assert land.run(until=lambda: set(shown(land)) == dd_counters and land.state.name, timeout=10)
+    assert set(land.state.services) == {"DD"}
+    # A call at a counter outside the board is neither shown nor flashed there.
+    outside = next(n for n in range(3, 7) if n not in dd_counters)
+    c.link("admin").request("next", counter=outside)
+    time.sleep(0.3)
+    floor.run(timeout=0.2)
+    assert floor.state.newest is None and outside not in floor.state.counters
+
+
+def test_screenshots_after_each_call(centre: Callable[..., Centre], tmp_path: Path) -> None:
+    c = centre(4)
+    fill_and_call(c)
+    shots = tmp_path / "shots"
+    app = c.board((1280, 720), screenshots=shots)
+    assert app.run(until=lambda: shown(app) == served_now(c), timeout=10)
+    assert not list(shots.glob("*.png")), "retained state is no call"
+    admin = c.link("admin")
+    first = admin.request("next", counter=1)
+    second = admin.request("recall", counter=1)
+    assert first["ticket"]["number"] == second["ticket"]["number"]
+    assert app.run(until=lambda: len(list(shots.glob("*.png"))) == 2, timeout=5)
+    image = pygame.image.load(str(sorted(shots.glob("*.png"))[0]))
+    assert image.get_size() == (1280, 720)
+
+
+# ---------------------------------------------------------------------- connection
+
+
+def test_offline_mark_keeps_last_state_and_clears_on_return(centre: Callable[..., Centre],
+                                                           artifacts: Path) -> None:
+    c = centre(4)
+    fill_and_call(c)
+    app = c.board((1280, 720))
+    assert app.run(until=lambda: app.state.online and shown(app) == served_now(c), timeout=10)
+    status = app.board.layout.status
+    badge_point = (status.centerx, status.y + status.height // 4)
+    assert app.screen.get_at(badge_point)[:3] == board_mod.HEADER
+    before = shown(app)
+
+    c.broker.stop()
+    assert app.run(until=lambda: not app.state.online, timeout=10)
+    app.run(timeout=0.1)
+    assert app.screen.get_at(badge_point)[:3] == board_mod.OFFLINE
+    assert shown(app) == before, "the last known state stays on screen"
+    pygame.image.save(app.screen, str(artifacts / "display-offline-1280x720.png"))
+
+    c.broker.start()
+    assert app.run(until=lambda: app.state.online, timeout=20)
+    app.run(timeout=0.1)
+    assert app.screen.get_at(badge_point)[:3] == board_mod.HEADER
+    assert shown(app) == before
+
+
+# ---------------------------------------------------------------------- speech
+
+
+def test_voice_pack_builder_writes_every_clip(voice_pack: Path, tmp_path: Path) -> None:
+    for name in [CHIME, *voice_clips()]:
+        path = voice_pack / f"{name}.wav"
+        with wave.open(str(path)) as clip:
+            assert clip.getnframes() > 0, name
+    # A site's own recording survives a rebuild.
+    own = tmp_path / "pack"
+    own.mkdir()
+    (own / "den-quay-so.wav").write_bytes((voice_pack / "en-counter.wav").read_bytes())
+    assert main(["--build-voice", str(own)]) == 0
+    assert (own / "den-quay-so.wav").read_bytes() == (voice_pack / "en-counter.wav").read_bytes()
+    assert (own / "moi-cong-dan.wav").stat().st_size > 1000
+
+
+def test_two_calls_spoken_in_order_never_cut_off(centre: Callable[..., Centre], voice_pack: Path,
+                                                 mixer: None) -> None:
+    c = centre(4, repeat=1)
+    kiosk, admin = c.link("kiosk-1"), c.link("admin")
+    for code in ("CT", "HT"):
+        kiosk.request("take", service=code)
+    announcer = Announcer(VoicePack(voice_pack))
+    app = c.board((1280, 720), announcer=announcer)
+    assert app.run(until=lambda: app.state.online and app.state.name, timeout=10)
+    first = admin.request("next", counter=1)["ticket"]["number"]
+    time.sleep(0.1)
+    second = admin.request("next", counter=2)["ticket"]["number"]
+    assert app.run(until=lambda: len(announcer.spoken) == 2, timeout=30)
+    one, two = announcer.spoken
+    speech = CallSpeech(repeat=1)
+    assert one.clips == speech.clips(first, 1)
+    assert two.clips == speech.clips(second, 2)
+    assert one.length_s > 2 and two.length_s > 2
+    assert one.ended - one.started >= one.length_s * 0.98, "the first call was cut off"
+    assert two.started >= one.ended, "the calls overlapped"
+    assert two.ended - two.started >= two.length_s * 0.98
+    announcer.stop()
+
+
+def test_recall_spoken_again_replay_never(centre: Callable[..., Centre], voice_pack: Path,
+                                          mixer: None) -> None:
+    c = centre(4, repeat=1)
+    fill_and_call(c)
+    announcer = Announcer(VoicePack(voice_pack))
+    # A board that starts (or restarts) after the calls: shown, not spoken.
+    app = c.board((1280, 720), announcer=announcer)
+    assert app.run(until=lambda: shown(app) == served_now(c), timeout=10)
+    app.run(timeout=0.5)
+    assert announcer.pending == 0 and not announcer.spoken
+    assert app.board.flash_until == 0.0
+
+    admin = c.link("admin")
+    number = admin.request("recall", counter=1)["ticket"]["number"]
+    assert app.run(until=lambda: len(announcer.spoken) == 1, timeout=20)
+    assert announcer.spoken[0].clips == CallSpeech(repeat=1).clips(number, 1)
+
+    # The broker goes and comes back: the retained state is replayed, nothing is said.
+    c.broker.stop()
+    assert app.run(until=lambda: not app.state.online, timeout=10)
+    c.broker.start()
+    assert app.run(until=lambda: app.state.online, timeout=20)
+    app.run(timeout=1.0)
+    assert announcer.pending == 0 and len(announcer.spoken) == 1
+    announcer.stop()
+
+
+def test_english_phrase_when_the_site_wants_it(centre: Callable[..., Centre]) -> None:
+    c = centre(4, repeat=2, english=True)
+    app = c.board((1280, 720))
+    assert app.run(until=lambda: app.state.name, timeout=10)
+    assert app.state.speech == CallSpeech(repeat=2, english=True)
+
+
+# ---------------------------------------------------------------------- configuration
+
+
+def _device(tmp_path: Path, extra: str, role: str = "display") -> Path:
+    return write_device_toml(tmp_path / "device.toml", device_id="tv-1", role=role, site="test-ward",
+                             host="127.0.0.1", port=1883, password="x", extra=extra)
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ('[display]\nkind = "projector"\n', "display.kind: expected one of tv, led"),
+    ("[display]\ncounters = [1, 0]\n", "display.counters[1]: expected a counter number"),
+    ('[display]\nservices = ["ht"]\n', "display.services[0]: expected a service code"),
+    ("[display]\nsound = 1\n", "display.sound: expected true or false"),
+    ('[display]\nvoise = "/tmp"\n', "unknown key; did you mean 'voice'?"),
+])
+def test_configuration_mistakes_are_named(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          extra: str, message: str) -> None:
+    assert main(["--config", str(_device(tmp_path, extra))]) == 2
+    assert message in capsys.readouterr().out
+
+
+def test_wrong_role_and_bad_size_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(_device(tmp_path, "", role="kiosk"))]) == 2
+    assert "runs on a display, not a kiosk" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main(["--size", "big"])
+    assert exit_.value.code == 2
+    assert "expected WIDTHxHEIGHT" in capsys.readouterr().err
