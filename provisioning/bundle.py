@@ -32,27 +32,58 @@ DEVICE_CA_FILE = ETC / "ca.crt"
 HUB_SITE_FILE = ETC / "site.toml"
 HUB_DATABASE = Path("/var/lib/luot/luot.db")
 
-# The role's table in device.toml: keys a technician usually sets, with the defaults
-# the role's own loader applies; commented keys are optional.
-ROLE_SKELETONS: dict[str, str] = {
-    "hub": (
-        "[hub]\n"
-        f'site_file = "{HUB_SITE_FILE}"      # the centre\'s catalogue, copied here by provisioning\n'
-        f'database = "{HUB_DATABASE}"   # SQLite, WAL, synchronous=FULL\n'
-    ),
-    "kiosk": (
-        "[kiosk]\n"
-        'printer = "usb://04b8:0e15"     # Epson TM-T20II on USB; or serial:///dev/ttyUSB0?baudrate=19200,\n'
-        "                                # tcp://10.0.0.9:9100, file:///dev/usb/lp0\n"
-        'profile = "TM-T20II"            # python-escpos profile: its paper width sizes the ticket\n'
-        "# scanner = \"/dev/ttyACM0\"       # a CCCD QR scanner in serial mode (needs citizen_secret)\n"
-        "# citizen_secret = \"…\"           # the same on every kiosk of the site, 16 characters or more\n"
-        "return_after_s = 8.0            # back to the start screen after showing a number\n"
-    ),
-    "display": "[display]\n# Defaults: the HDMI screen, full screen, spoken calls. See display/README.md.\n",
-    "counter": "[counter]\n# Defaults: buttons on the standard pins. See counter_button/README.md.\n",
-    "admin": "",
-}
+KIOSK_TABLE = """\
+[kiosk]
+printer = "usb://04b8:0e15"     # Epson TM-T20II on USB; or serial:///dev/ttyUSB0?baudrate=19200,
+                                # tcp://10.0.0.9:9100, file:///dev/usb/lp0
+profile = "TM-T20II"            # python-escpos profile: its paper width sizes the ticket
+return_after_s = 8.0            # back to the start screen after showing a number
+# scanner = "/dev/ttyACM0"      # a CCCD QR scanner in serial mode (needs citizen_secret)
+# citizen_secret = "…"          # the same on every kiosk of the site, 16 characters or more
+"""
+
+COUNTER_PINS = """\
+[counter.pins]                  # BCM GPIO numbers of the officer's buttons and the status light
+next = 17
+recall = 27
+noshow = 22
+transfer = 23
+pause = 24
+led = 25
+# buzzer = 12
+# [counter.rating]              # satisfaction buttons, best first: 5 (or 3) of them
+# pins = [5, 6, 13, 19, 26]
+"""
+
+
+def role_table(device: DeviceEntry) -> str:
+    """The role's table in device.toml: the keys a technician usually sets, with the
+    defaults the role's own loader applies; commented keys are optional."""
+    if device.role == "hub":
+        return (
+            "[hub]\n"
+            f'site_file = "{HUB_SITE_FILE}"     # the centre\'s catalogue, copied here by provisioning\n'
+            f'database = "{HUB_DATABASE}"  # SQLite, WAL, synchronous=FULL\n'
+        )
+    if device.role == "kiosk":
+        return KIOSK_TABLE
+    if device.role == "counter":
+        return (
+            "[counter]\n"
+            f"number = {device.counter:<22} # the counter this node calls for\n"
+            "\n"
+            + COUNTER_PINS
+        )
+    if device.role == "display":
+        shown = f"counters = {list(device.counters)}" if device.counters else "# counters = [1, 2, 3]"
+        return (
+            "[display]\n"
+            'kind = "tv"                     # "tv": the HDMI board, spoken calls; "led": serial LED boards\n'
+            "sound = true                    # speak the calls\n"
+            f"{shown:<31} # only these counters (default: all)\n"
+            '# services = ["HT", "CT"]       # only these services (default: all)\n'
+        )
+    return ""
 
 
 @dataclass(frozen=True)
@@ -146,8 +177,8 @@ def render_device_toml(site: SiteConfig, device: DeviceEntry, network: NetworkOp
     ]
     if tls:
         lines += ["tls = true", f"ca_file = {toml_string(str(DEVICE_CA_FILE))}"]
-    skeleton = ROLE_SKELETONS.get(device.role, "")
-    return "\n".join(lines) + "\n" + ("\n" + skeleton if skeleton else "")
+    table = role_table(device)
+    return "\n".join(lines) + "\n" + ("\n" + table if table else "")
 
 
 def hub_device(site: SiteConfig) -> DeviceEntry:

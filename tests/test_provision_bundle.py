@@ -13,7 +13,7 @@ from broker_config import check_password_line, parse_password_file
 from broker_config.process import Mosquitto
 from luot.config import load_device, load_site
 from provisioning.__main__ import main
-from provisioning.bundle import ROLE_SKELETONS, read_secrets
+from provisioning.bundle import KIOSK_TABLE, read_secrets
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -58,7 +58,7 @@ def test_every_device_gets_a_bundle_that_loads(bundles: tuple[Path, Path]) -> No
     assert (out / "hub/site.toml").read_text() == site_file.read_text()
     conf = (out / "hub/broker/mosquitto.conf").read_text()
     assert "password_file /etc/luot/broker/passwd\n" in conf and "allow_anonymous false\n" in conf
-    assert ROLE_SKELETONS["kiosk"] in (out / "kiosk-1/device.toml").read_text()
+    assert KIOSK_TABLE in (out / "kiosk-1/device.toml").read_text()
 
 
 def test_running_again_changes_only_what_must_change(bundles: tuple[Path, Path],

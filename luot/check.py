@@ -1,0 +1,102 @@
+"""`luot check-site SITE.toml [DEVICE.toml …]`: validate the files before a device starts.
+
+Prints a short summary of what the files say, or the first mistake with its file and
+key. Each device file is checked against the site's inventory (id, role, counter) and
+by its role's own loader, the same code the device runs at start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from broker_config import describe, load_broker_options
+from luot.config import ConfigError, DeviceConfig, SiteConfig, load_device, load_site
+from provisioning.bundle import hub_device, load_network_options
+
+# The loader each role runs on its `[<role>]` table at start: (module, function).
+ROLE_LOADERS: dict[str, tuple[str, str]] = {
+    "hub": ("dispatcher.__main__", "hub_paths"),
+    "kiosk": ("kiosk.settings", "load_kiosk_settings"),
+    "display": ("display.__main__", "tv_settings"),
+    "counter": ("counter_button.settings", "read_settings"),
+}
+
+
+def role_loader(role: str) -> Callable[[DeviceConfig], Any] | None:
+    if role not in ROLE_LOADERS:
+        return None
+    module, function = ROLE_LOADERS[role]
+    try:
+        return getattr(importlib.import_module(module), function)
+    except (ImportError, AttributeError):
+        return None
+
+
+def site_summary(site: SiteConfig) -> list[str]:
+    broker = describe(load_broker_options(site))
+    network = load_network_options(site)
+    hub_device(site)
+    roles = Counter(d.role for d in site.devices)
+    periods = ", ".join(f"{a}–{b}" for a, b in site.catalogue()["hours"]["periods"])
+    return [
+        f"✓ {site.file}: {site.name} ({site.id})",
+        f"  dịch vụ / services: {len(site.services)} — "
+        + ", ".join(f"{s.code} ({s.number(1)}…)" for s in site.services),
+        f"  quầy / counters: {len(site.counters)}; giờ lấy số / taking hours: {periods}",
+        "  thiết bị / devices: " + ", ".join(f"{n} {role}" for role, n in sorted(roles.items())),
+        f"  broker: {broker['listener']}"
+        + (f", TLS {broker['tls']}" if broker["tls"] else "")
+        + (f", bridge → {broker['bridge']}" if broker["bridge"] else "")
+        + f"; devices reach it at {network.hub_host}"
+        + (f", Wi-Fi {network.wifi_ssid!r}" if network.wifi_ssid else ", Ethernet"),
+    ]
+
+
+def device_summary(site: SiteConfig, device: DeviceConfig) -> str:
+    entry = site.device(device.id)
+    if entry is None:
+        raise ConfigError(device.file, "id", f"{device.id!r} is not in the inventory of {site.file}")
+    if entry.role != device.role:
+        raise ConfigError(device.file, "role", f"is {device.role!r} but {site.file} lists {device.id} "
+                                               f"as a {entry.role}")
+    if device.site != site.id:
+        raise ConfigError(device.file, "site", f"is {device.site!r} but {site.file} is {site.id!r}")
+    loader = role_loader(device.role)
+    if loader is not None:
+        loader(device)
+        if device.role == "counter":
+            number = device.role_settings.get("number")
+            if number != entry.counter:
+                raise ConfigError(device.file, "counter.number",
+                                  f"is {number} but {site.file} gives {device.id} counter {entry.counter}")
+    checked = "[" + device.role + "] checked" if loader else "no [" + device.role + "] table to check"
+    return (f"✓ {device.file}: {device.id} ({device.role}) → {device.broker.host}:{device.broker.port}"
+            f"{' TLS' if device.broker.tls else ''}; {checked}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="luot check-site", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("site", type=Path, help="the centre's site.toml")
+    parser.add_argument("devices", type=Path, nargs="*", help="device.toml files to check against it")
+    args = parser.parse_args(argv)
+    try:
+        site = load_site(args.site)
+        lines = site_summary(site)
+        for path in args.devices:
+            lines.append(device_summary(site, load_device(path)))
+    except ConfigError as e:
+        print(f"✗ LỖI / error: {e}")
+        return 2
+    print("\n".join(lines))
+    print("Hợp lệ / valid.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
