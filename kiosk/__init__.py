@@ -1,0 +1,1 @@
+"""The touch kiosk: a citizen chooses a service and leaves with a printed number."""

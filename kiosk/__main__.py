@@ -1,0 +1,136 @@
+"""`luot kiosk`: the touch screen, the ticket printer and the optional CCCD scanner.
+
+Reads the kiosk's device.toml (its `[kiosk]` table names the printer), checks
+it before anything starts, then runs the screen until SIGTERM or Escape.
+`--keys` reads lines such as `CT` or `CT nguoi-cao-tuoi` from stdin and
+touches those buttons for the demo, through the same path as a finger.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import logging
+import platform
+import re
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pygame
+
+from kiosk.desk import TicketDesk
+from kiosk.printer import open_printer
+from kiosk.scanner import CardScanner
+from kiosk.settings import load_kiosk_settings
+from kiosk.ui import KioskUI, link_snapshot
+from luot.config import ConfigError, load_device
+from luot.logs import setup_logging
+from luot.mqtt import HubLink
+from luot.screen import open_screen
+from luot.systemd import Notifier
+
+log = logging.getLogger("kiosk")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    found = re.fullmatch(r"(\d{3,4})x(\d{3,4})", text)
+    if not found:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1080x1920, got {text!r}")
+    return int(found[1]), int(found[2])
+
+
+def versions() -> dict[str, str]:
+    def version(name: str) -> str:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return "unknown"
+
+    return {"luot": version("luot"), "python-escpos": version("python-escpos"),
+            "pygame-ce": pygame.version.ver, "python": platform.python_version()}
+
+
+def _feed_keys(ui: KioskUI) -> None:
+    for line in sys.stdin:
+        ui.notify("keys", line.strip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="luot kiosk", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", type=Path, default=Path("/etc/luot/device.toml"),
+                        help="the kiosk's device.toml (default: %(default)s)")
+    parser.add_argument("--size", type=parse_size, help="screen size WxH (default: the display's)")
+    parser.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+    parser.add_argument("--keys", action="store_true",
+                        help="read 'CT' or 'CT nguoi-cao-tuoi' lines from stdin and touch those buttons")
+    args = parser.parse_args(argv)
+    try:
+        device = load_device(args.config)
+        if device.role != "kiosk":
+            raise ConfigError(device.file, "role", f"luot kiosk runs on a kiosk, not a {device.role}")
+        settings = load_kiosk_settings(device)
+    except ConfigError as e:
+        print(f"luot kiosk: configuration error: {e}")
+        return 2
+    setup_logging(device.log_level)
+
+    link = HubLink(device.broker, device_id=device.id, site=device.site, purpose="kiosk")
+    surface = open_screen(args.size, fullscreen=not args.windowed)
+    pygame.display.set_caption("Lượt — kiosk")
+    ui = KioskUI(surface, lambda: link_snapshot(link), lambda request: desk.submit(request),
+                 return_after_s=settings.return_after_s, citizen_secret=settings.citizen_secret)
+    printer = open_printer(settings.printer, settings.profile)
+    desk = TicketDesk(link, printer, settings.paper_px, ui.notify, versions=versions())
+
+    def on_message(topic: str, _payload: Any, _retained: bool) -> None:
+        if topic in ("config", "state/site") or topic.startswith("state/service/"):
+            ui.notify("hub")
+
+    link.add_handler(on_message)
+    link.add_connection_handler(lambda _up: ui.notify("hub"))
+
+    scanner = None
+    if settings.scanner is not None:
+        def scanner_state(state: str) -> None:
+            desk.extra_health["scanner"] = state
+            desk.publish_health()
+
+        scanner = CardScanner(settings.scanner, settings.scanner_baudrate,
+                              lambda code: ui.notify("scan", code), scanner_state)
+    if args.keys:
+        threading.Thread(target=_feed_keys, args=(ui,), name="kiosk-keys", daemon=True).start()
+
+    def stop(*_: Any) -> None:
+        ui.running = False
+        ui.wakeup.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    notifier = Notifier()
+    link.start()
+    desk.start()
+    if scanner is not None:
+        scanner.start()
+    log.info("kiosk %s: printer %s (%s, %d dots), screen %dx%d", device.id, settings.printer.url,
+             settings.profile, settings.paper_px, *surface.get_size())
+    notifier.ready(f"kiosk {device.id}")
+    watchdog = notifier.watchdog_interval or 60.0
+    ui.draw(force=True)
+    while ui.running:
+        ui.pump(min(ui.next_timeout(), watchdog))
+        notifier.pet()
+    notifier.stopping()
+    if scanner is not None:
+        scanner.stop()
+    desk.stop()
+    link.stop()
+    pygame.quit()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,182 @@
+"""The kiosk's worker: take a number from the hub, then render and print the ticket.
+
+It runs on its own thread so the screen never freezes while the hub or the
+printer is slow. A `take` that gets no reply is sent again with the same
+command id: the dispatcher answers a repeated id with its stored reply, so a
+number is never issued twice, and a number the hub issued is never lost. If
+the hub stays away, the unanswered id is kept and reused by the next touch on
+the same choice, which then receives that very number.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk import texts
+from kiosk.printer import PrintFault, TicketPrinter
+from kiosk.ticket import TicketInfo, render_ticket, ticket_info
+from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
+
+log = logging.getLogger(__name__)
+
+ATTEMPT_TIMEOUT_S = 2.0
+GIVE_UP_AFTER_S = 8.0
+REUSE_UNANSWERED_FOR_S = 300.0
+PRINTER_POLL_S = 60.0
+UNPRINTED_KEPT = 20
+
+# What the desk tells the screen, as (kind, data).
+ISSUED = "issued"          # data: TicketInfo
+REFUSED = "refused"        # data: (vi, en)
+PRINTED = "printed"        # data: PrinterStatus
+PRINT_FAULT = "print_fault"  # data: fault code
+PRINTER = "printer"        # data: PrinterStatus (it changed while idle)
+
+Notify = Callable[[str, Any], None]
+
+
+@dataclass(frozen=True)
+class TakeRequest:
+    service: str
+    priority: str | None = None
+    citizen: str | None = None
+
+
+class _Unanswered:
+    __slots__ = ("command_id", "request", "since")
+
+    def __init__(self, request: TakeRequest) -> None:
+        self.request = request
+        self.command_id = uuid.uuid4().hex
+        self.since = time.monotonic()
+
+
+class TicketDesk:
+    """One take at a time: request with retries, ticket image, print, health."""
+
+    def __init__(self, link: HubLink, printer: TicketPrinter, paper_px: int, notify: Notify,
+                 *, versions: dict[str, str] | None = None,
+                 attempt_timeout: float = ATTEMPT_TIMEOUT_S,
+                 give_up_after: float = GIVE_UP_AFTER_S) -> None:
+        self.link = link
+        self.printer = printer
+        self.paper_px = paper_px
+        self.notify = notify
+        self.versions = versions or {}
+        self.attempt_timeout = attempt_timeout
+        self.give_up_after = give_up_after
+        self.unprinted: list[str] = []
+        self.extra_health: dict[str, Any] = {}
+        self._unanswered: _Unanswered | None = None
+        self._jobs: queue.Queue[TakeRequest | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._work, name="kiosk-desk", daemon=True)
+        self._thread.start()
+        self.publish_health()
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout=GIVE_UP_AFTER_S + 2)
+
+    def submit(self, request: TakeRequest) -> None:
+        self._jobs.put(request)
+
+    # ------------------------------------------------------------------ the work
+
+    def _work(self) -> None:
+        while True:
+            try:
+                request = self._jobs.get(timeout=PRINTER_POLL_S)
+            except queue.Empty:
+                self._poll_printer()
+                continue
+            if request is None:
+                return
+            try:
+                self.serve(request)
+            except Exception:
+                log.exception("taking a number for %s failed", request)
+                self.notify(REFUSED, texts.OTHER_ERROR)
+
+    def serve(self, request: TakeRequest) -> None:
+        """Take the number, show it, print it: each step told to the screen as it happens."""
+        try:
+            reply = self.take(request)
+        except CommandRefused as e:
+            self.notify(REFUSED, texts.refusal(e.code, e.detail))
+            return
+        except (HubTimeout, HubUnreachable) as e:
+            log.warning("no number for %s: %s", request.service, e)
+            self.notify(REFUSED, texts.refusal("unreachable", str(e)))
+            return
+        info = ticket_info(self.link.state("config") or {}, reply)
+        self.notify(ISSUED, info)
+        self.print(info)
+
+    def take(self, request: TakeRequest) -> dict[str, Any]:
+        """`take` with retries under one command id until a reply or `give_up_after`."""
+        unanswered = self._unanswered
+        if (unanswered is None or unanswered.request != request
+                or time.monotonic() - unanswered.since > REUSE_UNANSWERED_FOR_S):
+            unanswered = _Unanswered(request)
+        deadline = time.monotonic() + self.give_up_after
+        fields: dict[str, Any] = {"service": request.service}
+        if request.priority:
+            fields["priority"] = request.priority
+        if request.citizen:
+            fields["citizen"] = request.citizen
+        while True:
+            try:
+                reply = self.link.request("take", timeout=self.attempt_timeout,
+                                          command_id=unanswered.command_id, **fields)
+            except CommandRefused:
+                self._unanswered = None
+                raise
+            except (HubTimeout, HubUnreachable) as e:
+                self._unanswered = unanswered
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise
+                log.info("take %s unanswered (%s); sending it again", unanswered.command_id, e)
+                if not self.link.connected:
+                    self.link.wait_connected(remaining)
+                continue
+            self._unanswered = None
+            return reply
+
+    def print(self, info: TicketInfo) -> None:
+        image = render_ticket(info, self.paper_px)
+        try:
+            status = self.printer.print_ticket(image, info.number)
+        except PrintFault as fault:
+            self.unprinted = [*self.unprinted, info.number][-UNPRINTED_KEPT:]
+            self.publish_health()
+            self.notify(PRINT_FAULT, fault.code)
+            return
+        self.publish_health()
+        self.notify(PRINTED, status)
+
+    def _poll_printer(self) -> None:
+        before = self.printer.status
+        after = self.printer.check()
+        if after != before:
+            self.publish_health()
+            self.notify(PRINTER, after)
+
+    def publish_health(self) -> None:
+        self.link.publish_health(
+            {**self.printer.health(), "unprinted": self.unprinted, "versions": self.versions,
+             **self.extra_health}
+        )

@@ -1,0 +1,82 @@
+"""Everything the kiosk says to a citizen: Vietnamese first, English second."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+Bilingual = tuple[str, str]
+
+TOUCH_A_SERVICE: Bilingual = ("Chạm vào lĩnh vực để lấy số", "Touch a service to take a number")
+PRIORITY_BUTTON: Bilingual = ("Đối tượng ưu tiên", "Priority: elderly, disabled, pregnant, small children")
+CHOOSE_PRIORITY: Bilingual = ("Quý vị thuộc đối tượng ưu tiên nào?", "Which priority group are you in?")
+PRIORITY_FOR: Bilingual = ("Ưu tiên: {vi}", "Priority: {en}")
+BACK: Bilingual = ("Quay lại", "Back")
+DONE: Bilingual = ("Xong", "Done")
+TAKING: Bilingual = ("Đang lấy số…", "Taking your number…")
+YOUR_NUMBER: Bilingual = ("Số thứ tự của quý vị", "Your number")
+PRINTING: Bilingual = ("Đang in phiếu…", "Printing your ticket…")
+PRINTED: Bilingual = ("Vui lòng nhận phiếu bên dưới", "Please take your ticket below")
+NOT_PRINTED: Bilingual = (
+    "Vui lòng ghi nhớ số này và chờ gọi số.",
+    "Please remember this number and wait to be called.",
+)
+PRINTER_FAULT: Bilingual = ("Máy in gặp sự cố", "The printer has a problem")
+PRINTER_WARNING: Bilingual = (
+    "Máy in đang gặp sự cố: số sẽ hiện trên màn hình, vui lòng ghi nhớ.",
+    "Printer problem: your number will be shown on the screen; please note it.",
+)
+AHEAD: Bilingual = ("Số người chờ trước: {n}", "People ahead of you: {n}")
+UNREACHABLE: Bilingual = ("Không kết nối được hệ thống xếp hàng", "Cannot reach the queue system")
+UNREACHABLE_HELP: Bilingual = (
+    "Vui lòng chờ trong giây lát hoặc liên hệ cán bộ tại quầy.",
+    "Please wait a moment or ask the staff at a counter.",
+)
+CONNECTING: Bilingual = ("Đang kết nối hệ thống xếp hàng…", "Connecting to the queue system…")
+DAY_CLOSED: Bilingual = ("Hôm nay không tiếp nhận hồ sơ.", "The centre is not taking numbers today.")
+OUTSIDE_HOURS: Bilingual = (
+    "Hiện tại chưa đến giờ lấy số hoặc đã hết giờ!",
+    "Numbers are given only during the taking hours.",
+)
+HOURS: Bilingual = ("Giờ lấy số: {periods}", "Taking hours: {periods}")
+CAP_REACHED_BUTTON: Bilingual = ("Đã hết số hôm nay", "No more numbers today")
+CARD_OK: Bilingual = ("Đã đọc thẻ Căn cước công dân", "Citizen ID card read")
+CARD_ELDERLY: Bilingual = (
+    "Quý vị từ {age} tuổi trở lên được ưu tiên. Vui lòng chọn đối tượng ưu tiên.",
+    "At {age} or over you may take a priority number. Please choose your group.",
+)
+REGULAR_NUMBER: Bilingual = ("Lấy số thường", "Regular number")
+
+ERRORS: dict[str, Bilingual] = {
+    "day_closed": DAY_CLOSED,
+    "outside_hours": OUTSIDE_HOURS,
+    "cap_reached": (
+        "Lĩnh vực này đã hết số trong ngày hôm nay.",
+        "This service has given all of today's numbers.",
+    ),
+    "duplicate_citizen": (
+        "Quý vị đã có số {number} đang chờ cho lĩnh vực này. Vui lòng chờ gọi số.",
+        "You already hold number {number} for this service. Please wait to be called.",
+    ),
+    "unreachable": (
+        "Không kết nối được hệ thống xếp hàng. Vui lòng thử lại.",
+        "Cannot reach the queue system. Please try again.",
+    ),
+}
+OTHER_ERROR: Bilingual = (
+    "Không lấy được số. Vui lòng thử lại hoặc hỏi cán bộ.",
+    "Could not take a number. Please try again or ask the staff.",
+)
+
+
+def refusal(code: str, detail: str) -> Bilingual:
+    """The plain words for a refused `take` (the detail is the dispatcher's, in English)."""
+    vi, en = ERRORS.get(code, OTHER_ERROR)
+    held = re.search(r"number (\S+)", detail)
+    number = held[1] if held else "?"
+    return vi.format(number=number), en.format(number=number)
+
+
+def hours_text(catalogue: dict[str, Any]) -> Bilingual:
+    periods = ", ".join(f"{a}–{b}" for a, b in catalogue.get("hours", {}).get("periods", []))
+    return HOURS[0].format(periods=periods), HOURS[1].format(periods=periods)
