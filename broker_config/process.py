@@ -38,7 +38,8 @@ class Mosquitto:
     host = "127.0.0.1"
 
     def __init__(self, workdir: Path, site: str, roles: dict[str, str], *,
-                 port: int | None = None, persistence: bool = True, bridge: Bridge | None = None) -> None:
+                 port: int | None = None, persistence: bool = True, bridge: Bridge | None = None,
+                 extra_listeners: tuple[Listener, ...] = ()) -> None:
         self.workdir = workdir
         self.site = site
         self.roles = dict(roles)
@@ -54,7 +55,7 @@ class Mosquitto:
             site=site,
             passwords=self.passwords,
             roles=self.roles,
-            listeners=[Listener(self.port, self.host)],
+            listeners=[Listener(self.port, self.host), *extra_listeners],
             persistence_dir=self.persistence_dir,
             run_as_user=getpass.getuser(),
             log_dest=f"file {self.log_file}",
