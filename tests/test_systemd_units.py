@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from provisioning.firstboot import FIRSTBOOT_UNIT
+
 UNITS = Path(__file__).resolve().parent.parent / "systemd"
 ROLE_UNITS = {
     "luot-dispatcher.service": 4.0,
@@ -96,3 +98,9 @@ def test_security_exposure_is_within_target(unit: str) -> None:
     if found is None:
         pytest.skip(f"this systemd-analyze cannot review unit files offline: {done.stderr.strip()[:200]}")
     assert float(found[1]) <= ROLE_UNITS[unit]
+
+
+def test_the_first_boot_unit_verifies_clean(tmp_path: Path) -> None:
+    unit = FIRSTBOOT_UNIT.replace("@BOOT@", "/boot/firmware")
+    root = make_root(tmp_path, {"luot-firstboot.service": unit})
+    assert verify(root, "luot-firstboot.service") == ""
