@@ -171,3 +171,16 @@ def test_bridge_sends_state_and_events_to_the_city_and_nothing_else(tmp_path: Pa
         technician.close()
         hub.stop()
         city.stop()
+
+
+def test_the_commented_broker_options_of_the_example_site_are_valid(tmp_path: Path) -> None:
+    """The example site documents every [broker] key as comments; uncommented, they load."""
+    example = Path(__file__).resolve().parent.parent / "luot" / "examples" / "site.toml"
+    head, broker = example.read_text().split("\n[broker]\n")
+    lines = [line[2:] if line.startswith(("# ", "#\t")) and ("=" in line or line.startswith("# [")) else line
+             for line in broker.splitlines()]
+    (tmp_path / "site.toml").write_text(head + "\n[broker]\n" + "\n".join(lines) + "\n")
+    options = load_broker_options(load_site(tmp_path / "site.toml"))
+    assert options.tls is not None and options.tls.clients and options.tls.port == 8883
+    assert options.bridge is not None and options.bridge.host == "mqtt.example.gov.vn"
+    assert options.persistence_dir == "/var/lib/luot-mosquitto"
