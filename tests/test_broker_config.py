@@ -53,6 +53,7 @@ def test_password_line_format_and_bad_input() -> None:
     assert line.startswith("tv-1:$7$101$AAAAAAAAAAAAAAAA$") and len(line.split("$")[4]) == 88
     assert not check_password_line("tv-1:plain", "x")
     assert not check_password_line("tv-1:$6$abc$def", "x")
+    assert not check_password_line("tv-1:$7$many$!!$??", "x")
     with pytest.raises(ValueError, match="':'"):
         password_line("a:b", "x")
     with pytest.raises(ValueError, match="12 bytes"):
