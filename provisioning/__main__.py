@@ -41,6 +41,8 @@ def parser() -> argparse.ArgumentParser:
     check = command("check", "connect as each device and report what it can and cannot do")
     check.add_argument("--host", help="the broker (default: [network] hub_host)")
     check.add_argument("--port", type=int, help="the broker's port (default: from [broker])")
+    check.add_argument("--timeout", type=float, default=10.0,
+                       help="seconds to wait for the broker (default: %(default)s)")
     image = command("image", "write a device's bundle and first boot into a Raspberry Pi OS image or SD card")
     image.add_argument("--device", required=True, help="the device id")
     image.add_argument("--image", type=Path, required=True, help="an .img file or an SD card (/dev/sdX)")
@@ -109,7 +111,7 @@ def do_check(args: argparse.Namespace) -> int:
         return 2
     ca = args.out / next(u for u, r in sorted(roles.items()) if r == "hub") / "ca.crt"
     report = run_check(site.id, roles, {u: passwords[u] for u in roles}, host, args.port or port,
-                       tls=tls, ca_file=str(ca) if tls else None)
+                       tls=tls, ca_file=str(ca) if tls else None, timeout=args.timeout)
     print(report.text())
     return 0 if report.ok else 1
 

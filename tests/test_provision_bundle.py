@@ -10,10 +10,10 @@ import pytest
 from helpers import SITE_FILE
 
 from broker_config import check_password_line, parse_password_file
-from broker_config.process import Mosquitto
+from broker_config.process import Mosquitto, free_port
 from luot.config import load_device, load_site
 from provisioning.__main__ import main
-from provisioning.bundle import KIOSK_TABLE, read_secrets
+from provisioning.bundle import KIOSK_TABLE, make_bundles, read_secrets
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -162,3 +162,8 @@ def test_mistakes_are_reported_not_raised(tmp_path: Path, capsys: pytest.Capture
 
     code, text = run(capsys, "check", "--site", str(SITE_FILE), "--out", str(tmp_path / "empty"))
     assert code == 2 and "run `luot provision bundle` first" in text
+
+    make_bundles(SITE_FILE, tmp_path / "ok")
+    code, text = run(capsys, "check", "--site", str(SITE_FILE), "--out", str(tmp_path / "ok"),
+                     "--host", "127.0.0.1", "--port", str(free_port()), "--timeout", "0.5")
+    assert code == 1 and "timed out waiting for the connection" in text
