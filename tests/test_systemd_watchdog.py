@@ -21,7 +21,7 @@ import pytest
 from luot.systemd import Notifier
 
 ROOT = Path(__file__).resolve().parent.parent
-WATCHDOG_S = 0.4
+WATCHDOG_S = 1.0  # pets every 0.5 s; generous so a loaded machine does not trip it early
 
 # A service whose main loop pets the watchdog, then hangs (blocked forever) after a while.
 SERVICE = textwrap.dedent("""
@@ -33,6 +33,7 @@ SERVICE = textwrap.dedent("""
     while True:
         notifier.pet()
         if time.monotonic() > hang_at:
+            notifier.status("hanging")
             threading.Event().wait()
         time.sleep(0.01)
 """)
@@ -91,16 +92,13 @@ def systemd(tmp_path: Path):
 
 
 def test_a_hung_main_loop_stops_petting_and_is_restarted(systemd: FakeSystemd) -> None:
-    first = systemd.start(hang_after_s=1.2)
+    first = systemd.start(hang_after_s=2.2)
     assert systemd.supervise(1)
     assert first.returncode == -signal.SIGABRT
-    ours = [(t, m) for i, t, m in systemd.log if i == 1]
-    assert ours[0][1] == "READY=1\nSTATUS=serving"
-    pets = [t for t, m in ours if m == "WATCHDOG=1"]
-    assert len(pets) >= 3, "pets twice per period while the loop runs"
-    gaps = [b - a for a, b in zip([ours[0][0], *pets], pets, strict=False)]
-    assert max(gaps) < WATCHDOG_S
-    assert {m for _t, m in ours} == {"READY=1\nSTATUS=serving", "WATCHDOG=1"}
+    ours = [m for i, _t, m in systemd.log if i == 1]
+    assert ours[0] == "READY=1\nSTATUS=serving"
+    assert ours[-1] == "STATUS=hanging", "killed only after the loop hung, and no pet after it"
+    assert set(ours[1:-1]) == {"WATCHDOG=1"} and len(ours[1:-1]) >= 3, "pets twice per period while it runs"
 
     systemd.start(hang_after_s=60)  # Restart=always: the next instance comes up and is ready
     message = systemd.receive(10)
