@@ -21,7 +21,9 @@ class Layout:
 
     @property
     def u(self) -> float:
-        return min(self.width, self.height) / 20
+        """The unit: a twentieth of the short side, a third more on a tall portrait screen."""
+        portrait = self.height > self.width * 1.2
+        return min(self.width, self.height) / 20 * (1.3 if portrait else 1.0)
 
     @property
     def margin(self) -> int:
@@ -32,15 +34,16 @@ class Layout:
         return round(self.u * 0.45)
 
     def header(self) -> Rect:
-        return (0, 0, self.width, round(self.u * (3.2 if self.width >= self.height else 3.8)))
+        return (0, 0, self.width, round(self.u * 3.2))
 
     def footer(self) -> Rect:
         h = round(self.u * 1.1)
         return (0, self.height - h, self.width, h)
 
-    def prompt(self) -> Rect:
+    def prompt(self, tall: bool = False) -> Rect:
+        """The line that says what to do, or (tall) what is wrong."""
         top = self.header()[3] + self.gap
-        return (self.margin, top, self.width - 2 * self.margin, round(self.u * 2.4))
+        return (self.margin, top, self.width - 2 * self.margin, round(self.u * (3.4 if tall else 2.4)))
 
     def bottom_button(self) -> Rect:
         """The full-width button above the footer: the priority path, or Back."""
@@ -48,9 +51,9 @@ class Layout:
         y = self.footer()[1] - self.gap - h
         return (self.margin, y, self.width - 2 * self.margin, h)
 
-    def body(self, with_bottom_button: bool = True) -> Rect:
+    def body(self, with_bottom_button: bool = True, tall_prompt: bool = False) -> Rect:
         """The space between the prompt and the bottom button (or the footer)."""
-        _, prompt_top, _, prompt_h = self.prompt()
+        _, prompt_top, _, prompt_h = self.prompt(tall_prompt)
         top = prompt_top + prompt_h + self.gap
         bottom = self.bottom_button()[1] if with_bottom_button else self.footer()[1]
         return (self.margin, top, self.width - 2 * self.margin, bottom - self.gap - top)

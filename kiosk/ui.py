@@ -399,7 +399,7 @@ class KioskUI:
                            buttons=(back,))
         if self.screen == PRIORITY:
             categories = catalogue.get("priority", {}).get("categories", [])
-            cells = lay.grid(len(categories), lay.body())
+            cells = lay.grid(len(categories), lay.body(tall_prompt=self.visit.notice is not None))
             buttons = tuple(Button(f"category:{c['code']}", r, c["name"], c["name_en"], "priority")
                             for c, r in zip(categories, cells, strict=True))
             prompt, style = (
@@ -413,7 +413,7 @@ class KioskUI:
         prompt, style = self._home_prompt(snap, catalogue)
         closed = style == "error"
         services = catalogue.get("services", [])
-        cells = lay.grid(len(services), lay.body())
+        cells = lay.grid(len(services), lay.body(tall_prompt=style != "normal"))
         buttons: list[Button] = []
         for service, rect in zip(services, cells, strict=True):
             state = snap.services.get(service["code"]) or {}
@@ -481,7 +481,8 @@ class KioskUI:
                    (frame.title[1], u * 0.7, False, (200, 220, 255))])
         self._box(lay.footer(), [(frame.footer, u * 0.7, False, (90, 90, 90))])
         if frame.prompt is not None:
-            self._panel(lay.prompt(), frame.prompt, frame.prompt_style, u * 1.0)
+            tall = frame.prompt_style != "normal"
+            self._panel(lay.prompt(tall), frame.prompt, frame.prompt_style, u * (1.2 if tall else 1.0))
         bottom = lay.bottom_button()
         grid = [b for b in frame.buttons if b.rect != bottom]
         scale = min((self._fitted(*self._button_text(b))[1] for b in grid), default=1.0)
