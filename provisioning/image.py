@@ -148,6 +148,19 @@ def stage_luot_folder(folder: Path, bundle: Path, fb: FirstBoot, wheel: Path | N
     (folder / "luot-firstboot.service").write_text(FIRSTBOOT_UNIT)
 
 
+def mounted_from(device: Path, mounts: str) -> list[tuple[str, str]]:
+    """(partition, mount point) of `device` in /proc/mounts text: a card must not be mounted
+    while mtools writes to it, or the system's cached view overwrites ours."""
+    found = []
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[0].startswith(str(device)):
+            rest = fields[0][len(str(device)):]
+            if rest == "" or rest.lstrip("p").isdigit():
+                found.append((fields[0], fields[1].replace("\\040", " ")))
+    return found
+
+
 def tree_digest(folder: Path) -> str:
     h = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -164,6 +177,11 @@ def write_image(image: Path, bundle: Path, fb: FirstBoot, *, style: str = "auto"
         raise ImageError(f"{UNITS_DIR}: the systemd units are missing; run from a Lượt source tree")
     if wheel is not None and (not wheel.is_file() or wheel.suffix != ".whl"):
         raise ImageError(f"{wheel}: not a wheel file (.whl)")
+    if image.is_block_device():
+        mounted = mounted_from(image.resolve(), Path("/proc/mounts").read_text())
+        if mounted:
+            part, where = mounted[0]
+            raise ImageError(f"{part} is mounted at {where}: unmount it first (udisksctl unmount -b {part})")
     partition = boot_partition(image)
     fat = FatPartition(image, partition.offset)
     detected = detect_style(fat)

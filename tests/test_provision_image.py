@@ -14,6 +14,7 @@ from helpers import SITE_FILE
 
 from provisioning.__main__ import main
 from provisioning.firstboot import CMDLINE_RUN
+from provisioning.image import mounted_from
 
 MKFS = shutil.which("mkfs.vfat") or next((p for p in ("/usr/sbin/mkfs.vfat", "/sbin/mkfs.vfat")
                                           if Path(p).exists()), None)
@@ -205,3 +206,14 @@ def test_bad_images_and_inputs_are_explained(tmp_path: Path, setup: tuple[Path, 
     assert code == 2 and "not one OpenSSH public key line" in text
     code, text = provision(capsys, site, out, key, image, "quay-1", "--wheel", str(key))
     assert code == 2 and "not a wheel file" in text
+
+
+def test_a_mounted_card_is_recognised() -> None:
+    mounts = ("/dev/sdb1 /media/kythuat/bootfs vfat rw 0 0\n"
+              "/dev/sdb2 /media/kythuat/root\\040fs ext4 rw 0 0\n"
+              "/dev/sdbc1 /mnt vfat rw 0 0\n"
+              "/dev/mmcblk0p1 /boot/firmware vfat rw 0 0\n")
+    assert mounted_from(Path("/dev/sdb"), mounts) == [("/dev/sdb1", "/media/kythuat/bootfs"),
+                                                      ("/dev/sdb2", "/media/kythuat/root fs")]
+    assert mounted_from(Path("/dev/mmcblk0"), mounts) == [("/dev/mmcblk0p1", "/boot/firmware")]
+    assert mounted_from(Path("/dev/sdc"), mounts) == []
