@@ -33,11 +33,12 @@ def mbr_entry(type_id: int, start: int, sectors: int) -> bytes:
     return struct.pack("<B3sB3sII", 0, b"\xfe\xff\xff", type_id, b"\xfe\xff\xff", start, sectors)
 
 
-def make_image(tmp_path: Path, *, cloud_init: bool, fat_type: int = 0x0C) -> Path:
-    """A 24 MiB image: partition 1 FAT (boot) at 4 MiB, partition 2 Linux (root) after it."""
+def make_image(tmp_path: Path, *, cloud_init: bool, fat_type: int = 0x0C, boot_mib: int = 16) -> Path:
+    """An image with partition 1 FAT (boot) at 4 MiB, partition 2 Linux (root, 4 MiB) after it."""
     assert MKFS is not None
     part = tmp_path / "boot.fat"
-    subprocess.run([MKFS, "-C", "-n", "bootfs", str(part), str(16 * 1024)], check=True, capture_output=True)
+    subprocess.run([MKFS, "-C", "-n", "bootfs", str(part), str(boot_mib * 1024)], check=True,
+                   capture_output=True)
     files = tmp_path / "bootfiles"
     files.mkdir()
     (files / "cmdline.txt").write_text(CMDLINE)
@@ -47,7 +48,7 @@ def make_image(tmp_path: Path, *, cloud_init: bool, fat_type: int = 0x0C) -> Pat
             (files / name).write_text("# placeholder\n")
     for f in files.iterdir():
         subprocess.run(["mcopy", "-i", str(part), str(f), "::/"], check=True, env=MTOOLS_ENV)
-    boot_sectors = 16 * MiB // 512
+    boot_sectors = boot_mib * MiB // 512
     root_start = BOOT_START + boot_sectors
     mbr = bytearray(512)
     mbr[440:444] = b"\x91\x90\x63\x4e"
@@ -206,6 +207,13 @@ def test_bad_images_and_inputs_are_explained(tmp_path: Path, setup: tuple[Path, 
     assert code == 2 and "not one OpenSSH public key line" in text
     code, text = provision(capsys, site, out, key, image, "quay-1", "--wheel", str(key))
     assert code == 2 and "not a wheel file" in text
+
+    (tmp_path / "c").mkdir()
+    small = make_image(tmp_path / "c", cloud_init=False, boot_mib=1)
+    wheel = tmp_path / "luot-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(os.urandom(2 * MiB))
+    code, text = provision(capsys, site, out, key, small, "quay-1", "--wheel", str(wheel))
+    assert code == 2 and "the boot partition is full" in text
 
 
 def test_a_mounted_card_is_recognised() -> None:
