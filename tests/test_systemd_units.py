@@ -104,3 +104,14 @@ def test_the_first_boot_unit_verifies_clean(tmp_path: Path) -> None:
     unit = FIRSTBOOT_UNIT.replace("@BOOT@", "/boot/firmware")
     root = make_root(tmp_path, {"luot-firstboot.service": unit})
     assert verify(root, "luot-firstboot.service") == ""
+
+
+def test_mosquitto_with_our_drop_in_is_hardened_too(tmp_path: Path) -> None:
+    root = make_root(tmp_path, our_units())
+    argv = ["systemd-analyze", f"--root={root}", "security", "--offline=true", "mosquitto.service"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    found = re.search(r"Overall exposure level for mosquitto.service: (\d+\.\d+)", done.stdout)
+    if found is None:
+        pytest.skip(f"this systemd-analyze cannot review unit files offline: {done.stderr.strip()[:200]}")
+    assert float(found[1]) <= 4.0
+    assert "User=/DynamicUser=" in done.stdout and "Service runs under a static non-root user" in done.stdout
