@@ -1,0 +1,405 @@
+"""The counter node's loop: presses in, commands out, the light and the board from retained state.
+
+One thread owns all state. gpiozero edges, MQTT messages and replies arrive
+as events on a queue; a second thread sends one command at a time, so a
+press while a command is in flight is ignored instead of being replayed
+later with a stale view. Every counter op carries `expect` (the ticket in the
+retained `state/counter/<n>`), so the dispatcher refuses a press made against
+an outdated number and never skips a citizen. Nothing the dispatcher owns is
+kept here: the board and the light are computed from the retained state.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from counter_button.light import Debouncer, Light
+from counter_button.settings import BUTTONS, CounterSettings
+from luot.ledboard import BLANK, BLINK_S, DASHES, Board, blinking
+from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
+from luot.systemd import Notifier
+
+log = logging.getLogger(__name__)
+
+# What a short press and a hold of each officer button do.
+PRESS_OPS = {"next": "next", "recall": "recall", "noshow": "noshow"}
+HOLD_OPS = {"next": "done", "recall": "requeue"}
+EXPECTING_OPS = frozenset({"next", "recall", "noshow", "done", "requeue", "transfer"})
+# Boards are written again now and then: one that was power-cycled shows the number again,
+# and one that was unplugged shows up in the health report.
+BOARD_REFRESH_S = 30.0
+BOARD_RETRY_S = 5.0
+HEALTH_EVERY_S = 60.0
+STATE_CATCH_UP_S = 1.0
+IDLE_WAKE_S = 5.0
+
+
+@dataclass
+class _Button:
+    name: str
+    debouncer: Debouncer
+    holdable: bool
+    down_at: float | None = None
+    hold_fired: bool = False
+
+
+class CounterNode:
+    def __init__(
+        self,
+        settings: CounterSettings,
+        link: HubLink,
+        *,
+        light_write: Callable[[bool], None],
+        read_pressed: Callable[[str], bool],
+        board: Board | None = None,
+        beep: Callable[[int, float], None] | None = None,
+        on_outcome: Callable[[str], None] | None = None,
+        notifier: Notifier | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.number = settings.number
+        self.link = link
+        self.board = board
+        self.light = Light(light_write)
+        self._beep = beep
+        self._on_outcome = on_outcome
+        self.notifier = notifier or Notifier()
+        self.clock = clock
+        self.state_topic = f"state/counter/{settings.number}"
+        names = list(BUTTONS)
+        if settings.rating:
+            names += [f"rate{i + 1}" for i in range(len(settings.rating.pins))]
+        self.buttons = {
+            name: _Button(name, Debouncer(settings.debounce_s, lambda n=name: read_pressed(n)),
+                          holdable=name in HOLD_OPS)
+            for name in names
+        }
+        self._events: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._commands: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
+        self._stopping = threading.Event()
+        self.inflight: str | None = None
+        self._catch_up: tuple[dict[str, Any], float] | None = None
+        self.state: dict[str, Any] | None = None
+        self.config_error: str | None = None
+        self._error_until = 0.0
+        self._transfer_presses = 0
+        self._transfer_at: float | None = None
+        self._blink_from = -BLINK_S
+        self._board_text: str | None = None
+        self._board_written_at = 0.0
+        self._board_status: str | None = None
+        self._health_at = 0.0
+        self._finished: tuple[int, float] | None = None
+        self._rated: set[int] = set()
+
+    # ------------------------------------------------------------------ from other threads
+
+    def edge(self, name: str, pressed: bool) -> None:
+        """A pin changed (gpiozero's thread)."""
+        self._events.put(("edge", name, pressed, self.clock()))
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._events.put(("stop",))
+
+    def _on_message(self, topic: str, payload: Any, _retained: bool) -> None:
+        if topic in (self.state_topic, "config"):
+            self._events.put(("message", topic, payload))
+
+    def _on_connection(self, up: bool) -> None:
+        self._events.put(("link", up))
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> None:
+        """Until `stop()`: handle events, drive the light and the board."""
+        self.link.add_handler(self._on_message)
+        self.link.add_connection_handler(self._on_connection)
+        sender = threading.Thread(target=self._send_commands, name="counter-commands", daemon=True)
+        sender.start()
+        now = self.clock()
+        self._take_config(self.link.state("config"))
+        self._take_state(self.link.state(self.state_topic), now, initial=True)
+        self.notifier.ready(f"counter {self.number}")
+        deadline: float | None = now
+        while not self._stopping.is_set():
+            timeout = IDLE_WAKE_S if deadline is None else min(IDLE_WAKE_S, max(0.0, deadline - now))
+            try:
+                event: tuple[Any, ...] | None = self._events.get(timeout=timeout)
+            except queue.Empty:
+                event = None
+            now = self.clock()
+            while event is not None:
+                self._handle(event, now)
+                try:
+                    event = self._events.get_nowait()
+                except queue.Empty:
+                    event = None
+            deadline = self._tick(now)
+            self.notifier.pet()
+        self._commands.put(None)
+        sender.join(timeout=5)
+        self.notifier.stopping()
+
+    def _handle(self, event: tuple[Any, ...], now: float) -> None:
+        kind = event[0]
+        if kind == "edge":
+            self._edge(event[1], event[2], event[3])
+        elif kind == "message":
+            if event[1] == "config":
+                self._take_config(event[2])
+            else:
+                self._take_state(event[2], now)
+        elif kind == "link":
+            self._outcome("link up" if event[1] else "link down")
+            if event[1]:
+                self._take_state(self.link.state(self.state_topic), now, initial=True)
+        elif kind == "reply":
+            self._reply(event[1], event[2], event[3], event[4], now)
+
+    def _tick(self, now: float) -> float | None:
+        """Run what is due; return the next moment something is due."""
+        deadlines: list[float | None] = []
+        for button in self.buttons.values():
+            changed = button.debouncer.settle(now)
+            if changed is not None:
+                self._transition(button, changed, now)
+            deadlines.append(button.debouncer.settle_at)
+            if button.down_at is not None and button.holdable and not button.hold_fired:
+                hold_at = button.down_at + self.settings.hold_s
+                if now >= hold_at:
+                    button.hold_fired = True
+                    self._click(button.name, held=True, now=now)
+                else:
+                    deadlines.append(hold_at)
+        if self._transfer_at is not None:
+            if now >= self._transfer_at:
+                self._commit_transfer(now)
+            else:
+                deadlines.append(self._transfer_at)
+        if self._catch_up is not None:
+            expected, until = self._catch_up
+            if self.link.state(self.state_topic) == expected or now >= until:
+                self._catch_up = None
+                self.inflight = None
+            else:
+                deadlines.append(min(until, now + 0.02))
+        self.light.set(self._light_pattern(now), now)
+        deadlines.append(self.light.update(now))
+        if self._error_until > now:
+            deadlines.append(self._error_until)
+        deadlines.append(self._update_board(now))
+        deadlines.append(self._update_health(now))
+        return min((d for d in deadlines if d is not None), default=None)
+
+    # ------------------------------------------------------------------ buttons
+
+    def _edge(self, name: str, pressed: bool, at: float) -> None:
+        button = self.buttons.get(name)
+        if button is None:
+            return
+        changed = button.debouncer.edge(pressed, at)
+        if changed is not None:
+            self._transition(button, changed, at)
+
+    def _transition(self, button: _Button, pressed: bool, now: float) -> None:
+        log.debug("%s %s", button.name, "down" if pressed else "up")
+        if pressed:
+            button.down_at, button.hold_fired = now, False
+            return
+        if button.down_at is not None and not button.hold_fired:
+            self._click(button.name, held=False, now=now)
+        button.down_at = None
+
+    def _click(self, name: str, *, held: bool, now: float) -> None:
+        log.debug("%s %s", "hold" if held else "press", name)
+        if name.startswith("rate"):
+            self._rate(int(name[4:]) - 1, now)
+            return
+        if name == "transfer":
+            self._transfer_presses += 1
+            self._transfer_at = now + self.settings.transfer_window_s
+            self._ack(now)
+            self._outcome(f"transfer choice {self._transfer_presses}")
+            return
+        if name == "pause":
+            paused = (self.link.state(self.state_topic) or {}).get("status") == "paused"
+            self._command("resume" if paused else "pause", now)
+            return
+        self._command(HOLD_OPS[name] if held else PRESS_OPS[name], now)
+
+    def _commit_transfer(self, now: float) -> None:
+        presses, self._transfer_presses, self._transfer_at = self._transfer_presses, 0, None
+        services = [s["code"] for s in (self.link.state("config") or {}).get("services", [])]
+        if not 1 <= presses <= len(services):
+            self._fail("transfer", "bad_choice", f"{presses} presses; the site has {len(services)} services",
+                       now)
+            return
+        self._command("transfer", now, service=services[presses - 1])
+
+    def _rate(self, index: int, now: float) -> None:
+        rating = self.settings.rating
+        assert rating is not None
+        ticket = self._rating_target(now)
+        if ticket is None:
+            self._outcome("ignored rate: no citizen to rate")
+            return
+        self._command("rate", now, ticket=ticket, score=rating.scores[index])
+
+    def _rating_target(self, now: float) -> int | None:
+        """The citizen who just finished (within the window), else the one being served."""
+        rating = self.settings.rating
+        assert rating is not None
+        finished = self._finished
+        if finished and now - finished[1] <= rating.window_s and finished[0] not in self._rated:
+            return finished[0]
+        current = self._current_ticket()
+        return current if current is not None and current not in self._rated else None
+
+    # ------------------------------------------------------------------ commands
+
+    def _current_ticket(self) -> int | None:
+        ticket = (self.link.state(self.state_topic) or {}).get("ticket")
+        return ticket["id"] if ticket else None
+
+    def _command(self, op: str, now: float, **fields: Any) -> None:
+        if self.inflight is not None:
+            self._outcome(f"ignored {op}: {self.inflight} is still in flight")
+            return
+        if self.config_error:
+            self._fail(op, "config", self.config_error, now)
+            return
+        if not self.link.connected:
+            self._fail(op, "hub_unreachable", "not connected to the hub", now)
+            return
+        fields["counter"] = self.number
+        if op in EXPECTING_OPS:
+            fields["expect"] = self._current_ticket()
+        self.inflight = op
+        self._commands.put((op, fields))
+
+    def _send_commands(self) -> None:
+        while (job := self._commands.get()) is not None:
+            op, fields = job
+            try:
+                reply = self.link.request(op, **fields)
+            except (HubUnreachable, HubTimeout, CommandRefused) as e:
+                self._events.put(("reply", op, fields, None, e))
+            else:
+                self._events.put(("reply", op, fields, reply, None))
+
+    def _reply(self, op: str, fields: dict[str, Any], reply: dict[str, Any] | None,
+               error: Exception | None, now: float) -> None:
+        if reply is None:
+            self.inflight = None
+            code = error.code if isinstance(error, CommandRefused) else (
+                "hub_timeout" if isinstance(error, HubTimeout) else "hub_unreachable")
+            if op == "rate":
+                self._outcome(f"error rate {code}: {error}")
+                return
+            self._fail(op, code, str(error), now)
+            return
+        if op in ("next", "done") and fields.get("expect") is not None:
+            self._finished = (fields["expect"], now)
+        if op == "rate":
+            self._rated.add(fields["ticket"])
+        self._ack(now)
+        ticket = reply.get("ticket")
+        self._outcome(f"ok {op} {ticket['number'] if ticket else '-'}")
+        state = reply.get("state")
+        if state is None:
+            self.inflight = None
+        else:
+            self._catch_up = (state, now + STATE_CATCH_UP_S)
+
+    def _ack(self, now: float) -> None:
+        self.light.flash(now)
+        if self._beep:
+            self._beep(1, 0.05)
+
+    def _fail(self, op: str, code: str, detail: str, now: float) -> None:
+        log.warning("%s refused: %s: %s", op, code, detail)
+        self._outcome(f"error {op} {code}: {detail}")
+        self._error_until = now + self.settings.error_s
+        if self._beep:
+            self._beep(3, 0.1)
+
+    def _outcome(self, line: str) -> None:
+        log.info("%s", line)
+        if self._on_outcome:
+            self._on_outcome(line)
+
+    # ------------------------------------------------------------------ retained state
+
+    def _take_config(self, config: Any) -> None:
+        if not isinstance(config, dict):
+            return
+        numbers = [c.get("number") for c in config.get("counters", [])]
+        error = None if self.number in numbers else (
+            f"counter {self.number} is not in the site's counters {numbers}")
+        if error and error != self.config_error:
+            log.error("%s: check [counter] number in device.toml", error)
+        self.config_error = error
+
+    def _take_state(self, state: Any, now: float, *, initial: bool = False) -> None:
+        if not isinstance(state, dict):
+            return
+        previous = self.state
+        self.state = state
+        if (not initial and previous is not None and state.get("ticket")
+                and state.get("call_seq", 0) > previous.get("call_seq", 0)):
+            self._blink_from = now
+
+    def _light_pattern(self, now: float) -> str:
+        state = self.link.state(self.state_topic)
+        if not self.link.connected or state is None or self.config_error or now < self._error_until:
+            return "fast"
+        return "slow" if state.get("status") == "paused" else "steady"
+
+    # ------------------------------------------------------------------ board and health
+
+    def board_text(self, now: float) -> tuple[str, float | None]:
+        """What the board shows now, and when that changes by itself (a blink)."""
+        state = self.state
+        if not self.link.connected or state is None or state.get("status") == "paused":
+            return DASHES, None
+        ticket = state.get("ticket")
+        if not ticket:
+            return BLANK, None
+        return blinking(str(ticket["number"]), self._blink_from, now)
+
+    def _update_board(self, now: float) -> float | None:
+        if self.board is None:
+            return None
+        text, change = self.board_text(now)
+        again = self._board_written_at + (BOARD_REFRESH_S if self.board.status == "ok" else BOARD_RETRY_S)
+        if text != self._board_text or now >= again:
+            self._board_text = text
+            self._board_written_at = now
+            if self.board.show(text):
+                self._outcome(f"board {text or 'blank'}")
+        retry = self._board_written_at + (BOARD_REFRESH_S if self.board.status == "ok" else BOARD_RETRY_S)
+        return min(retry, change) if change is not None else retry
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "role": "counter",
+            "counter": self.number,
+            "config_error": self.config_error,
+            "board": self.board.health() if self.board else None,
+        }
+
+    def _update_health(self, now: float) -> float:
+        status = self.board.status if self.board else None
+        if status != self._board_status or now - self._health_at >= HEALTH_EVERY_S:
+            self._board_status = status
+            self._health_at = now
+            self.link.publish_health(self.health())
+        return self._health_at + HEALTH_EVERY_S
