@@ -222,7 +222,7 @@ class Demo:
 
     def scripted_morning(self, tickets: int, rng: random.Random) -> int:
         """Citizens take numbers; officers call, recall and mark a no-show; returns calls made."""
-        served = sorted({code for n in COUNTERS for code in self.site.counter(n).services})  # type: ignore[union-attr]
+        served = self.served()
         weights = [3 if code == served[0] else 1 for code in served]
         calls = 0
         recalled = noshow = False
@@ -259,8 +259,26 @@ class Demo:
 
     # ------------------------------------------------------------------ the keyboard
 
+    def echo_calls(self) -> None:
+        """Print each call and each number taken, as the hall would hear and see them."""
+        assert self.link is not None
+
+        def on_message(topic: str, payload: object, retained: bool) -> None:
+            if topic == "event/call" and isinstance(payload, dict) and not retained:
+                ticket = payload.get("ticket") or {}
+                again = " (gọi lại)" if payload.get("recall") else ""
+                print(f"  → Mời công dân có số thứ tự {ticket.get('number')} đến "
+                      f"{payload.get('counter_name')}{again}", flush=True)
+
+        self.link.add_handler(on_message)
+
+    def served(self) -> list[str]:
+        """The services counters 1–3 serve, in the site's order: what the kiosk keys take."""
+        codes = {code for n in COUNTERS for code in self.site.counter(n).services}  # type: ignore[union-attr]
+        return [s.code for s in self.site.services if s.code in codes]
+
     def help(self) -> str:
-        services = [s.code for s in self.site.services][: len(TAKE_KEYS)]
+        services = self.served()[: len(TAKE_KEYS)]
         takes = ", ".join(f"{k}={code}" for k, code in zip(TAKE_KEYS, services, strict=False))
         return "\n".join([
             "Keys (this terminal):",
@@ -273,7 +291,7 @@ class Demo:
 
     def key(self, char: str) -> bool:
         """Act on one key; False to stop."""
-        services = [s.code for s in self.site.services]
+        services = self.served()
         for keys, line in ((NEXT_KEYS, "next"), (RECALL_KEYS, "recall"), (NOSHOW_KEYS, "noshow")):
             if char in keys:
                 number = COUNTERS[keys.index(char)]
@@ -386,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
             return _headless(demo, args.tickets)
         print(f"  tickets are printed as PNG into {demo.tickets}/")
         print(demo.help(), flush=True)
+        demo.echo_calls()
         _read_keys(demo)
         return 0
     except DemoError as e:
