@@ -104,6 +104,7 @@ def start_announcer(settings: TvSettings) -> Any:
         log.error("no audio output (%s): calls will be shown but not spoken", e)
         return None
     pack = VoicePack(settings.voice)
+    pygame.mixer.quit()  # the announcer opens the device only while it speaks
     missing = pack.missing(["chime", *voice_clips()])
     if missing:
         log.warning(

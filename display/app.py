@@ -1,12 +1,17 @@
 """The TV board's loop: MQTT messages in, regions redrawn, calls flashed and spoken.
 
-The MQTT thread only queues a message and wakes the loop; everything else
-happens on the pygame thread, which sleeps in `pygame.event.wait` until a
-message, a timed redraw (clock, flash, scrolling notice) or the watchdog.
+The MQTT thread only queues a message; everything else happens on the pygame
+thread, which sleeps on that queue until a message, a timed redraw (clock,
+flash, scrolling notice) or the next look at window events (twice a second).
+
+It does not sleep in `pygame.event.wait`: pygame-ce implements the wait as a
+1 ms poll (pump, peek, SDL_Delay(1)), which alone cost ~0.7 % of a core here
+with the dummy driver, most of the idle budget. A queue wait costs nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -21,15 +26,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pygame
 
 from display.board import Board
-from display.state import BoardState, Change
+from display.state import BoardState, Change, counter_region
 from display.voice import Announcement, Announcer
 from luot.mqtt import HubLink
-from luot.screen import wake
 from luot.systemd import Notifier
 
 log = logging.getLogger(__name__)
 
-WATCHDOG_CAP_S = 30.0
+# Window events (a closed window, Escape) are looked at on every wake, at least this often.
+EVENT_POLL_S = 0.5
+
+# (kind, topic or online flag, payload, retained), queued by the MQTT thread.
+Message = tuple[str, Any, Any, bool]
 
 
 @dataclass(frozen=True)
@@ -63,7 +71,7 @@ class DisplayApp:
         self.board = Board(screen, state, ZoneInfo(state.timezone))
         self.frames: list[Frame] = []
         self.stopping = False
-        self._inbox: queue.SimpleQueue[tuple[str, Any, Any, bool]] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._frame_log = frame_log.open("a", encoding="utf-8") if frame_log else None
         self._drawn_once = False
         if screenshots is not None:
@@ -75,16 +83,14 @@ class DisplayApp:
 
     def _on_message(self, topic: str, payload: Any, retained: bool) -> None:
         self._inbox.put(("message", topic, payload, retained))
-        wake()
 
     def _on_connection(self, online: bool) -> None:
         self._inbox.put(("connection", online, None, False))
-        wake()
 
     def stop_soon(self) -> None:
-        """From a signal handler or another thread: leave the loop at its next wake."""
+        """From a signal handler or another thread: leave the loop at once."""
         self.stopping = True
-        wake()
+        self._inbox.put(("stop", None, None, False))
 
     # ------------------------------------------------------------------ the loop
 
@@ -104,25 +110,33 @@ class DisplayApp:
         """Sleep until something is due, then take in what came and redraw what changed."""
         now = time.monotonic()
         wait_s = self.board.next_timer_s(now, self._wall()) if self._drawn_once else 0.0
-        wait_s = min(wait_s, self.notifier.watchdog_interval or WATCHDOG_CAP_S)
+        wait_s = min(wait_s, EVENT_POLL_S, self.notifier.watchdog_interval or EVENT_POLL_S)
         if max_wait is not None:
             wait_s = min(wait_s, max_wait)
-        events = [pygame.event.wait(max(1, round(wait_s * 1000)))] if wait_s > 0 else []
-        events += pygame.event.get()
-        for event in events:
+        first = None
+        if wait_s > 0:
+            with contextlib.suppress(queue.Empty):
+                first = self._inbox.get(timeout=wait_s)
+        for event in pygame.event.get():
             if event.type == pygame.QUIT or (event.type == pygame.KEYDOWN and event.key == pygame.K_ESCAPE):
                 self.stopping = True
-        change = self._drain()
+        change = self._drain(first)
         self.notifier.pet()
         self._draw(change)
 
-    def _drain(self) -> Change:
+    def _drain(self, first: Message | None) -> Change:
         change = Change()
         while True:
-            try:
-                kind, a, b, retained = self._inbox.get_nowait()
-            except queue.Empty:
-                return change
+            if first is not None:
+                item, first = first, None
+            else:
+                try:
+                    item = self._inbox.get_nowait()
+                except queue.Empty:
+                    return change
+            kind, a, b, retained = item
+            if kind == "stop":
+                continue
             if kind == "connection":
                 change.merge(self.state.set_online(bool(a)))
                 continue
@@ -149,14 +163,15 @@ class DisplayApp:
 
     def _draw(self, change: Change) -> None:
         now = time.monotonic()
+        wall = self._wall()
         started = time.perf_counter()
-        regions = change.regions | self.board.due(now, self._wall())
+        regions = change.regions | self.board.due(now, wall)
         full = change.relayout or not self._drawn_once
         if full:
             self.board.relayout()
         if not regions and not full:
             return
-        rects = self.board.frame(regions, now, self._wall(), full=full)
+        rects = self.board.frame(regions, now, wall, full=full)
         if not rects:
             return
         pygame.display.update(rects)
@@ -165,9 +180,11 @@ class DisplayApp:
 
     def _record(self, change: Change, regions: set[str], full: bool, started: float) -> None:
         at = time.monotonic()
-        cards = {
-            n: c.ticket for n, c in self.state.counters.items() if full or f"counter:{n}" in regions
-        }
+        cards: dict[int, str | None] = {}
+        if full or any(r.startswith("counter:") for r in regions):
+            cards = {
+                n: c.ticket for n, c in self.state.counters.items() if full or counter_region(n) in regions
+            }
         seqs = tuple(call.seq for call in change.calls)
         frame = Frame(at, (time.perf_counter() - started) * 1000, cards, seqs)
         self.frames.append(frame)

@@ -8,7 +8,7 @@ still (a thin strip).
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 
 import pygame
 from pygame import Rect
@@ -30,7 +30,7 @@ OFFLINE: Color = (200, 30, 40)
 
 FLASH_S = 6.0
 FLASH_PERIOD_S = 0.5
-TICKER_FPS = 25
+TICKER_FPS = 20
 TICKER_SPEED = 0.09  # of the screen's shorter side per second
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
@@ -56,7 +56,7 @@ class Board:
         self.flash_started = 0.0
         self.flash_until = 0.0
         self._flash_on = False
-        self._minute = ""
+        self._minute: tuple[date, int, int] | None = None
         self._ticker_surface: pygame.Surface | None = None
         self._ticker_x = 0.0
         self._ticker_last = 0.0
@@ -77,7 +77,7 @@ class Board:
     def due(self, now: float, wall: datetime) -> set[str]:
         """The regions whose timed redraw is due."""
         regions: set[str] = set()
-        if wall.strftime("%Y-%m-%d %H:%M") != self._minute:
+        if (wall.date(), wall.hour, wall.minute) != self._minute:
             regions.add("clock")
         newest = self.state.newest
         if newest is not None and self._flash_phase(now) != self._flash_on:
@@ -223,7 +223,7 @@ class Board:
         self._put("offline", round(badge.height * 0.28), TEXT, inner, y=badge.y + 2 * third + 2)
 
     def _clock(self, rect: Rect, wall: datetime) -> None:
-        self._minute = wall.strftime("%Y-%m-%d %H:%M")
+        self._minute = (wall.date(), wall.hour, wall.minute)
         self.screen.fill(HEADER, rect)
         self._put(wall.strftime("%H:%M"), round(rect.height * 0.42), NUMBER, rect, bold=True,
                   align="right", y=rect.y + round(rect.height * 0.36))
@@ -321,9 +321,7 @@ class Board:
     def _ticker(self, rect: Rect, now: float) -> None:
         self.screen.fill(HEADER, rect)
         if self._ticker_surface is None:
-            self._ticker_surface = self.text.render(
-                self.state.notice, round(rect.height * 0.55), TEXT
-            ) if self.state.notice else pygame.Surface((0, 0))
+            self._ticker_surface = self._opaque(self.state.notice, round(rect.height * 0.55), HEADER)
             self._ticker_x = float(self.layout.gap * 2)
             self._ticker_last = now
         surface = self._ticker_surface
@@ -338,6 +336,16 @@ class Board:
         self.screen.set_clip(rect)
         self.screen.blit(surface, (rect.x + round(self._ticker_x), y))
         self.screen.set_clip(None)
+
+    def _opaque(self, text: str, size: int, background: Color) -> pygame.Surface:
+        """`text` drawn once onto its background: moving it is then a plain copy, no blending."""
+        if not text:
+            return pygame.Surface((0, 0))
+        rendered = self.text.render(text, size, TEXT)
+        surface = pygame.Surface(rendered.get_size()).convert(self.screen)
+        surface.fill(background)
+        surface.blit(rendered, (0, 0))
+        return surface
 
     def _card(self, rect: Rect, counter: CounterView) -> None:
         newest: CallView | None = self.state.newest

@@ -32,6 +32,7 @@ RATE = 22050
 PAUSE_S = 0.35
 SILENCE_LEVEL = 400  # of 32767: what counts as silence when trimming espeak's margins
 MARGIN_S = 0.03
+DEVICE_IDLE_S = 3.0  # the audio device stays open this long after a call, for the next one
 
 
 class VoiceError(Exception):
@@ -110,33 +111,40 @@ def build_voice_pack(folder: Path, *, keep_existing: bool = False) -> list[Path]
 
 
 class VoicePack:
-    """The clips of one folder, loaded as mixer sounds, joined into one sound per call."""
+    """The clips of one folder as raw samples in the mixer's format, joined into one sound per call.
+
+    Reading needs the mixer open (pygame converts each WAV to the mixer's format);
+    the samples are kept as bytes, so the audio device can be closed between calls.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.clips: dict[str, pygame.mixer.Sound] = {}
+        self.format: tuple[int, int, int] = pygame.mixer.get_init()
+        frequency, size, channels = self.format
+        self.bytes_per_s = frequency * abs(size) // 8 * channels
+        self.clips: dict[str, bytes] = {}
         for path in sorted(folder.glob("*.wav")):
             try:
-                self.clips[path.stem] = pygame.mixer.Sound(str(path))
+                self.clips[path.stem] = pygame.mixer.Sound(str(path)).get_raw()
             except pygame.error as e:
                 log.warning("voice clip %s cannot be read: %s", path, e)
-        frequency, size, channels = pygame.mixer.get_init()
-        self._silence = bytes(int(frequency * PAUSE_S) * abs(size) // 8 * channels)
+        frame = abs(size) // 8 * channels
+        self._silence = bytes(int(self.bytes_per_s * PAUSE_S) // frame * frame)
 
     def missing(self, names: Iterable[str]) -> list[str]:
         return sorted({n for n in names if n != PAUSE and n not in self.clips})
 
-    def assemble(self, names: list[str]) -> pygame.mixer.Sound:
-        """One sound of the clips in order; a missing clip is left out (and logged)."""
+    def assemble(self, names: list[str]) -> bytes:
+        """The samples of the clips in order; a missing clip is left out (and logged)."""
         parts: list[bytes] = []
         for name in names:
             if name == PAUSE:
                 parts.append(self._silence)
             elif name in self.clips:
-                parts.append(self.clips[name].get_raw())
+                parts.append(self.clips[name])
             else:
                 log.warning("voice clip %s.wav is missing from %s", name, self.folder)
-        return pygame.mixer.Sound(buffer=b"".join(parts))
+        return b"".join(parts)
 
 
 @dataclass(frozen=True)
@@ -167,6 +175,7 @@ class Announcer:
 
     def __post_init__(self) -> None:
         self._queue: queue.Queue[Announcement | None] = queue.Queue()
+        self._stopping = threading.Event()
         self.spoken: list[Spoken] = []
         self._thread = threading.Thread(target=self._run, name="announcer", daemon=True)
         self._thread.start()
@@ -179,27 +188,49 @@ class Announcer:
         return self._queue.qsize()
 
     def stop(self) -> None:
+        """Stop now: what is queued is dropped and the call being spoken is cut (shutting down)."""
+        self._stopping.set()
         self._queue.put(None)
-        self._thread.join(timeout=30)
+        self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        channel = pygame.mixer.Channel(0)
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
+        while not self._stopping.is_set():
             try:
-                names = self.speech.clips(item.number, item.counter)
-            except ValueError as e:
-                log.warning("call %s not spoken: %s", item.seq, e)
+                item = self._queue.get(timeout=DEVICE_IDLE_S)
+            except queue.Empty:
+                # Nothing to say for a while: close the device, whose mixing thread
+                # otherwise keeps a core busy mixing silence.
+                if pygame.mixer.get_init():
+                    pygame.mixer.quit()
                 continue
-            sound = self.pack.assemble(names)
-            record = Spoken(item.seq, names, time.monotonic(), length_s=sound.get_length())
-            channel.play(sound)
-            # Sleep through the known length, then until the mixer says the channel is free.
-            time.sleep(record.length_s)
-            while channel.get_busy():
-                time.sleep(0.01)
-            record.ended = time.monotonic()
-            self.spoken.append(record)
-            del self.spoken[:-self.history_size]
+            if item is None:
+                break
+            self._speak(item)
+        if pygame.mixer.get_init():
+            pygame.mixer.Channel(0).stop()
+
+    def _speak(self, item: Announcement) -> None:
+        try:
+            names = self.speech.clips(item.number, item.counter)
+        except ValueError as e:
+            log.warning("call %s not spoken: %s", item.seq, e)
+            return
+        samples = self.pack.assemble(names)
+        try:
+            if not pygame.mixer.get_init():
+                frequency, size, channels = self.pack.format
+                pygame.mixer.init(frequency=frequency, size=size, channels=channels)
+            channel = pygame.mixer.Channel(0)
+            sound = pygame.mixer.Sound(buffer=samples)
+        except pygame.error as e:
+            log.error("call %s not spoken: no audio output (%s)", item.seq, e)
+            return
+        record = Spoken(item.seq, names, time.monotonic(), length_s=len(samples) / self.pack.bytes_per_s)
+        channel.play(sound)
+        # Sleep through the known length, then until the mixer says the channel is free.
+        self._stopping.wait(record.length_s)
+        while channel.get_busy() and not self._stopping.is_set():
+            time.sleep(0.01)
+        record.ended = time.monotonic()
+        self.spoken.append(record)
+        del self.spoken[:-self.history_size]

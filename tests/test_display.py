@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 import wave
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -1,0 +1,151 @@
+"""Benchmark of the TV board: press → frame latency, frame cost, idle CPU and memory.
+
+A private broker and the real dispatcher serve a 30-counter centre; the board
+runs as its own process (`luot display`, dummy SDL video and audio, 1920×1080,
+a notice long enough to scroll) and logs each frame with the counter cards on
+it. A press is timed from just before the `next` command is published to the
+flip of the first frame that shows that counter's new number.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import bench_broker, emit, idle_cpu_pct, parse_args, percentile, raw_round_trip, rss_mb
+from dispatcher.service import Dispatcher
+from display.sample_site import write_site
+from display.voice import build_voice_pack
+from luot.config import BrokerSettings, load_site
+from luot.mqtt import HubLink
+
+COUNTERS = 30
+SIZE = "1920x1080"
+LONG_NOTICE = (
+    "Công dân vui lòng giữ trật tự, giữ phiếu số thứ tự và theo dõi màn hình; "
+    "hồ sơ cần chuẩn bị theo danh mục in trên phiếu. Xin trân trọng cảm ơn!"
+)
+
+
+def read_frames(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def wait_until(probe: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def first_frame_showing(frames: list[dict[str, Any]], counter: int, number: str,
+                        after: float) -> float | None:
+    key = str(counter)
+    for frame in frames:
+        if frame["at"] >= after and frame["cards"].get(key) == number:
+            return float(frame["at"])
+    return None
+
+
+def main() -> None:
+    args = parse_args(__doc__ or "")
+    presses = 60 if args.quick else 300
+    idle_s = 5.0 if args.quick else 10.0
+    with tempfile.TemporaryDirectory(prefix="luot-bench-site-") as tmp:
+        site = load_site(write_site(Path(tmp), COUNTERS, notice=LONG_NOTICE))
+    with bench_broker(site) as (broker, site, workdir):
+        raw = raw_round_trip(broker, 200 if args.quick else 1000)
+        hub = Dispatcher(site, workdir / "luot.db", broker.settings("hub"))
+        hub.start()
+        admin = HubLink(broker.settings("admin"), device_id="admin", site=site.id, purpose="bench")
+        kiosk = HubLink(broker.settings("kiosk-1"), device_id="kiosk-1", site=site.id, purpose="bench")
+        admin.start()
+        kiosk.start()
+        board: subprocess.Popen[bytes] | None = None
+        try:
+            if not (admin.wait_connected(5) and kiosk.wait_connected(5)):
+                raise RuntimeError("the bench clients could not connect")
+            codes = [s.code for s in site.services]
+            for i in range(presses + 2 * COUNTERS):
+                kiosk.request("take", service=codes[i % len(codes)])
+            voice = workdir / "voice"
+            build_voice_pack(voice)
+            frame_log = workdir / "frames.jsonl"
+            board = start_board(broker.settings("tv-1"), site.id, workdir, voice, frame_log)
+            wait_until(lambda: any(len(f["cards"]) == COUNTERS for f in read_frames(frame_log)), 15,
+                       "the board's first frame")
+            time.sleep(1.0)  # let the retained replay settle
+            idle = idle_cpu_pct(board.pid, idle_s)
+
+            pressed: list[tuple[int, str, float]] = []
+            for i in range(presses):
+                counter = i % COUNTERS + 1
+                started = time.monotonic()
+                reply = admin.request("next", counter=counter)
+                if reply["ticket"] is not None:
+                    pressed.append((counter, reply["ticket"]["number"], started))
+                time.sleep(0.03)
+            time.sleep(1.0)
+            memory = rss_mb(board.pid)
+            frames = read_frames(frame_log)
+        finally:
+            if board is not None:
+                board.terminate()
+                board.wait(timeout=10)
+            admin.stop()
+            kiosk.stop()
+            hub.stop()
+    latencies = []
+    for counter, number, started in pressed:
+        shown = first_frame_showing(frames, counter, number, started)
+        if shown is None:
+            raise RuntimeError(f"no frame showed {number} at counter {counter}")
+        latencies.append((shown - started) * 1000)
+    call_frames = [f["ms"] for f in frames if f["calls"]]
+    target = 3 * raw["raw_p99_ms"] + 20
+    p99 = percentile(latencies, 99)
+    emit({
+        "presses": len(latencies),
+        "press_to_frame_p50_ms": round(percentile(latencies, 50), 2),
+        "press_to_frame_p99_ms": round(p99, 2),
+        "press_to_frame_target_ms": round(target, 2),
+        "frame_ms_p50": round(percentile(call_frames, 50), 2),
+        "frame_ms_p99": round(percentile(call_frames, 99), 2),
+        "full_frame_ms": round(frames[0]["ms"], 2),
+        "idle_cpu_pct": idle,
+        "rss_mb": memory,
+        **raw,
+        "ok": p99 <= target and idle <= 1 and memory <= 90,
+    })
+
+
+def start_board(broker: BrokerSettings, site_id: str, workdir: Path, voice: Path,
+                frame_log: Path) -> subprocess.Popen[bytes]:
+    device = workdir / "tv-1.toml"
+    device.write_text(
+        f'id = "tv-1"\nrole = "display"\nsite = "{site_id}"\nlog_level = "warning"\n\n'
+        f'[broker]\nhost = "{broker.host}"\nport = {broker.port}\npassword = "{broker.password}"\n\n'
+        f'[display]\nvoice = "{voice}"\nsound = true\n',
+        encoding="utf-8",
+    )
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "luot", "display", "--config", str(device), "--size", SIZE, "--windowed",
+         "--frame-log", str(frame_log)],
+        env=env, cwd=Path(__file__).resolve().parent.parent,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,259 @@
+"""The hallway LED board: the last calls (number and counter) on serial LED boards.
+
+`[display] kind = "led"` runs this instead of the TV. One bus (a USB-RS485
+adapter) carries one board per row. A row without a `counter` shows the
+latest calls, newest on the first such row ("A023 05": number, counter); a
+row with `counter = N` always shows counter N's current number (the only
+kind of row a numeric Modbus board can show). A new call blinks its row.
+Everything comes from the retained `state/counter/<n>` and `event/call`, so a
+restarted board or a reconnect shows the right numbers at once.
+
+    [display]
+    kind = "led"
+    counters = [1, 2, 3]        # optional: only these counters
+
+    [display.led]
+    port = "/dev/ttyUSB0"
+    protocol = "ascii"          # or "modbus"; see luot/ledboard
+    width = 7                   # ascii: characters per row
+
+    [[display.led.rows]]
+    address = 1
+    [[display.led.rows]]
+    address = 2
+    [[display.led.rows]]
+    address = 9
+    counter = 5
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from luot.config import ConfigError, DeviceConfig
+from luot.ledboard import BLANK, DASHES, Board, BusConfig, LedBus, blinking, check_unique_addresses
+from luot.ledboard.ascii import AsciiBoard
+from luot.logs import setup_logging
+from luot.mqtt import HubLink
+from luot.systemd import Notifier
+
+log = logging.getLogger(__name__)
+
+IDLE_WAKE_S = 5.0
+HEALTH_EVERY_S = 60.0
+NEVER = -1e9  # the call time of a number learnt from retained state: it does not blink
+
+
+@dataclass(frozen=True)
+class Row:
+    address: int
+    counter: int | None
+
+
+@dataclass(frozen=True)
+class LedDisplaySettings:
+    bus: BusConfig
+    rows: tuple[Row, ...]
+    counters: frozenset[int] | None
+
+
+def _counter(file: str) -> Callable[[Any, str], int]:
+    def read(value: Any, key: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 999:
+            raise ConfigError(file, key, f"expected a counter number 1 to 999; got {value!r}")
+        return value
+
+    return read
+
+
+def led_settings(device: DeviceConfig) -> LedDisplaySettings:
+    """`[display]` with `kind = "led"`, every key checked."""
+    section = device.role_section()
+    section.str("kind", choices=("led",))
+    counters = section.list("counters", _counter(device.file), None)
+    led = section.section("led", required=True)
+    bus = BusConfig.from_section(led)
+    rows: list[Row] = []
+    for r in led.sections("rows", required=True):
+        counter = r.int("counter", None, min=1, max=999)
+        if counter is None and not isinstance(bus.protocol, AsciiBoard):
+            raise r.error("counter", f"a {bus.protocol.name} board shows digits only, so each row needs the "
+                                     "counter it shows (counter = N)")
+        rows.append(Row(bus.address(r), counter))
+        r.done()
+    if not rows:
+        raise led.error("rows", "at least one [[display.led.rows]] is needed")
+    check_unique_addresses(led, "rows", [row.address for row in rows])
+    last_calls = any(r.counter is None for r in rows)
+    if isinstance(bus.protocol, AsciiBoard) and last_calls and bus.protocol.width < 7:
+        raise led.error("width", f"rows of the last calls show \"A023 05\": width must be at least 7, "
+                                 f"got {bus.protocol.width}")
+    led.done()
+    section.done()
+    return LedDisplaySettings(bus, tuple(rows), frozenset(counters) if counters else None)
+
+
+@dataclass
+class _Call:
+    number: str
+    seq: int
+    at: float
+
+
+class LedHallBoard:
+    """The loop: retained state and call events in, rows out, health reported."""
+
+    def __init__(self, settings: LedDisplaySettings, link: HubLink, boards: list[Board], *,
+                 notifier: Notifier | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settings = settings
+        self.link = link
+        self.boards = boards
+        self.notifier = notifier or Notifier()
+        self.clock = clock
+        self.calls: dict[int, _Call] = {}
+        self._events: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._stopping = threading.Event()
+        self._statuses: list[str] = []
+        self._health_at = 0.0
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._events.put(("stop",))
+
+    def _shown(self, counter: Any) -> bool:
+        wanted = self.settings.counters
+        return isinstance(counter, int) and (wanted is None or counter in wanted)
+
+    def _on_message(self, topic: str, payload: Any, _retained: bool) -> None:
+        if topic.startswith("state/counter/") or topic == "event/call":
+            self._events.put(("message", topic, payload))
+
+    def _on_connection(self, up: bool) -> None:
+        self._events.put(("link", up))
+
+    def run(self) -> None:
+        self.link.add_handler(self._on_message)
+        self.link.add_connection_handler(self._on_connection)
+        self._resync()
+        self.notifier.ready(f"LED board, {len(self.boards)} rows")
+        deadline: float | None = None
+        while not self._stopping.is_set():
+            now = self.clock()
+            timeout = IDLE_WAKE_S if deadline is None else min(IDLE_WAKE_S, max(0.0, deadline - now))
+            try:
+                event: tuple[Any, ...] | None = self._events.get(timeout=timeout)
+            except queue.Empty:
+                event = None
+            now = self.clock()
+            while event is not None:
+                self._handle(event, now)
+                try:
+                    event = self._events.get_nowait()
+                except queue.Empty:
+                    event = None
+            deadline = self._update(now)
+            self.notifier.pet()
+        self.notifier.stopping()
+
+    def _handle(self, event: tuple[Any, ...], now: float) -> None:
+        if event[0] == "link" and event[1]:
+            self._resync()
+        elif event[0] == "message" and isinstance(event[2], dict):
+            if event[1] == "event/call":
+                self._take_call(event[2], now)
+            else:
+                self._take_state(event[2])
+
+    def _resync(self) -> None:
+        """From the retained counter states: who is being served now, in call order."""
+        self.calls.clear()
+        for state in self.link.states("state/counter/").values():
+            self._take_state(state)
+
+    def _take_state(self, state: dict[str, Any]) -> None:
+        counter = state.get("counter")
+        if not self._shown(counter):
+            return
+        ticket = state.get("ticket")
+        if not ticket or state.get("status") != "serving":
+            self.calls.pop(counter, None)
+            return
+        known = self.calls.get(counter)
+        if known is None or known.number != ticket["number"]:
+            self.calls[counter] = _Call(str(ticket["number"]), int(state.get("call_seq") or 0), NEVER)
+
+    def _take_call(self, call: dict[str, Any], now: float) -> None:
+        counter = call.get("counter")
+        ticket = call.get("ticket")
+        if not self._shown(counter) or not isinstance(ticket, dict):
+            return
+        seq = int(call.get("seq") or 0)
+        known = self.calls.get(counter)
+        # The dispatcher publishes the counter's state just before the call event: the same
+        # sequence number, learnt from the state, has not blinked yet.
+        if known is None or seq > known.seq or (seq == known.seq and known.at == NEVER):
+            self.calls[counter] = _Call(str(ticket["number"]), seq, now)
+
+    def row_texts(self, now: float) -> list[tuple[str, float | None]]:
+        """What each row shows now, and when that changes by itself (a blink)."""
+        if not self.link.connected:
+            return [(DASHES, None)] * len(self.boards)
+        latest = sorted(self.calls.items(), key=lambda item: item[1].seq, reverse=True)
+        free = iter(latest)
+        texts: list[tuple[str, float | None]] = []
+        for row in self.settings.rows:
+            if row.counter is not None:
+                call = self.calls.get(row.counter)
+                texts.append(blinking(call.number, call.at, now) if call else (BLANK, None))
+                continue
+            counter, call = next(free, (None, None))
+            if call is None:
+                texts.append((BLANK, None))
+            else:
+                texts.append(blinking(f"{call.number} {counter:02d}", call.at, now))
+        return texts
+
+    def _update(self, now: float) -> float | None:
+        deadlines: list[float] = []
+        for board, (text, change) in zip(self.boards, self.row_texts(now), strict=True):
+            _, again = board.keep(text, now)
+            deadlines.append(again)
+            if change is not None:
+                deadlines.append(change)
+        statuses = [b.status for b in self.boards]
+        if statuses != self._statuses or now - self._health_at >= HEALTH_EVERY_S:
+            self._statuses = statuses
+            self._health_at = now
+            self.link.publish_health({"kind": "led", "boards": [b.health() for b in self.boards]})
+        deadlines.append(self._health_at + HEALTH_EVERY_S)
+        return min(deadlines)
+
+
+def main_led(device: DeviceConfig) -> int:
+    """Run the hallway LED board of `device` until SIGTERM; 2 on a configuration mistake."""
+    try:
+        settings = led_settings(device)
+    except ConfigError as e:
+        print(f"luot display: configuration error: {e}")
+        return 2
+    setup_logging(device.log_level)
+    bus = LedBus(settings.bus)
+    boards = [bus.board(row.address, f"row {i + 1}") for i, row in enumerate(settings.rows)]
+    link = HubLink(device.broker, device_id=device.id, site=device.site, purpose="led")
+    node = LedHallBoard(settings, link, boards, notifier=Notifier())
+    signal.signal(signal.SIGTERM, lambda *_: node.stop())
+    signal.signal(signal.SIGINT, lambda *_: node.stop())
+    link.start()
+    try:
+        node.run()
+    finally:
+        link.stop()
+        bus.close()
+    return 0
