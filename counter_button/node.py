@@ -31,10 +31,6 @@ log = logging.getLogger(__name__)
 PRESS_OPS = {"next": "next", "recall": "recall", "noshow": "noshow"}
 HOLD_OPS = {"next": "done", "recall": "requeue"}
 EXPECTING_OPS = frozenset({"next", "recall", "noshow", "done", "requeue", "transfer"})
-# Boards are written again now and then: one that was power-cycled shows the number again,
-# and one that was unplugged shows up in the health report.
-BOARD_REFRESH_S = 30.0
-BOARD_RETRY_S = 5.0
 HEALTH_EVERY_S = 60.0
 STATE_CATCH_UP_S = 1.0
 IDLE_WAKE_S = 5.0
@@ -92,8 +88,6 @@ class CounterNode:
         self._transfer_presses = 0
         self._transfer_at: float | None = None
         self._blink_from = -BLINK_S
-        self._board_text: str | None = None
-        self._board_written_at = 0.0
         self._board_status: str | None = None
         self._health_at = 0.0
         self._finished: tuple[int, float] | None = None
@@ -379,14 +373,10 @@ class CounterNode:
         if self.board is None:
             return None
         text, change = self.board_text(now)
-        again = self._board_written_at + (BOARD_REFRESH_S if self.board.status == "ok" else BOARD_RETRY_S)
-        if text != self._board_text or now >= again:
-            self._board_text = text
-            self._board_written_at = now
-            if self.board.show(text):
-                self._outcome(f"board {text or 'blank'}")
-        retry = self._board_written_at + (BOARD_REFRESH_S if self.board.status == "ok" else BOARD_RETRY_S)
-        return min(retry, change) if change is not None else retry
+        wrote, again = self.board.keep(text, now)
+        if wrote:
+            self._outcome(f"board {text or 'blank'}")
+        return min(again, change) if change is not None else again
 
     def health(self) -> dict[str, Any]:
         return {

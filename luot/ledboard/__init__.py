@@ -36,6 +36,11 @@ DASHES = "-"
 # A new call blinks the number: lit BLINK_ON_S, dark BLINK_OFF_S, for BLINK_S, ending lit.
 BLINK_ON_S, BLINK_OFF_S, BLINK_S = 0.4, 0.3, 2.1
 
+# A board is written again now and then, so one that was power-cycled shows its text again and
+# one that was unplugged shows up in the health report; sooner while it is at fault.
+REFRESH_S = 30.0
+RETRY_S = 5.0
+
 OK = "ok"
 NO_ANSWER = "no_answer"
 BAD_REPLY = "bad_reply"
@@ -197,6 +202,8 @@ class Board:
         self.frames = 0
         self.faults = 0
         self.last_ok: float | None = None
+        self._wanted: str | None = None
+        self._written_at = 0.0
 
     def show(self, text: str) -> bool:
         """Send `text` to the board; False (and a fault in the health) when it did not take it."""
@@ -224,6 +231,18 @@ class Board:
         self.shown = text
         self.last_ok = time.time()
         return True
+
+    def keep(self, text: str, now: float) -> tuple[bool, float]:
+        """Keep the board showing `text`: write it when it changed or is due again.
+
+        Returns whether the board took a frame now, and when to call again at the latest."""
+        again = self._written_at + (REFRESH_S if self.status == OK else RETRY_S)
+        wrote = False
+        if text != self._wanted or now >= again:
+            self._wanted = text
+            self._written_at = now
+            wrote = self.show(text)
+        return wrote, self._written_at + (REFRESH_S if self.status == OK else RETRY_S)
 
     def health(self) -> dict[str, Any]:
         return {

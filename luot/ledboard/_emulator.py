@@ -28,6 +28,7 @@ class PtyBoard:
         tty.setraw(self._master)
         tty.setraw(self._slave)
         self.port = os.ttyname(self._slave)
+        self._fds: tuple[int, ...] = (self._master, self._slave)
         self.frames: list[tuple[float, bytes]] = []
         self._buffer = b""
         self._changed = threading.Condition()
@@ -82,7 +83,8 @@ class PtyBoard:
         """Close this end: the driver's writes now fail, as with a pulled USB adapter."""
         self._open = False
         self._thread.join(timeout=1)
-        for fd in (self._master, self._slave):
+        fds, self._fds = self._fds, ()
+        for fd in fds:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
