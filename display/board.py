@@ -41,8 +41,10 @@ def vietnamese_date(day: datetime) -> str:
     return f"{WEEKDAYS[day.weekday()]}, ngày {day.day} tháng {day.month} năm {day.year}"
 
 
-def minutes(value: float | None) -> str:
-    return "—" if value is None else f"{value:.0f} phút"
+def minutes(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "—"
+    return f"{value:.0f} phút"
 
 
 class Board:
@@ -204,12 +206,20 @@ class Board:
         size = round(rect.height * 0.3)
         while size > 12 and len(self.text.wrap(name, size, rect.width, bold=True)) > 2:
             size -= 2
-        lines = self.text.wrap(name, size, rect.width, bold=True)
-        if len(lines) > 2:
-            lines = [lines[0], " ".join(lines[1:])]
+        two_lines = len(self.text.wrap(name, size, rect.width, bold=True)) > 1
+        lines = self._balanced(name, size) if two_lines else [name]
         line_h = rect.height / (len(lines) + 1)
         for i, line in enumerate(lines):
             self._put(line, size, TEXT, rect, bold=True, align="left", y=round(rect.y + line_h * (i + 1)))
+
+    def _balanced(self, text: str, size: int) -> list[str]:
+        """Two lines of about the same width, rather than a long line and a lone word."""
+        font = self.text.font(size, True)
+        words = text.split()
+        if len(words) < 2:
+            return [text]
+        splits = [(" ".join(words[:i]), " ".join(words[i:])) for i in range(1, len(words))]
+        return list(min(splits, key=lambda pair: max(font.size(pair[0])[0], font.size(pair[1])[0])))
 
     def _status(self, rect: Rect) -> None:
         self.screen.fill(HEADER, rect)

@@ -63,6 +63,14 @@ class Change:
         self.calls += other.calls
 
 
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def counter_region(number: int) -> str:
     return f"counter:{number}"
 
@@ -139,10 +147,12 @@ class BoardState:
         )
         self.timezone = str(catalogue.get("timezone") or self.timezone)
         announce = catalogue.get("announce") or {}
+        repeat = announce.get("repeat", 2) if isinstance(announce, dict) else 2
         self.speech = CallSpeech(
-            repeat=int(announce.get("repeat", 2)), english=bool(announce.get("english", False))
+            repeat=repeat if isinstance(repeat, int) and 1 <= repeat <= 3 else 2,
+            english=isinstance(announce, dict) and announce.get("english") is True,
         )
-        for s in catalogue.get("services", []):
+        for s in _items(catalogue.get("services")):
             if isinstance(s, dict) and isinstance(s.get("code"), str) and self.shows_service(s["code"]):
                 old = self.services.get(s["code"], ServiceView(s["code"], "", ""))
                 self.services[s["code"]] = ServiceView(
@@ -150,10 +160,10 @@ class BoardState:
                     old.waiting, old.served, old.avg_wait_min, old.last_issued,
                 )
         counters: dict[int, CounterView] = {}
-        for c in catalogue.get("counters", []):
+        for c in _items(catalogue.get("counters")):
             if not isinstance(c, dict) or not isinstance(c.get("number"), int):
                 continue
-            services = tuple(str(code) for code in c.get("services", []))
+            services = tuple(str(code) for code in _items(c.get("services")))
             self.counter_services[c["number"]] = services
             if self.shows_counter(c["number"], services):
                 old = self.counters.get(c["number"], CounterView(c["number"], ""))
@@ -166,17 +176,17 @@ class BoardState:
         number = payload.get("counter")
         if not isinstance(number, int):
             return Change()
-        services = tuple(str(s) for s in payload.get("services", []))
+        services = tuple(str(s) for s in _items(payload.get("services")))
         if not self.shows_counter(number, services or None):
             return Change()
         ticket = payload.get("ticket") if isinstance(payload.get("ticket"), dict) else None
         view = CounterView(
             number,
             str(payload.get("name") or f"Quầy {number}"),
-            str(ticket["number"]) if ticket else None,
-            str(ticket["service"]) if ticket else None,
+            str(ticket.get("number", "")) if ticket else None,
+            str(ticket.get("service", "")) if ticket else None,
             str(payload.get("status", "idle")),
-            int(payload.get("call_seq") or 0),
+            _count(payload.get("call_seq")),
         )
         change = Change()
         if number not in self.counters:
@@ -197,8 +207,8 @@ class BoardState:
         avg = payload.get("avg_wait_min")
         view = ServiceView(
             code, old.name, old.name_en,
-            int(payload.get("waiting") or 0),
-            int(payload.get("served") or 0),
+            _count(payload.get("waiting")),
+            _count(payload.get("served")),
             float(avg) if isinstance(avg, int | float) else None,
             payload.get("last_issued") if isinstance(payload.get("last_issued"), str) else None,
         )
