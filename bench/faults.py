@@ -61,6 +61,8 @@ class Tally:
     commands: int = 0  # valid commands answered
     resent: int = 0  # sends of a command again under its id, after no answer
     kills: int = 0  # dispatcher processes killed with SIGKILL
+    bad_sent: int = 0  # malformed, oversized or forbidden payloads sent
+    bad_answered: int = 0  # of those, answered with an error reply
     notes: list[str] = field(default_factory=list)
 
     def add(self, other: Tally) -> None:
@@ -73,6 +75,8 @@ class Tally:
         self.commands += other.commands
         self.resent += other.resent
         self.kills += other.kills
+        self.bad_sent += other.bad_sent
+        self.bad_answered += other.bad_answered
         self.notes += other.notes
 
 
@@ -83,8 +87,9 @@ class Stream:
     """
 
     def __init__(self, centre: LocalCentre, rng: random.Random, services: tuple[str, ...] = ("CT", "HT"),
-                 counters: tuple[int, ...] = (1, 2)) -> None:
+                 counters: tuple[int, ...] = (1, 2), attempt_s: float = 1.0) -> None:
         self.centre = centre
+        self.attempt_s = attempt_s
         self.rng = rng
         self.services = services
         self.kiosk = centre.link(centre.device_ids("kiosk")[0])
@@ -103,7 +108,7 @@ class Stream:
         deadline = time.monotonic() + ANSWER_WITHIN_S
         while time.monotonic() < deadline:
             try:
-                return link.request(op, timeout=1.0, command_id=command_id, **fields)
+                return link.request(op, timeout=self.attempt_s, command_id=command_id, **fields)
             except HubTimeout:
                 self.resent += 1
             except HubUnreachable:
@@ -209,7 +214,9 @@ def running_centre(workdir: Path, site_file: Path = BENCH_SITE) -> Iterator[Loca
 def kill_dispatcher(workdir: Path, rng: random.Random, commands: int, times: int) -> Tally:
     """SIGKILL the dispatcher at random moments of the stream; start it again each time."""
     with running_centre(workdir) as centre:
-        stream = Stream(centre, rng)
+        # A short wait for each answer: while the dispatcher is down, commands are sent again
+        # under the same id and reach it twice (once redelivered by the broker).
+        stream = Stream(centre, rng, attempt_s=0.3)
         display = centre.link(centre.device_ids("display")[0])
         kills = 0
         done = threading.Event()
@@ -319,6 +326,55 @@ def bad_payloads(per_topic: int, rng: random.Random) -> Iterator[bytes]:
         yield makers[rng.randrange(len(makers))](i)
 
 
+FLOOD_CHUNK = 500
+
+
+def _flood_topic(centre: LocalCentre, device: str, count: int, rng: random.Random) -> tuple[int, int]:
+    """Bad payloads on `cmd/<device>`, a chunk at a time; returns (sent, error replies received).
+
+    Each chunk waits for its error replies, so the broker's queue for the dispatcher never
+    overflows (Mosquitto would drop past `max_queued_messages`) and every payload is judged.
+    """
+    topics = Topics(centre.site.id)
+    answered = 0
+    replied = threading.Condition()
+
+    def on_message(_c: Any, _u: Any, msg: Any) -> None:
+        nonlocal answered
+        try:
+            reply_id = json.loads(msg.payload).get("id")
+        except (ValueError, AttributeError):
+            return
+        if reply_id is None or (isinstance(reply_id, str) and reply_id.startswith("b")):
+            with replied:
+                answered += 1
+                replied.notify_all()
+
+    subscribed = threading.Event()
+    client = make_paho_client(centre.broker.settings(device), unique_client_id(device, "flood"))
+    client.on_connect = lambda c, *_: c.subscribe(topics.reply(device), qos=1)
+    client.on_subscribe = lambda *_: subscribed.set()
+    client.on_message = on_message
+    client.connect(centre.broker.host, centre.broker.port)
+    client.loop_start()
+    sent = 0
+    try:
+        if not subscribed.wait(5):
+            raise RuntimeError(f"the flood client for {device} could not subscribe")
+        payloads = list(bad_payloads(count, rng))
+        for start in range(0, len(payloads), FLOOD_CHUNK):
+            chunk = payloads[start:start + FLOOD_CHUNK]
+            for payload in chunk:
+                client.publish(topics.cmd(device), payload, qos=1)
+            sent += len(chunk)
+            with replied:
+                replied.wait_for(lambda target=sent: answered >= target, timeout=10)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return sent, answered
+
+
 def flood(workdir: Path, rng: random.Random, per_topic: int, commands: int) -> Tally:
     """Bad payloads on every device's command topic, with valid commands going on among them."""
     with running_centre(workdir) as centre:
@@ -333,21 +389,12 @@ def flood(workdir: Path, rng: random.Random, per_topic: int, commands: int) -> T
 
         thread = threading.Thread(target=valid, daemon=True)
         thread.start()
+        sent = answered = 0
         try:
             for device in centre.site.devices:
-                settings = centre.broker.settings(device.id)
-                client = make_paho_client(settings, unique_client_id(device.id, "flood"))
-                client.connect(centre.broker.host, centre.broker.port)
-                client.loop_start()
-                try:
-                    topic = Topics(centre.site.id).cmd(device.id)
-                    payloads = bad_payloads(per_topic, rng)
-                    infos = [client.publish(topic, payload, qos=1) for payload in payloads]
-                    for info in infos:
-                        info.wait_for_publish(timeout=30)
-                finally:
-                    client.disconnect()
-                    client.loop_stop()
+                n_sent, n_answered = _flood_topic(centre, device.id, per_topic, rng)
+                sent += n_sent
+                answered += n_answered
             while stream.sent < commands:
                 time.sleep(0.01)
         finally:
@@ -355,6 +402,10 @@ def flood(workdir: Path, rng: random.Random, per_topic: int, commands: int) -> T
             thread.join()
         try:
             tally = stream.check()
+            tally.bad_sent, tally.bad_answered = sent, answered
+            if answered < sent:
+                tally.stuck += 1
+                tally.notes.append(f"flood: {sent - answered} of {sent} bad payloads got no error reply")
             alive = centre.dispatcher is not None and centre.dispatcher.poll() is None
             if not alive or centre.dispatcher is None or centre.dispatcher.pid != pid:
                 tally.stuck += 1
@@ -477,6 +528,8 @@ def main() -> int:
         "resent": total.resent,
         "dispatcher_kills": total.kills,
         "bad_payloads_per_topic": per_topic,
+        "bad_payloads_sent": total.bad_sent,
+        "bad_payloads_answered": total.bad_answered,
         "notes": total.notes,
         "seconds": round(time.monotonic() - started, 1),
         **figures,

@@ -518,6 +518,11 @@ def render_summary(path: Path, figures: Figures, *, centre: str, title: str, sub
             _text(draw, (MARGIN + 700, y), needed, 18, TARGET if short else INK, bold=short)
             _text(draw, (MARGIN + 880, y), f"{row.peak_hour}  {row.peak_per_hour:.0f} phiếu/giờ", 18, GREY)
             y += 30
+        for line in ("Số quầy cần: quầy chỉ phục vụ lĩnh vực đó, ở giờ đông nhất (M/M/c, Erlang C).",
+                     "Needed: counters serving only that service, at its busiest hour (M/M/c, Erlang C)."):
+            y += 4
+            _text(draw, (MARGIN, y), line, 15, GREY)
+            y += 20
         y += 10
 
     image = image.crop((0, 0, PAGE_W, int(y + MARGIN)))
@@ -613,9 +618,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="the dispatcher's database (default: %(default)s)")
     parser.add_argument("--site", type=Path, default=None,
                         help=f"site.toml, for service and counter names (default: {DEFAULT_SITE} if present)")
-    parser.add_argument("--day", type=_parse_day, help="one day, YYYY-MM-DD (default: the latest day)")
-    parser.add_argument("--from", dest="first", type=_parse_day, help="first day of a range")
-    parser.add_argument("--to", dest="last", type=_parse_day, help="last day of a range")
+    day = "YYYY-MM-DD"
+    parser.add_argument("--day", type=_parse_day, metavar=day, help="one day (default: the latest day)")
+    parser.add_argument("--from", dest="first", type=_parse_day, metavar=day, help="first day of a range")
+    parser.add_argument("--to", dest="last", type=_parse_day, metavar=day, help="last day of a range")
     parser.add_argument("--out", type=Path, default=Path("report"),
                         help="output folder (default: %(default)s)")
     args = parser.parse_args(argv)

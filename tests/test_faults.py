@@ -17,6 +17,7 @@ def clean(tally) -> bool:
 def test_bad_payloads_on_every_command_topic_leave_the_dispatcher_serving(tmp_path):
     tally = flood(tmp_path, random.Random(1), per_topic=150, commands=40)
     assert tally.commands >= 40
+    assert tally.bad_answered == tally.bad_sent == 150 * 15  # every device of the test site
     assert clean(tally), tally.notes
 
 
