@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import queue
 import time
 from collections.abc import Callable
@@ -75,7 +76,7 @@ class DisplayApp:
         self._frame_log = frame_log.open("a", encoding="utf-8") if frame_log else None
         self._drawn_once = False
         if screenshots is not None:
-            screenshots.mkdir(parents=True, exist_ok=True)
+            (screenshots / ".partial").mkdir(parents=True, exist_ok=True)
         link.add_handler(self._on_message)
         link.add_connection_handler(self._on_connection)
 
@@ -196,9 +197,12 @@ class DisplayApp:
             self._frame_log.flush()
         if self.screenshots is not None:
             # Two calls drawn in one frame still give one picture each, named by the call.
+            # Each is written aside and renamed, so a reader never sees half a PNG.
             for call in change.calls:
-                path = self.screenshots / f"call-{call.seq:06d}-quay-{call.counter}.png"
-                pygame.image.save(self.screen, str(path))
+                name = f"call-{call.seq:06d}-quay-{call.counter}.png"
+                partial = self.screenshots / ".partial" / name
+                pygame.image.save(self.screen, str(partial))
+                os.replace(partial, self.screenshots / name)
 
     def close(self) -> None:
         if self._frame_log is not None:

@@ -6,6 +6,10 @@ screenshots go to artifacts/ for a person to look at.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 import wave
 from collections.abc import Callable, Iterator
@@ -333,3 +337,45 @@ def test_wrong_role_and_bad_size_are_refused(tmp_path: Path, capsys: pytest.Capt
         main(["--size", "big"])
     assert exit_.value.code == 2
     assert "expected WIDTHxHEIGHT" in capsys.readouterr().err
+
+
+def test_led_kind_runs_the_led_board_node(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(_device(tmp_path, '[display]\nkind = "led"\n'))]) == 2
+    assert "display.led: is required but missing" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------- the command
+
+
+def test_luot_display_saves_a_screenshot_per_call(broker: Mosquitto, dispatcher: Dispatcher,
+                                                   connect: Callable[..., HubLink], site: SiteConfig,
+                                                   tmp_path: Path) -> None:
+    kiosk, counter = connect("kiosk-1"), connect("quay-1")
+    for _ in range(2):
+        kiosk.request("take", service="CT")
+    first = counter.request("next", counter=1, expect=None)["ticket"]
+    device = write_device_toml(
+        tmp_path / "tv-1.toml", device_id="tv-1", role="display", site=site.id, host=broker.host,
+        port=broker.port, password=broker.passwords["tv-1"], extra="[display]\nsound = false\n",
+    )
+    frames, shots = tmp_path / "frames.jsonl", tmp_path / "shots"
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+    board = subprocess.Popen(
+        [sys.executable, "-m", "luot", "display", "--config", str(device), "--size", "1280x720",
+         "--windowed", "--screenshots", str(shots), "--frame-log", str(frames)],
+        env=env, cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        wait_for(lambda: frames.exists() and f'"1": "{first["number"]}"' in frames.read_text(),
+                 timeout=15, what="the board showing the retained state")
+        assert not list(shots.glob("*.png")), "a retained state is not a call"
+        second = counter.request("next", counter=1, expect=first["id"])["ticket"]
+        shot = wait_for(lambda: list(shots.glob("call-*-quay-1.png")), timeout=10, what="a screenshot")
+        assert pygame.image.load(str(shot[0])).get_size() == (1280, 720)
+        assert f'"1": "{second["number"]}"' in frames.read_text()
+        board.send_signal(signal.SIGTERM)
+        assert board.wait(timeout=10) == 0
+    finally:
+        if board.poll() is None:
+            board.kill()
+            board.wait()
