@@ -107,6 +107,7 @@ def render_label(settings: CounterSettings, site: SiteConfig | None, path: Path)
         bottom = pen.block(columns[0] + 15, bottom, 400, f"{name_en} · GPIO {pins[key]}", 30, color=GREY)
         cells = [(columns[1], press_vi, press_en), (columns[2], hold_vi, hold_en)]
         for x, vi, en in cells:
+            vi = vi or "—"
             cell_width = columns[columns.index(x) + 1] - x - 30
             below = pen.block(x + 15, y + 10, cell_width, vi, 36)
             below = pen.block(x + 15, below, cell_width, en, 28, color=GREY)

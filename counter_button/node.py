@@ -92,6 +92,8 @@ class CounterNode:
         self._health_at = 0.0
         self._finished: tuple[int, float] | None = None
         self._rated: set[int] = set()
+        link.add_handler(self._on_message)
+        link.add_connection_handler(self._on_connection)
 
     # ------------------------------------------------------------------ from other threads
 
@@ -114,8 +116,6 @@ class CounterNode:
 
     def run(self) -> None:
         """Until `stop()`: handle events, drive the light and the board."""
-        self.link.add_handler(self._on_message)
-        self.link.add_connection_handler(self._on_connection)
         sender = threading.Thread(target=self._send_commands, name="counter-commands", daemon=True)
         sender.start()
         now = self.clock()
@@ -311,6 +311,9 @@ class CounterNode:
         if state is None:
             self.inflight = None
         else:
+            # The reply carries the dispatcher's new state of this counter: the board shows it
+            # now, without waiting for the retained copy that follows.
+            self._take_state(state, now)
             self._catch_up = (state, now + STATE_CATCH_UP_S)
 
     def _ack(self, now: float) -> None:

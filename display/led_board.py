@@ -122,6 +122,8 @@ class LedHallBoard:
         self._stopping = threading.Event()
         self._statuses: list[str] = []
         self._health_at = 0.0
+        link.add_handler(self._on_message)
+        link.add_connection_handler(self._on_connection)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -139,8 +141,6 @@ class LedHallBoard:
         self._events.put(("link", up))
 
     def run(self) -> None:
-        self.link.add_handler(self._on_message)
-        self.link.add_connection_handler(self._on_connection)
         self._resync()
         self.notifier.ready(f"LED board, {len(self.boards)} rows")
         deadline: float | None = None

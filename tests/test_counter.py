@@ -535,3 +535,73 @@ def test_main_reports_a_configuration_error_and_returns_2(tmp_path, capsys):
                              host="127.0.0.1", port=1883, password="x")
     assert main(["--config", str(path)]) == 2
     assert "runs on a counter device, not a kiosk" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------- the keyboard demo and the label
+
+
+def test_keys_mode_drives_the_real_node_from_stdin(dispatcher, connect, broker, site, tmp_path):
+    import subprocess
+    import sys
+
+    take(connect, "CT", "CT")
+    emulator = PtyBoard("ascii")
+    path = write_device_toml(
+        tmp_path / "quay-2.toml", device_id="quay-2", role="counter", site=site.id, host=broker.host,
+        port=broker.port, password=broker.passwords["quay-2"],
+        extra=f'[counter]\nnumber = 2\n[counter.board]\nport = "{emulator.port}"\nprotocol = "ascii"\n',
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "counter_button", "--keys", "--config", str(path)],
+        cwd=Path(__file__).resolve().parent.parent, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)
+    reader.start()
+
+    def send(line: str, expect: str) -> None:
+        mark = len(lines)
+        process.stdin.write(line + "\n")
+        process.stdin.flush()
+        wait_for(lambda: any(x.startswith(expect) for x in lines[mark:]), timeout=10,
+                 what=f"{expect!r} after {line!r}")
+
+    try:
+        wait_for(lambda: "link up\n" in lines, timeout=10, what="the node connected")
+        send("next", "ok next A001")
+        wait_for(lambda: b"\x0201A001\x03" in [f for _, f in emulator.frames], what="A001 on board 01")
+        send("rate 4", "ok rate A001")
+        send("rate 9", "error rate: the score is one of")
+        send("fly", "error unknown line 'fly'")
+        send("recall", "ok recall A001")
+        send("done", "ok done")
+        assert tickets(dispatcher)["A001"]["rating"] == 4
+        assert tickets(dispatcher)["A001"]["status"] == "served"
+        process.stdin.write("quit\n")
+        process.stdin.flush()
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        emulator.close()
+
+
+def test_the_label_sheet(tmp_path, site, artifacts):
+    from PIL import Image
+
+    from counter_button.__main__ import main
+
+    path = write_device_toml(tmp_path / "d.toml", device_id="quay-5", role="counter", site=site.id,
+                             host="127.0.0.1", port=1883, password="x",
+                             extra="[counter]\nnumber = 5\n[counter.rating]\npins = [5, 6, 13, 19, 26]\n")
+    out = artifacts / "counter-label.png"
+    assert main(["--config", str(path), "--label", str(out), "--site", str(site.file)]) == 0
+    image = Image.open(out).convert("L")
+    assert image.size == (2480, 1748)
+    # Ink reaches down to the rating line near the bottom, and nothing runs off the right edge.
+    rows_with_ink = [y for y in range(image.height)
+                     if image.crop((0, y, image.width, y + 1)).getextrema()[0] < 128]
+    assert rows_with_ink[-1] > image.height * 0.8
+    assert image.crop((image.width - 40, 0, image.width, image.height)).getextrema()[0] > 128

@@ -1,0 +1,164 @@
+"""The counter node's figures: press → LED board frame, through the broker and the dispatcher,
+beside the raw MQTT round trip of the same run; memory and idle CPU of a node process.
+
+    .venv/bin/python -m bench.counter [--quick]
+
+The press is a mock pin held down past the debounce time and released (a press acts on its
+release, since a hold means something else); the time runs from the release to the moment the
+board's frame with the new number arrives at the far end of a pseudo-terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from gpiozero import Device
+from gpiozero.pins.mock import MockFactory
+
+from bench.common import bench_broker, emit, idle_cpu_pct, parse_args, raw_round_trip, rss_mb, summary_ms
+from broker_config.process import Mosquitto
+from counter_button.hardware import Hardware
+from counter_button.node import CounterNode
+from counter_button.settings import read_settings
+from dispatcher.service import Dispatcher
+from luot.config import SiteConfig, load_device
+from luot.ledboard import LedBus
+from luot.ledboard._emulator import PtyBoard
+from luot.mqtt import HubLink, make_paho_client, unique_client_id
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def device_toml(path: Path, broker: Mosquitto, site: SiteConfig, device_id: str, number: int,
+                port: str) -> Path:
+    path.write_text(
+        f'id = "{device_id}"\nrole = "counter"\nsite = "{site.id}"\nlog_level = "warning"\n\n'
+        f'[broker]\nhost = "{broker.host}"\nport = {broker.port}\n'
+        f'password = "{broker.passwords[device_id]}"\n\n'
+        f'[counter]\nnumber = {number}\n\n[counter.board]\nport = "{port}"\nprotocol = "ascii"\n'
+    )
+    return path
+
+
+def wait(probe, timeout: float = 10.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(0.002)
+
+
+def press_to_board(broker: Mosquitto, site: SiteConfig, workdir: Path, presses: int) -> list[float]:
+    kiosk = HubLink(broker.settings("kiosk-1"), device_id="kiosk-1", site=site.id, purpose="bench")
+    kiosk.start()
+    kiosk.wait_connected(10)
+    numbers = [kiosk.request("take", service="CT")["ticket"]["number"] for _ in range(presses)]
+    kiosk.stop()
+    emulator = PtyBoard("ascii")
+    Device.pin_factory = MockFactory()
+    settings = read_settings(load_device(device_toml(workdir / "quay-1.toml", broker, site, "quay-1", 1,
+                                                     emulator.port)))
+    hardware = Hardware(settings)
+    bus = LedBus(settings.board) if settings.board else None
+    link = HubLink(broker.settings("quay-1"), device_id="quay-1", site=site.id, purpose="bench")
+    node = CounterNode(settings, link, light_write=hardware.light, read_pressed=hardware.is_pressed,
+                       board=bus.board(settings.board_address) if bus else None)
+    hardware.attach(node.edge)
+    link.start()
+    thread = threading.Thread(target=node.run, daemon=True)
+    thread.start()
+    samples: list[float] = []
+    try:
+        link.wait_connected(10)
+        wait(lambda: link.state("state/counter/1") is not None, what="the counter's state")
+        pin, button = hardware.pin("next"), node.buttons["next"]
+        for number in numbers:
+            frame = f"\x0201{number[-4:]:>4}\x03".encode()
+            wait(lambda: node.inflight is None and button.down_at is None
+                 and button.debouncer.settle_at is None, what="a quiet button")
+            pin.drive_low()
+            wait(lambda: button.down_at is not None and button.debouncer.settle_at is None, what="the press")
+            start = time.perf_counter()
+            pin.drive_high()
+
+            def arrived(frame: bytes = frame, start: float = start) -> float | None:
+                return next((t for t, f in reversed(emulator.frames) if f == frame and t >= start), None)
+
+            wait(lambda: arrived() is not None, what=f"{number} on the board")
+            samples.append(arrived() - start)
+    finally:
+        node.stop()
+        thread.join(timeout=5)
+        link.stop()
+        hardware.close()
+        if bus:
+            bus.close()
+        emulator.close()
+    return samples
+
+
+def node_process_figures(broker: Mosquitto, site: SiteConfig, workdir: Path,
+                         idle_s: float) -> dict[str, float]:
+    """rss and idle CPU of `python -m counter_button` on mock pins, connected and serving."""
+    emulator = PtyBoard("ascii")
+    path = device_toml(workdir / "quay-2.toml", broker, site, "quay-2", 2, emulator.port)
+    online = threading.Event()
+    watcher = make_paho_client(broker.settings("hub"), unique_client_id("hub", "bench-watch"))
+    status = f"luot/{site.id}/device/quay-2/status"
+    watcher.on_connect = lambda c, *_: c.subscribe(status, qos=1)
+    watcher.on_message = lambda _c, _u, msg: msg.payload == b"online" and online.set()
+    watcher.connect(broker.host, broker.port)
+    watcher.loop_start()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "counter_button", "--config", str(path)], cwd=ROOT,
+        env={**os.environ, "GPIOZERO_PIN_FACTORY": "mock"}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        if not online.wait(15):
+            raise RuntimeError("the counter node process did not come online")
+        emulator.wait_frames(1)
+        time.sleep(1.0)
+        return {"rss_mb": rss_mb(process.pid), "idle_cpu_pct": idle_cpu_pct(process.pid, idle_s)}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        watcher.disconnect()
+        watcher.loop_stop()
+        emulator.close()
+
+
+def main() -> None:
+    args = parse_args(__doc__ or "")
+    presses, idle_s = (40, 5.0) if args.quick else (300, 20.0)
+    with bench_broker() as (broker, site, workdir):
+        raw = raw_round_trip(broker, 100 if args.quick else 500)
+        hub = Dispatcher(site, workdir / "luot.db", broker.settings("hub"))
+        hub.start()
+        try:
+            wait(lambda: hub.client.is_connected() and hub.batches > 0, what="the dispatcher")
+            samples = press_to_board(broker, site, workdir, presses)
+            process = node_process_figures(broker, site, workdir, idle_s)
+        finally:
+            hub.stop()
+    stats = summary_ms(samples)
+    target = round(3 * raw["raw_p99_ms"] + 5, 3)
+    emit({
+        "bench": "counter",
+        "presses": presses,
+        "press_to_board_p50_ms": stats["p50_ms"],
+        "press_to_board_p99_ms": stats["p99_ms"],
+        **raw,
+        "press_to_board_target_ms": target,
+        **process,
+        "ok": stats["p99_ms"] <= target and process["rss_mb"] <= 35 and process["idle_cpu_pct"] <= 0.5,
+    })
+
+
+if __name__ == "__main__":
+    main()
