@@ -124,7 +124,8 @@ class CounterNode:
         self.notifier.ready(f"counter {self.number}")
         deadline: float | None = now
         while not self._stopping.is_set():
-            timeout = IDLE_WAKE_S if deadline is None else min(IDLE_WAKE_S, max(0.0, deadline - now))
+            wake = min(IDLE_WAKE_S, self.notifier.watchdog_interval or IDLE_WAKE_S)
+            timeout = wake if deadline is None else min(wake, max(0.0, deadline - now))
             try:
                 event: tuple[Any, ...] | None = self._events.get(timeout=timeout)
             except queue.Empty:
@@ -185,7 +186,10 @@ class CounterNode:
                 self.inflight = None
             else:
                 deadlines.append(min(until, now + 0.02))
-        self.light.set(self._light_pattern(now), now)
+        pattern = self._light_pattern(now)
+        if pattern != self.light.pattern:
+            self._outcome(f"light {pattern}")
+        self.light.set(pattern, now)
         deadlines.append(self.light.update(now))
         if self._error_until > now:
             deadlines.append(self._error_until)

@@ -146,7 +146,8 @@ class LedHallBoard:
         deadline: float | None = None
         while not self._stopping.is_set():
             now = self.clock()
-            timeout = IDLE_WAKE_S if deadline is None else min(IDLE_WAKE_S, max(0.0, deadline - now))
+            wake = min(IDLE_WAKE_S, self.notifier.watchdog_interval or IDLE_WAKE_S)
+            timeout = wake if deadline is None else min(wake, max(0.0, deadline - now))
             try:
                 event: tuple[Any, ...] | None = self._events.get(timeout=timeout)
             except queue.Empty:
