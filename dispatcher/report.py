@@ -311,7 +311,8 @@ class PlanRow:
     """The planner's answer for one service: counters now, and needed to keep p90 under target."""
 
     code: str
-    counters_now: int
+    counters_now: int  # counters that serve it at all
+    first_choice: int  # of those, counters that serve it before any other service
     needed: int | None  # None: no number of counters does it (or no arrivals)
     peak_hour: str
     peak_per_hour: float
@@ -512,14 +513,16 @@ def render_summary(path: Path, figures: Figures, *, centre: str, title: str, sub
         y += 30
         for row in plan:
             needed = "–" if row.needed is None else str(row.needed)
-            short = row.needed is not None and row.needed > row.counters_now
+            short = row.needed is not None and row.needed > row.first_choice
             _text(draw, (MARGIN, y), _fit(draw, f"{row.code} · {names.get(row.code, row.code)}", 18, 460), 18)
-            _text(draw, (MARGIN + 470, y), str(row.counters_now), 18)
+            _text(draw, (MARGIN + 470, y), f"{row.counters_now} ({row.first_choice} chính)", 18)
             _text(draw, (MARGIN + 700, y), needed, 18, TARGET if short else INK, bold=short)
             _text(draw, (MARGIN + 880, y), f"{row.peak_hour}  {row.peak_per_hour:.0f} phiếu/giờ", 18, GREY)
             y += 30
-        for line in ("Số quầy cần: quầy chỉ phục vụ lĩnh vực đó, ở giờ đông nhất (M/M/c, Erlang C).",
-                     "Needed: counters serving only that service, at its busiest hour (M/M/c, Erlang C)."):
+        for line in ("Hiện có: số quầy phục vụ lĩnh vực (trong ngoặc: quầy ưu tiên lĩnh vực này trước).",
+                     "Cần: số quầy chỉ phục vụ lĩnh vực đó, ở giờ đông nhất (M/M/c, Erlang C).",
+                     "Now: counters serving it (in brackets: serving it first). Needed: counters "
+                     "serving only it, at its busiest hour."):
             y += 4
             _text(draw, (MARGIN, y), line, 15, GREY)
             y += 20

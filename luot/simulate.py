@@ -223,6 +223,7 @@ def plan(profile: LoadProfile, site: SiteConfig, figures: Figures) -> tuple[list
         rows.append(PlanRow(
             code=d.service,
             counters_now=sum(d.service in c.services for c in site.counters),
+            first_choice=sum(c.services[0] == d.service for c in site.counters),
             needed=needed,
             peak_hour=_hour_label(profile, peak),
             peak_per_hour=d.per_hour[peak],
@@ -499,14 +500,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{figures.total.issued} tickets ({sum(result.refused.values())} refused at the daily cap), "
           f"{result.commands} commands in {result.real_s:.1f} s; day ended at "
           f"{_hour_label(profile, 0)} + {result.closed_at_min / 60:.1f} h")
-    print(f"{'service':<8}{'tickets':>8}{'wait':>8}{'p90':>8}{'max':>8}{'svc':>7}{'now':>5}{'need':>6}")
+    print(f"{'service':<8}{'tickets':>8}{'wait':>8}{'p90':>8}{'max':>8}{'svc':>7}{'now':>9}{'need':>6}")
     needs = {row.code: row for row in rows}
     for s in figures.services:
         row = needs[s.code]
         print(f"{s.code:<8}{s.issued:>8}{_num(s.wait_mean_min):>8}{_num(s.wait_p90_min):>8}"
-              f"{_num(s.wait_max_min):>8}{_num(s.service_mean_min):>7}{row.counters_now:>5}"
+              f"{_num(s.wait_max_min):>8}{_num(s.service_mean_min):>7}"
+              f"{f'{row.counters_now} ({row.first_choice})':>9}"
               f"{'-' if row.needed is None else row.needed:>6}")
-    print(f"(minutes; 'need' = counters to keep p90 ≤ {profile.p90_target_min:g} min at the peak hour)")
+    print(f"(minutes; 'now' = counters serving it (first choice); 'need' = counters serving only it "
+          f"to keep p90 ≤ {profile.p90_target_min:g} min at its peak hour)")
     for path in files:
         print(f"  {path}")
     return 0
