@@ -17,6 +17,7 @@ import logging
 import os
 import queue
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,7 +44,7 @@ Message = tuple[str, Any, Any, bool]
 
 @dataclass(frozen=True)
 class Frame:
-    """One flip: when (monotonic), how long painting it took, the counter cards and calls on it."""
+    """A flip with counter cards or calls on it: when (monotonic), how long painting took, what it showed."""
 
     at: float
     ms: float
@@ -70,7 +71,7 @@ class DisplayApp:
         self.notifier = notifier or Notifier()
         self.screenshots = screenshots
         self.board = Board(screen, state, ZoneInfo(state.timezone))
-        self.frames: list[Frame] = []
+        self.frames: deque[Frame] = deque(maxlen=1000)
         self.stopping = False
         self._inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._frame_log = frame_log.open("a", encoding="utf-8") if frame_log else None
@@ -187,10 +188,11 @@ class DisplayApp:
                 n: c.ticket for n, c in self.state.counters.items() if full or counter_region(n) in regions
             }
         seqs = tuple(call.seq for call in change.calls)
+        if not (cards or seqs):
+            return  # the clock, a flash or the notice moving: nothing to keep
         frame = Frame(at, (time.perf_counter() - started) * 1000, cards, seqs)
         self.frames.append(frame)
-        del self.frames[:-1000]
-        if self._frame_log is not None and (cards or seqs):
+        if self._frame_log is not None:
             self._frame_log.write(json.dumps(
                 {"at": frame.at, "ms": round(frame.ms, 3), "cards": frame.cards, "calls": seqs}
             ) + "\n")

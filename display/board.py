@@ -33,6 +33,10 @@ FLASH_PERIOD_S = 0.5
 TICKER_FPS = 20
 TICKER_SPEED = 0.09  # of the screen's shorter side per second
 
+# Enough for every text on a 30-counter board twice over (normal and flashing); a new number
+# per call would otherwise fill the default 2,048 surfaces, some of them 1/4 MB (the big call).
+TEXT_CACHE_ITEMS = 400
+
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 
 
@@ -52,7 +56,7 @@ class Board:
         self.screen = screen
         self.state = state
         self.timezone = timezone
-        self.text = TextCache()
+        self.text = TextCache(max_items=TEXT_CACHE_ITEMS)
         self.layout = layout_mod.compute(screen.get_size(), len(state.counters))
         self.card_rects: dict[int, Rect] = {}
         self.flash_started = 0.0
