@@ -180,12 +180,13 @@ class CounterNode:
             else:
                 deadlines.append(self._transfer_at)
         if self._catch_up is not None:
+            # The retained copy arrives as a message event, which wakes the loop.
             expected, until = self._catch_up
             if self.link.state(self.state_topic) == expected or now >= until:
                 self._catch_up = None
                 self.inflight = None
             else:
-                deadlines.append(min(until, now + 0.02))
+                deadlines.append(until)
         pattern = self._light_pattern(now)
         if pattern != self.light.pattern:
             self._outcome(f"light {pattern}")
@@ -333,9 +334,10 @@ class CounterNode:
             self._beep(3, 0.1)
 
     def _outcome(self, line: str) -> None:
-        log.info("%s", line)
         if self._on_outcome:
             self._on_outcome(line)
+        else:
+            log.info("%s", line)
 
     # ------------------------------------------------------------------ retained state
 
