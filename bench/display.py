@@ -3,8 +3,9 @@
 A private broker and the real dispatcher serve a 30-counter centre; the board
 runs as its own process (`luot display`, dummy SDL video and audio, 1920×1080,
 a notice long enough to scroll) and logs each frame with the counter cards on
-it. A press is timed from just before the `next` command is published to the
-flip of the first frame that shows that counter's new number.
+it. A press (a counter device's `next`) is timed from just before the command
+is published to the flip of the first frame that shows that counter's new
+number; it includes the dispatcher's durable commit.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from luot.config import BrokerSettings, load_site
 from luot.mqtt import HubLink
 
 COUNTERS = 30
+PRESSING = 5  # counters whose officers press NEXT, each from its own counter device
 SIZE = "1920x1080"
 LONG_NOTICE = (
     "Công dân vui lòng giữ trật tự, giữ phiếu số thứ tự và theo dõi màn hình; "
@@ -68,13 +70,17 @@ def main() -> None:
         raw = raw_round_trip(broker, 200 if args.quick else 1000)
         hub = Dispatcher(site, workdir / "luot.db", broker.settings("hub"))
         hub.start()
-        admin = HubLink(broker.settings("admin"), device_id="admin", site=site.id, purpose="bench")
         kiosk = HubLink(broker.settings("kiosk-1"), device_id="kiosk-1", site=site.id, purpose="bench")
-        admin.start()
-        kiosk.start()
+        counters = {
+            n: HubLink(broker.settings(f"quay-{n}"), device_id=f"quay-{n}", site=site.id, purpose="bench")
+            for n in range(1, PRESSING + 1)
+        }
+        links = [kiosk, *counters.values()]
+        for link in links:
+            link.start()
         board: subprocess.Popen[bytes] | None = None
         try:
-            if not (admin.wait_connected(5) and kiosk.wait_connected(5)):
+            if not all(link.wait_connected(5) for link in links):
                 raise RuntimeError("the bench clients could not connect")
             codes = [s.code for s in site.services]
             for i in range(presses + 2 * COUNTERS):
@@ -89,12 +95,15 @@ def main() -> None:
             idle = idle_cpu_pct(board.pid, idle_s)
 
             pressed: list[tuple[int, str, float]] = []
+            serving: dict[int, int | None] = dict.fromkeys(counters)
             for i in range(presses):
-                counter = i % COUNTERS + 1
+                counter = i % PRESSING + 1
                 started = time.monotonic()
-                reply = admin.request("next", counter=counter)
-                if reply["ticket"] is not None:
-                    pressed.append((counter, reply["ticket"]["number"], started))
+                reply = counters[counter].request("next", counter=counter, expect=serving[counter])
+                ticket = reply["ticket"]
+                serving[counter] = ticket["id"] if ticket else None
+                if ticket is not None:
+                    pressed.append((counter, ticket["number"], started))
                 time.sleep(0.03)
             time.sleep(1.0)
             memory = rss_mb(board.pid)
@@ -103,8 +112,8 @@ def main() -> None:
             if board is not None:
                 board.terminate()
                 board.wait(timeout=10)
-            admin.stop()
-            kiosk.stop()
+            for link in links:
+                link.stop()
             hub.stop()
     latencies = []
     for counter, number, started in pressed:

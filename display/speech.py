@@ -40,7 +40,7 @@ _ASCII = str.maketrans(
     "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ",
     "aaaaaaaaaaaaaaaaaeeeeeeeeeeeiiiiiooooooooooooooooouuuuuuuuuuuyyyyyd",
 )
-_NUMBER = re.compile(r"^([A-Z]{0,2})(\d{1,4})$")
+_NUMBER = re.compile(r"^([A-Z]{0,2})(\d{1,6})$")
 
 
 def read_number(n: int) -> list[str]:
@@ -89,6 +89,13 @@ def _tens(n: int) -> list[str]:
     return [*words, DIGITS[unit]]
 
 
+def read_ticket_value(value: int) -> list[str]:
+    """A ticket's number as words; past 9999 (a high number block) digit by digit."""
+    if value > 9999:
+        return [DIGITS[int(d)] for d in str(value)]
+    return read_number(value)
+
+
 def clip_name(word: str) -> str:
     """The file name (without .wav) of a Vietnamese word's clip: ASCII, tones kept apart.
 
@@ -119,7 +126,7 @@ def vietnamese_call(number: str, counter: int) -> list[str]:
     prefix, value = split_number(number)
     clips = ["moi-cong-dan"]
     clips += [letter_clip(letter) for letter in prefix]
-    clips += [clip_name(w) for w in read_number(value)]
+    clips += [clip_name(w) for w in read_ticket_value(value)]
     clips += ["den-quay-so"]
     clips += [clip_name(w) for w in read_number(counter)]
     return clips

@@ -142,7 +142,8 @@ def test_ticket_numbers_split_into_prefix_and_value() -> None:
     assert split_number("A023") == ("A", 23)
     assert split_number("3005") == ("", 3005)
     assert split_number("AB1") == ("AB", 1)
-    for bad in ("", "a023", "A", "A12345", "1-2", "ABC1"):
+    assert split_number("99123") == ("", 99123)
+    for bad in ("", "a023", "A", "A1234567", "1-2", "ABC1"):
         with pytest.raises(ValueError):
             split_number(bad)
 
@@ -154,6 +155,10 @@ def test_vietnamese_call_clips() -> None:
     ]
     assert vietnamese_call("3021", 21)[-3:] == ["vi-hai", "vi-muoi-ngang", "vi-mot-sac"]
     assert vietnamese_call("A015", 1)[2:4] == ["vi-muoi-huyen", "vi-lam"]
+
+
+def test_numbers_past_9999_are_read_digit_by_digit() -> None:
+    assert vietnamese_call("12005", 3)[1:6] == ["vi-mot-nang", "vi-hai", "vi-khong", "vi-khong", "vi-nam"]
 
 
 def test_english_call_reads_digits() -> None:
