@@ -86,7 +86,10 @@ def build_voice_pack(folder: Path, *, keep_existing: bool = False) -> list[Path]
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         raise VoiceError("espeak-ng is not installed: apt-get install espeak-ng")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise VoiceError(f"cannot make the voice pack folder {folder}: {e.strerror}") from None
     written: list[Path] = []
     chime = folder / f"{CHIME}.wav"
     if not (keep_existing and chime.exists()):

@@ -251,6 +251,31 @@ def test_voice_pack_builder_writes_every_clip(voice_pack: Path, tmp_path: Path) 
     assert (own / "moi-cong-dan.wav").stat().st_size > 1000
 
 
+def test_voice_pack_builder_mistakes_are_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    occupied = tmp_path / "a-file"
+    occupied.write_text("not a folder")
+    assert main(["--build-voice", str(occupied / "voice")]) == 1
+    assert "cannot make the voice pack folder" in capsys.readouterr().out
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["--build-voice", str(tmp_path / "voice")]) == 1
+    assert "espeak-ng is not installed: apt-get install espeak-ng" in capsys.readouterr().out
+
+
+def test_missing_clips_are_left_out_not_fatal(voice_pack: Path, tmp_path: Path, mixer: None) -> None:
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    for name in ("chime", "moi-cong-dan", "den-quay-so"):
+        (partial / f"{name}.wav").write_bytes((voice_pack / f"{name}.wav").read_bytes())
+    (partial / "vi-hai.wav").write_bytes(b"RIFF but not a wave file")
+    pack = VoicePack(partial)
+    clips = CallSpeech(repeat=1).clips("A023", 5)
+    assert "letter-a" in pack.missing(clips) and "vi-hai" in pack.missing(clips)
+    samples = pack.assemble(clips)
+    expected = sum(len(pack.clips[n]) for n in ("chime", "moi-cong-dan", "den-quay-so"))
+    assert len(samples) == expected
+
+
 def test_two_calls_spoken_in_order_never_cut_off(centre: Callable[..., Centre], voice_pack: Path,
                                                  mixer: None) -> None:
     c = centre(4, repeat=1)
