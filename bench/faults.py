@@ -4,7 +4,8 @@
 - the dispatcher (its own process) killed with SIGKILL at random points of a
   stream of takes and nexts, then started again;
 - Mosquitto restarted in the middle of the stream;
-- a display client cut off and back while calls go on;
+- the real `luot display` process cut off from the network (a proxy in front
+  of the broker is pulled like a cable) while calls go on, then plugged back;
 - a kiosk printer that fails in the middle of a ticket;
 - malformed and oversized payloads on every device's command topic, among
   valid commands.
@@ -12,18 +13,24 @@
 Counted over all drills: `lost` (an acknowledged ticket missing from the
 database, or with another number), `duplicates` (a number issued twice),
 `double_called` (one ticket called to two counters), `stuck` (a client whose
-retained state did not match the database within 5 s of recovery). The
+retained state, or the display's board, did not match the database within 5 s
+of recovery; or a bad payload left without its error reply). The
 target is 0 for each. Clients send each command until it is answered, with the
 same id every time: the dispatcher answers a repeated id with its stored reply.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import random
 import signal
+import socket
 import sqlite3
+import struct
+import subprocess
 import sys
 import tempfile
 import threading
@@ -276,30 +283,144 @@ def restart_broker(workdir: Path, rng: random.Random, commands: int) -> Tally:
         return tally
 
 
+class Cable:
+    """A TCP proxy in front of the broker that can be pulled out and plugged back like a cable.
+
+    Pulled, it resets every connection through it and refuses new ones; the client sees a
+    real network cut and has to find its way back by itself.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.pulled = False
+        self._lock = threading.Lock()
+        self._open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.pulled:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for s in (source, sink):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def pull(self) -> None:
+        self.pulled = True
+        with self._lock:
+            sockets, self._open = self._open, []
+        for s in sockets:
+            with contextlib.suppress(OSError):
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                s.close()  # a reset, as when a cable or a switch port dies
+
+    def plug(self) -> None:
+        self.pulled = False
+
+    def close(self) -> None:
+        self.pull()
+        self.listener.close()
+
+
+class BoardWatch:
+    """What the real display process shows on its counter cards, from its `--frame-log`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.cards: dict[int, str | None] = {}
+        self._offset = 0
+
+    def read(self) -> dict[int, str | None]:
+        if self.path.exists():
+            with self.path.open() as f:
+                f.seek(self._offset)
+                for line in f:
+                    if not line.endswith("\n"):
+                        break
+                    self._offset += len(line.encode())
+                    frame = json.loads(line)
+                    self.cards.update({int(k): v for k, v in frame["cards"].items()})
+        return self.cards
+
+
+def board_truth(centre: LocalCentre) -> dict[int, str | None]:
+    db = sqlite3.connect(f"file:{centre.database}?mode=ro", uri=True)
+    try:
+        serving = dict(db.execute("SELECT counter, number FROM tickets WHERE status = 'serving'"))
+    finally:
+        db.close()
+    return {c.number: serving.get(c.number) for c in centre.site.counters}
+
+
 def cut_display(workdir: Path, rng: random.Random, commands: int) -> Tally:
-    """A display client drops off the network while calls go on, then comes back."""
+    """The real `luot display` process loses its network (a proxy in front of the broker is
+    cut) while calls go on, then gets it back: its board must show the database's calls."""
     with running_centre(workdir) as centre:
         stream = Stream(centre, rng)
+        cable = Cable(centre.broker.host, centre.broker.port)
         display_id = centre.device_ids("display")[0]
-        display = centre.link(display_id)
+        config = centre.device_file(display_id, "[display]\nsound = false\n", port=cable.port)
+        frames = workdir / "frames.jsonl"
+        env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy",
+               "PYGAME_HIDE_SUPPORT_PROMPT": "1"}
+        log = (workdir / "display.log").open("wb")
+        display = subprocess.Popen(
+            [sys.executable, "-m", "luot", "display", "--config", str(config), "--windowed",
+             "--size", "1280x720", "--frame-log", str(frames)],
+            stdout=log, stderr=subprocess.STDOUT, env=env,
+        )
+        board = BoardWatch(frames)
+        tally = Tally()
         try:
+            if not wait_until(lambda: board.read() == board_truth(centre), 30, step=0.05):
+                raise RuntimeError(f"the display never showed the board: see {workdir / 'display.log'}")
             for _ in range(commands // 3):
                 stream.step()
-            display.stop()
+            cable.pull()
             for _ in range(commands // 3):
                 stream.step()
-            display = HubLink(centre.broker.settings(display_id), device_id=display_id,
-                              site=centre.site.id, purpose="drill")
-            display.start()
-            back = display.wait_connected(CONVERGE_S) and converged(display, centre)
+            time.sleep(rng.uniform(0.2, 1.0))
+            cable.plug()
+            back = wait_until(lambda: board.read() == board_truth(centre), CONVERGE_S, step=0.05)
             for _ in range(commands - 2 * (commands // 3)):
                 stream.step()
             tally = stream.check()
-            if not (back and converged(display, centre)):
+            if not (back and wait_until(lambda: board.read() == board_truth(centre), CONVERGE_S, step=0.05)):
                 tally.stuck += 1
-                tally.notes.append("cut_display: the display did not converge")
+                tally.notes.append(f"cut_display: the board shows {board.read()}, not {board_truth(centre)}")
         finally:
-            display.stop()
+            display.terminate()
+            try:
+                display.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                display.kill()
+                display.wait()
+            log.close()
+            cable.close()
             stream.close()
         return tally
 

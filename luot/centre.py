@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -132,12 +133,15 @@ class LocalCentre:
                  f'database = {json.dumps(str(self.database))}\n'
         )
 
-    def device_file(self, device_id: str, role_table: str = "") -> Path:
-        """`devices/<id>.toml` with the device's broker credentials and its role's table."""
+    def device_file(self, device_id: str, role_table: str = "", *, port: int | None = None) -> Path:
+        """`devices/<id>.toml` with the device's broker credentials and its role's table
+        (`port`: reach the broker through another port, such as a drill's cuttable proxy)."""
         entry = self.site.device(device_id)
         if entry is None:
             raise ValueError(f"{device_id!r} is not in the site's [[devices]] inventory")
         settings = self.broker.settings(device_id)
+        if port is not None:
+            settings = replace(settings, port=port)
         path = self.workdir / "devices" / f"{device_id}.toml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(
