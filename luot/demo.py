@@ -40,7 +40,7 @@ from luot.supervisor import Supervisor
 
 EXAMPLE_SITE = Path(__file__).resolve().parent / "examples" / "site.toml"
 COUNTERS = (1, 2, 3)
-KIOSK_SIZE = "540x960"
+KIOSK_SIZE = "800x480"  # the official Raspberry Pi touch display; fits any laptop screen
 DISPLAY_SIZE = "1280x720"
 START_S = 45.0
 STEP_S = 15.0
@@ -402,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         print("  hub, display, kiosk and counters 1–3 are online", flush=True)
         if headless:
             return _headless(demo, args.tickets)
-        print(f"  tickets are printed as PNG into {demo.tickets}/")
+        print(f"  tickets are printed as PNG into {demo.tickets}/; logs in {demo.logs}/")
         print(demo.help(), flush=True)
         demo.echo_calls()
         _read_keys(demo)

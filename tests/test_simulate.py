@@ -185,3 +185,15 @@ def test_a_what_if_layout_replaces_the_counters_and_adds_their_devices(tmp_path)
     counters = {d.id: d.counter for d in site.devices if d.role == "counter"}
     assert counters == {"quay-1": 1, "quay-20": 20}
     assert site.hours.is_taking(site.now().replace(hour=3))
+
+
+def test_the_command_runs_a_short_day_and_names_its_files(tmp_path, capsys):
+    path = write_profile(tmp_path / "in", PROFILE.format(rates="30, 0, 12"))
+    out = tmp_path / "out"
+    args = ["--profile", str(path), "--out", str(out), "--ms-per-min", "0", "--p90-target-min", "3"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "counters serving only it to keep p90 ≤ 3 min" in printed
+    assert all(str(out / name) in printed for name in ("services.csv", "planning.csv", "summary.png"))
+    rows = (out / "tickets.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert rows[0].startswith("ticket,number,service,status") and len(rows) > 20
