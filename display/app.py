@@ -99,7 +99,6 @@ class DisplayApp:
     def run(self, until: Callable[[], bool] | None = None, timeout: float | None = None) -> bool:
         """Run until stopped (or `until()` holds, or `timeout` passes); whether `until` held."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        self.notifier.ready("board drawn")
         while not self.stopping:
             self.step(max_wait=None if deadline is None else max(0.0, deadline - time.monotonic()))
             if until is not None and until():
@@ -177,7 +176,9 @@ class DisplayApp:
         if not rects:
             return
         pygame.display.update(rects)
-        self._drawn_once = True
+        if not self._drawn_once:
+            self._drawn_once = True
+            self.notifier.ready("board drawn")
         self._record(change, regions, full, started)
 
     def _record(self, change: Change, regions: set[str], full: bool, started: float) -> None:

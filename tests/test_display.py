@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -32,6 +33,7 @@ from display.voice import Announcer, VoicePack, build_voice_pack, synth_chime
 from luot.config import SiteConfig, load_site
 from luot.mqtt import HubLink
 from luot.screen import open_screen
+from luot.systemd import Notifier
 
 SIZES = ((1920, 1080), (1280, 720), (1080, 1920))
 
@@ -53,12 +55,14 @@ class Centre:
         return link
 
     def board(self, size: tuple[int, int], *, device_id: str = "tv-1", state: BoardState | None = None,
-              announcer: Announcer | None = None, screenshots: Path | None = None) -> DisplayApp:
+              announcer: Announcer | None = None, screenshots: Path | None = None,
+              notifier: Notifier | None = None) -> DisplayApp:
         """A board on the dummy screen; its link starts after the handlers are in place."""
         screen = open_screen(size, fullscreen=False)
         link = HubLink(self.broker.settings(device_id), device_id=device_id, site=self.site.id)
         self.links.append(link)
-        app = DisplayApp(link, screen, state or BoardState(), announcer=announcer, screenshots=screenshots)
+        app = DisplayApp(link, screen, state or BoardState(), announcer=announcer, screenshots=screenshots,
+                         notifier=notifier)
         link.start()
         return app
 
@@ -204,6 +208,18 @@ def test_screenshots_after_each_call(centre: Callable[..., Centre], tmp_path: Pa
     assert app.run(until=lambda: len(list(shots.glob("*.png"))) == 2, timeout=5)
     image = pygame.image.load(str(sorted(shots.glob("*.png"))[0]))
     assert image.get_size() == (1280, 720)
+
+
+def test_systemd_hears_ready_after_the_first_frame(centre: Callable[..., Centre], tmp_path: Path) -> None:
+    c = centre(4)
+    address = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as listener:
+        listener.bind(address)
+        listener.settimeout(5)
+        app = c.board((1280, 720), notifier=Notifier(address))
+        assert not app.frames
+        app.run(until=lambda: bool(app.frames), timeout=5)
+        assert listener.recv(256).startswith(b"READY=1")
 
 
 # ---------------------------------------------------------------------- connection
