@@ -23,6 +23,7 @@ import select
 import shutil
 import signal
 import socket
+import sqlite3
 import sys
 import termios
 import threading
@@ -194,9 +195,14 @@ class Demo:
 
     def take(self, service: str) -> None:
         """A citizen touches `service` at the kiosk; returns once the number is issued."""
-        issued = self.state("state/site").get("issued", 0)
+        before = self.state("state/site")
+
+        def issued() -> bool:
+            now = self.state("state/site")  # a new day (midnight) starts the numbers again
+            return now.get("issued", 0) > before.get("issued", 0) or now.get("day") != before.get("day")
+
         self.supervisor.send("kiosk", service)
-        if not wait_until(lambda: self.state("state/site").get("issued", 0) > issued, STEP_S, 0.05):
+        if not wait_until(issued, STEP_S, 0.05):
             raise DemoError(f"the kiosk issued no number for {service}: see {self.logs / 'kiosk.log'}")
 
     def press(self, counter: int, line: str) -> None:
@@ -358,8 +364,13 @@ def _headless(demo: Demo, tickets: int) -> int:
     if len(printed) < tickets or not shots:
         raise DemoError(f"{len(printed)} of {tickets} tickets printed and {len(shots)} screenshots; "
                         f"see {demo.logs}")
+    db = sqlite3.connect(f"file:{demo.centre.database}?mode=ro", uri=True)
+    try:
+        first, last = db.execute("SELECT MIN(day), MAX(day) FROM tickets").fetchone()
+    finally:
+        db.close()
     code = report.main(["--db", str(demo.centre.database), "--site", str(demo.centre.site_file),
-                        "--out", str(demo.out / "report")])
+                        "--from", first, "--to", last, "--out", str(demo.out / "report")])
     if code != 0:
         raise DemoError("the day's report could not be written")
     summary = {"tickets": len(printed), "calls": calls, "screenshots": len(shots)}
