@@ -73,6 +73,7 @@ class DisplayApp:
         self.board = Board(screen, state, ZoneInfo(state.timezone))
         self.frames: deque[Frame] = deque(maxlen=1000)
         self.stopping = False
+        self.flips = 0
         self._inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._frame_log = frame_log.open("a", encoding="utf-8") if frame_log else None
         self._drawn_once = False
@@ -176,6 +177,7 @@ class DisplayApp:
         if not rects:
             return
         pygame.display.update(rects)
+        self.flips += 1
         if not self._drawn_once:
             self._drawn_once = True
             self.notifier.ready("board drawn")

@@ -19,7 +19,8 @@ SERVICES = (
 
 
 def site_toml(counters: int, *, site_id: str = "test-ward", repeat: int = 1, english: bool = False,
-              notice: str = "Công dân vui lòng giữ trật tự. Xin cảm ơn!") -> str:
+              notice: str = "Công dân vui lòng giữ trật tự. Xin cảm ơn!",
+              notice_en: str = "Please keep your ticket and wait for your number. Thank you!") -> str:
     """The text of a site file with `counters` counters, each serving two or three fields."""
     lines = [
         "[site]",
@@ -27,7 +28,7 @@ def site_toml(counters: int, *, site_id: str = "test-ward", repeat: int = 1, eng
         'name = "Trung tâm Phục vụ hành chính công phường Thử Nghiệm"',
         'name_en = "Test Ward Public Administrative Service Centre"',
         f'notice = "{notice}"',
-        'notice_en = "Please keep your ticket and wait for your number. Thank you!"',
+        f'notice_en = "{notice_en}"',
         "",
         "[hours]",
         'taking = [["00:00", "24:00"]]',

@@ -222,6 +222,18 @@ def test_systemd_hears_ready_after_the_first_frame(centre: Callable[..., Centre]
         assert listener.recv(256).startswith(b"READY=1")
 
 
+def test_nothing_is_drawn_while_nothing_changes(centre: Callable[..., Centre]) -> None:
+    c = centre(12, notice="Xin cảm ơn!", notice_en="Thank you!")
+    fill_and_call(c)
+    app = c.board((1920, 1080))
+    assert app.run(until=lambda: shown(app) == served_now(c) and app.state.name, timeout=10)
+    app.run(timeout=0.3)
+    assert not app.board.scrolling()
+    before = app.flips
+    app.run(timeout=1.5)
+    assert app.flips - before <= 1, "only the clock may turn over a minute"
+
+
 # ---------------------------------------------------------------------- connection
 
 
