@@ -186,6 +186,8 @@ class Board:
             lines = self.text.wrap(text, small, rect.width, bold)
         if len(lines) > max_lines:
             lines = [*lines[:max_lines - 1], " ".join(lines[max_lines - 1:])]
+        elif len(lines) == 2:
+            lines = self._balanced(text, small, bold)
         centre = rect.centery if y is None else y
         line_h = round(self.text.font(small, bold).get_linesize() * 0.95)
         top = centre - line_h * (len(lines) - 1) // 2
@@ -216,9 +218,9 @@ class Board:
         for i, line in enumerate(lines):
             self._put(line, size, TEXT, rect, bold=True, align="left", y=round(rect.y + line_h * (i + 1)))
 
-    def _balanced(self, text: str, size: int) -> list[str]:
+    def _balanced(self, text: str, size: int, bold: bool = True) -> list[str]:
         """Two lines of about the same width, rather than a long line and a lone word."""
-        font = self.text.font(size, True)
+        font = self.text.font(size, bold)
         words = text.split()
         if len(words) < 2:
             return [text]

@@ -166,7 +166,7 @@ def test_board_layouts_show_every_counter(centre: Callable[..., Centre], artifac
 def test_layout_grid_fits_any_count() -> None:
     from display.layout import compute
 
-    for size in SIZES:
+    for size in (*SIZES, (800, 480), (3840, 2160), (768, 1366)):
         for n in (1, 2, 5, 7, 16, 30, 48):
             lay = compute(size, n)
             assert len(lay.cards) == n
