@@ -5,7 +5,10 @@ beside the raw MQTT round trip of the same run; memory and idle CPU of a node pr
 
 The press is a mock pin held down past the debounce time and released (a press acts on its
 release, since a hold means something else); the time runs from the release to the moment the
-board's frame with the new number arrives at the far end of a pseudo-terminal.
+board's frame with the new number arrives at the far end of a pseudo-terminal. The dispatcher
+runs in its own process, as on the hub; presses are PAUSE_S apart.
+`command_p99_ms` is the `next` round trip alone (sent over the same link, paced the same way),
+so the node's own share is press_to_board minus command.
 """
 
 from __future__ import annotations
@@ -25,13 +28,15 @@ from broker_config.process import Mosquitto
 from counter_button.hardware import Hardware
 from counter_button.node import CounterNode
 from counter_button.settings import read_settings
-from dispatcher.service import Dispatcher
 from luot.config import SiteConfig, load_device
 from luot.ledboard import LedBus
 from luot.ledboard._emulator import PtyBoard
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
 
 ROOT = Path(__file__).resolve().parent.parent
+# Between presses: the dispatcher finishes publishing the previous call (service and site
+# figures) first, as it has long done when an officer presses NEXT minutes later.
+PAUSE_S = 0.05
 
 
 def device_toml(path: Path, broker: Mosquitto, site: SiteConfig, device_id: str, number: int,
@@ -53,11 +58,14 @@ def wait(probe, timeout: float = 10.0, what: str = "") -> None:
         time.sleep(0.002)
 
 
-def press_to_board(broker: Mosquitto, site: SiteConfig, workdir: Path, presses: int) -> list[float]:
+def press_to_board(broker: Mosquitto, site: SiteConfig, workdir: Path,
+                   presses: int) -> tuple[list[float], list[float]]:
+    """Press → board samples, then the dispatcher's own `next` round trips over the node's link,
+    paced the same way: the part of the path that is not the node's."""
     kiosk = HubLink(broker.settings("kiosk-1"), device_id="kiosk-1", site=site.id, purpose="bench")
     kiosk.start()
     kiosk.wait_connected(10)
-    numbers = [kiosk.request("take", service="CT")["ticket"]["number"] for _ in range(presses)]
+    numbers = [kiosk.request("take", service="CT")["ticket"]["number"] for _ in range(2 * presses)]
     kiosk.stop()
     emulator = PtyBoard("ascii")
     Device.pin_factory = MockFactory()
@@ -77,10 +85,11 @@ def press_to_board(broker: Mosquitto, site: SiteConfig, workdir: Path, presses: 
         link.wait_connected(10)
         wait(lambda: link.state("state/counter/1") is not None, what="the counter's state")
         pin, button = hardware.pin("next"), node.buttons["next"]
-        for number in numbers:
+        for number in numbers[:presses]:
             frame = f"\x0201{number[-4:]:>4}\x03".encode()
             wait(lambda: node.inflight is None and button.down_at is None
                  and button.debouncer.settle_at is None, what="a quiet button")
+            time.sleep(PAUSE_S)
             pin.drive_low()
             wait(lambda: button.down_at is not None and button.debouncer.settle_at is None, what="the press")
             start = time.perf_counter()
@@ -91,6 +100,13 @@ def press_to_board(broker: Mosquitto, site: SiteConfig, workdir: Path, presses: 
 
             wait(lambda: arrived() is not None, what=f"{number} on the board")
             samples.append(arrived() - start)
+        wait(lambda: node.inflight is None, what="the last press to finish")
+        round_trips = []
+        for _ in range(presses):
+            time.sleep(PAUSE_S)
+            start = time.perf_counter()
+            link.request("next", counter=1)
+            round_trips.append(time.perf_counter() - start)
     finally:
         node.stop()
         thread.join(timeout=5)
@@ -99,7 +115,7 @@ def press_to_board(broker: Mosquitto, site: SiteConfig, workdir: Path, presses: 
         if bus:
             bus.close()
         emulator.close()
-    return samples
+    return samples, round_trips
 
 
 def node_process_figures(broker: Mosquitto, site: SiteConfig, workdir: Path,
@@ -133,20 +149,38 @@ def node_process_figures(broker: Mosquitto, site: SiteConfig, workdir: Path,
         emulator.close()
 
 
+def start_dispatcher(broker: Mosquitto, site: SiteConfig, workdir: Path) -> subprocess.Popen[bytes]:
+    """The dispatcher in its own process, as on the hub: it does not share the node's GIL."""
+    config = workdir / "hub.toml"
+    config.write_text(
+        f'id = "hub"\nrole = "hub"\nsite = "{site.id}"\nlog_level = "warning"\n\n'
+        f'[broker]\nhost = "{broker.host}"\nport = {broker.port}\npassword = "{broker.passwords["hub"]}"\n\n'
+        f'[hub]\nsite_file = "{site.file}"\ndatabase = "{workdir / "luot.db"}"\n'
+    )
+    process = subprocess.Popen([sys.executable, "-m", "dispatcher", "--config", str(config)], cwd=ROOT)
+    probe = HubLink(broker.settings("admin"), device_id="admin", site=site.id, purpose="bench-probe")
+    probe.start()
+    try:
+        wait(lambda: probe.state("state/site") is not None, what="the dispatcher's retained state")
+    finally:
+        probe.stop()
+    return process
+
+
 def main() -> None:
     args = parse_args(__doc__ or "")
     presses, idle_s = (40, 5.0) if args.quick else (300, 20.0)
     with bench_broker() as (broker, site, workdir):
         raw = raw_round_trip(broker, 100 if args.quick else 500)
-        hub = Dispatcher(site, workdir / "luot.db", broker.settings("hub"))
-        hub.start()
+        hub = start_dispatcher(broker, site, workdir)
         try:
-            wait(lambda: hub.client.is_connected() and hub.batches > 0, what="the dispatcher")
-            samples = press_to_board(broker, site, workdir, presses)
+            samples, round_trips = press_to_board(broker, site, workdir, presses)
             process = node_process_figures(broker, site, workdir, idle_s)
         finally:
-            hub.stop()
+            hub.terminate()
+            hub.wait(timeout=10)
     stats = summary_ms(samples)
+    command = summary_ms(round_trips)
     target = round(3 * raw["raw_p99_ms"] + 5, 3)
     emit({
         "bench": "counter",
@@ -154,6 +188,8 @@ def main() -> None:
         "press_to_board_p50_ms": stats["p50_ms"],
         "press_to_board_p99_ms": stats["p99_ms"],
         **raw,
+        "command_p50_ms": command["p50_ms"],
+        "command_p99_ms": command["p99_ms"],
         "press_to_board_target_ms": target,
         **process,
         "ok": stats["p99_ms"] <= target and process["rss_mb"] <= 35 and process["idle_cpu_pct"] <= 0.5,
