@@ -143,7 +143,7 @@ class KioskUI:
         self._deadline: float | None = None
         self._pressed: str | None = None
         self._drawn: Frame | None = None
-        self._script: list[tuple[str, str | None]] = []
+        self._script: list[str] = []
         self._injected = False
         self._active_until = 0.0
         self._box_cache: dict[tuple[Any, ...], tuple[list[tuple[str, int, bool, Color, int]], float]] = {}
@@ -169,7 +169,7 @@ class KioskUI:
             if events:
                 break
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or not self.running:
                 break
             active = time.monotonic() < self._active_until
             if self.wakeup.wait(min(remaining, ACTIVE_POLL_S if active else IDLE_POLL_S)):
@@ -312,18 +312,21 @@ class KioskUI:
     # ------------------------------------------------------------------ `--keys`: scripted touches
 
     def _on_keys(self, line: str) -> None:
-        """`CT` or `CT nguoi-cao-tuoi`: touch that service (through that priority group)."""
+        """`CT` or `CT nguoi-cao-tuoi`: touch that service (through that priority group).
+
+        Lines wait until the catalogue has come, so a demo may type before the hub is up."""
+        if line.split():
+            self._script.append(line)
+
+    def _parse_key_line(self, line: str, catalogue: dict[str, Any]) -> tuple[str, str | None] | None:
         words = line.split()
-        if not words:
-            return
-        catalogue = self.snapshot().catalogue or {}
         services = [s["code"] for s in catalogue.get("services", [])]
         categories = [c["code"] for c in catalogue.get("priority", {}).get("categories", [])]
         if words[0] not in services or len(words) > 2 or (len(words) == 2 and words[1] not in categories):
             print(f"kiosk --keys: cannot do {line!r}: services are {', '.join(services)}; "
                   f"priority groups are {', '.join(categories)}", flush=True)
-            return
-        self._script.append((words[0], words[1] if len(words) == 2 else None))
+            return None
+        return words[0], words[1] if len(words) == 2 else None
 
     def _script_touch(self, service: str, priority: str | None) -> str | None:
         """The button to touch next on the way to this ticket; None to wait."""
@@ -338,9 +341,14 @@ class KioskUI:
         return None
 
     def _run_script(self) -> None:
-        if not self._script or self._injected:
+        catalogue = self.snapshot().catalogue
+        if not self._script or self._injected or catalogue is None:
             return
-        service, priority = self._script[0]
+        step = self._parse_key_line(self._script[0], catalogue)
+        if step is None:
+            self._script.pop(0)
+            return
+        service, priority = step
         target = self._script_touch(service, priority)
         if target is None:
             return

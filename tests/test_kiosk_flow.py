@@ -4,6 +4,9 @@ real dispatcher, python-escpos' Dummy printer (or a pty printer) for the tickets
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -11,7 +14,7 @@ from pathlib import Path
 import pygame
 import pytest
 from escpos.printer import Dummy
-from helpers import wait_for
+from helpers import wait_for, write_device_toml
 from test_kiosk_printer import PtyPrinter
 
 from dispatcher.service import Dispatcher
@@ -177,7 +180,8 @@ def test_keys_script_touches_the_buttons(kiosk, dispatcher, capsys):
                      and kiosk.ui.visit.print_state == "printed", what="the second scripted ticket")
     kiosk.ui.notify("keys", "XX")
     kiosk.ui.notify("keys", "CT somebody")
-    kiosk.ui.pump(0.05)
+    for _ in range(3):
+        kiosk.ui.pump(0.02)
     out = capsys.readouterr().out
     assert "cannot do 'XX'" in out and "cannot do 'CT somebody'" in out
     assert dispatcher.snapshot()["site"]["issued"] == 2
@@ -407,3 +411,36 @@ def test_screenshots_of_every_screen(display, dispatcher, connect, dummy_printer
     ui.printer = replace(ui.printer, fault="out_of_paper")
     made.shot(artifacts, "home_printer_warning")
     made.stop()
+
+
+# ---------------------------------------------------------------- the process, as the demo runs it
+
+
+def test_luot_kiosk_keys_prints_pngs(dispatcher, broker, site, tmp_path):
+    settings = broker.settings("kiosk-2")
+    config = write_device_toml(
+        tmp_path / "kiosk-2.toml", device_id="kiosk-2", role="kiosk", site=site.id, host=settings.host,
+        port=settings.port, password=settings.password,
+        extra=f'[kiosk]\nprinter = "png://{tmp_path}/tickets"\nprofile = "POS-5890"\nreturn_after_s = 2\n',
+    )
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "luot", "kiosk", "--config", str(config), "--keys", "--size", "800x480",
+         "--windowed"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+    )
+    try:
+        wait_for(lambda: dispatcher.snapshot() and (tmp_path / "kiosk-2.toml").exists(), what="start")
+        process.stdin.write("CT\nHT nguoi-cao-tuoi\nZZ\n")
+        process.stdin.flush()
+        folder = tmp_path / "tickets"
+        wait_for(lambda: folder.exists() and len(list(folder.glob("*.png"))) == 2, timeout=20,
+                 what="two ticket PNGs")
+        names = sorted(p.name.rsplit("-", 1)[1] for p in folder.glob("*.png"))
+        assert names == ["A001.png", "B001.png"]
+        assert dispatcher.snapshot()["services"]["HT"]["waiting_priority"] == 1
+    finally:
+        process.terminate()
+        out, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    assert "cannot do 'ZZ'" in out

@@ -1,0 +1,189 @@
+"""Kiosk benchmark: touch to ticket through the broker and the dispatcher, ticket and frame
+rendering, and an idle kiosk process's memory and CPU.
+
+    .venv/bin/python -m bench.kiosk [--quick]
+
+`touch_to_ticket_p99_ms` runs from posting a finger press and release into SDL's queue
+(from another thread, as the touch driver would) until the ticket's ESC/POS bytes are
+ready for the printer: the UI loop notices the touch, the desk sends `take`, the
+dispatcher commits and replies, the ticket is drawn and encoded. `idle_cpu_pct` and
+`rss_mb` are of a separate `luot kiosk` process (dummy video, PNG printer) left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pygame
+from escpos.printer import Dummy
+
+from bench.common import (
+    bench_broker,
+    emit,
+    idle_cpu_pct,
+    parse_args,
+    percentile,
+    raw_round_trip,
+    rss_mb,
+)
+from broker_config.process import Mosquitto
+from dispatcher.service import Dispatcher
+from kiosk import ui as screens
+from kiosk.desk import TicketDesk
+from kiosk.printer import EscposPrinter
+from kiosk.ticket import render_ticket, ticket_info
+from kiosk.ui import KioskUI, link_snapshot
+from luot.mqtt import HubLink, make_paho_client, unique_client_id
+from luot.screen import open_screen
+
+PROFILE = "TM-T20II"
+PAPER_PX = 576
+
+
+def _wait(probe, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(0.001)
+
+
+def _finger(ui: KioskUI, centre: tuple[int, int]) -> None:
+    w, h = ui.surface.get_size()
+    for kind in (pygame.FINGERDOWN, pygame.FINGERUP):
+        pygame.event.post(pygame.event.Event(kind, touch_id=0, finger_id=0, x=centre[0] / w,
+                                             y=centre[1] / h, dx=0.0, dy=0.0, pressure=1.0))
+
+
+def touch_to_ticket(broker: Mosquitto, count: int) -> tuple[list[float], float, float]:
+    """Touches injected from a second thread while the UI loop runs here; returns the samples
+    (seconds), the median full redraw at 1080×1920 and the median ticket render (ms)."""
+    link = HubLink(broker.settings("kiosk-1"), device_id="kiosk-1", site=broker.site, purpose="bench")
+    link.start()
+    _wait(lambda: link.state("config") and link.states("state/service/"), 10, "the catalogue")
+    surface = open_screen((1080, 1920), fullscreen=False)
+    dummy = Dummy(profile=PROFILE)
+    printer = EscposPrinter(lambda: dummy, PROFILE, "dummy://")
+    desk: TicketDesk
+    ui = KioskUI(surface, lambda: link_snapshot(link), lambda request: desk.submit(request),
+                 return_after_s=600)
+    desk = TicketDesk(link, printer, PAPER_PX, ui.notify)
+    desk.start()
+    ui.draw(force=True)
+    centres = {code: ui.button_centre(f"service:{code}") for code in ("CT", "HT")}
+    samples: list[float] = []
+
+    def inject() -> None:
+        for i in range(count):
+            _wait(lambda: ui.screen == screens.HOME, 10, "the start screen")
+            time.sleep(0.02)
+            start = time.perf_counter()
+            _finger(ui, centres["CT" if i % 2 else "HT"])
+            _wait(lambda n=i + 1: printer.printed >= n, 10, "the ticket")
+            samples.append(printer.last_job_ready - start)
+            _wait(lambda: ui.screen == screens.NUMBER, 10, "the number screen")
+            _finger(ui, ui.button_centre("done"))
+        ui.running = False
+        ui.wakeup.set()
+
+    injector = threading.Thread(target=inject, daemon=True)
+    injector.start()
+    while ui.running:
+        ui.pump(ui.next_timeout())
+    injector.join()
+    desk.stop()
+
+    frame = ui.frame()
+    redraws = []
+    for _ in range(30):
+        t = time.perf_counter()
+        ui.render(frame)
+        pygame.display.flip()
+        redraws.append(time.perf_counter() - t)
+    reply = {"ticket": {"number": "A123", "service": "CT", "priority": "nguoi-cao-tuoi",
+                        "issued_at": "2026-11-23T09:41:00+07:00"}, "ahead": 17, "est_wait_min": 25}
+    info = ticket_info(link.state("config"), reply)
+    renders = []
+    for _ in range(20):
+        t = time.perf_counter()
+        render_ticket(info, PAPER_PX)
+        renders.append(time.perf_counter() - t)
+    link.stop()
+    pygame.display.quit()
+    return samples, statistics.median(redraws) * 1000, statistics.median(renders) * 1000
+
+
+def idle_process(broker: Mosquitto, workdir: Path, seconds: float) -> tuple[float, float]:
+    """Start `luot kiosk` as its own process, let it settle, measure RSS and idle CPU."""
+    settings = broker.settings("kiosk-2")
+    config = workdir / "kiosk-2.toml"
+    config.write_text(
+        f'id = "kiosk-2"\nrole = "kiosk"\nsite = "{broker.site}"\n\n'
+        f'[broker]\nhost = "{settings.host}"\nport = {settings.port}\npassword = "{settings.password}"\n\n'
+        f'[kiosk]\nprinter = "png://{workdir}/tickets"\nprofile = "{PROFILE}"\n'
+    )
+    seen = threading.Event()
+    watcher = make_paho_client(broker.settings("admin"), unique_client_id("admin", "bench"))
+    watcher.on_connect = lambda c, *_: c.subscribe(f"luot/{broker.site}/device/kiosk-2/health", qos=1)
+    watcher.on_message = lambda *_: seen.set()
+    watcher.connect(broker.host, broker.port)
+    watcher.loop_start()
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "luot", "kiosk", "--config", str(config), "--size", "1080x1920", "--windowed"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        if not seen.wait(20):
+            raise RuntimeError("the kiosk process did not report its health")
+        time.sleep(2.0)
+        cpu = idle_cpu_pct(process.pid, seconds)
+        memory = rss_mb(process.pid)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        watcher.disconnect()
+        watcher.loop_stop()
+    return memory, cpu
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0])
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+    count = 30 if args.quick else 200
+    with bench_broker() as (broker, site, workdir):
+        hub = Dispatcher(site, workdir / "luot.db", broker.settings("hub"))
+        hub.start()
+        _wait(lambda: hub.client.is_connected() and hub.batches > 0, 10, "the dispatcher")
+        try:
+            raw = raw_round_trip(broker, 200 if args.quick else 1000)
+            samples, frame_ms, render_ms = touch_to_ticket(broker, count)
+            memory, cpu = idle_process(broker, workdir, 5.0 if args.quick else 20.0)
+        finally:
+            hub.stop()
+    ms = [s * 1000 for s in samples]
+    result = {
+        "touch_to_ticket_p50_ms": round(statistics.median(ms), 2),
+        "touch_to_ticket_p99_ms": round(percentile(ms, 99), 2),
+        "render_ticket_ms": round(render_ms, 2),
+        "frame_ms": round(frame_ms, 2),
+        "rss_mb": memory,
+        "idle_cpu_pct": cpu,
+        "tickets": len(samples),
+        **raw,
+    }
+    emit(result)
+
+
+if __name__ == "__main__":
+    main()
