@@ -92,11 +92,12 @@ def press_to_board(broker: Mosquitto, site: SiteConfig, workdir: Path,
             time.sleep(PAUSE_S)
             pin.drive_low()
             wait(lambda: button.down_at is not None and button.debouncer.settle_at is None, what="the press")
+            seen = len(emulator.frames)
             start = time.perf_counter()
             pin.drive_high()
 
-            def arrived(frame: bytes = frame, start: float = start) -> float | None:
-                return next((t for t, f in reversed(emulator.frames) if f == frame and t >= start), None)
+            def arrived(frame: bytes = frame, seen: int = seen) -> float | None:
+                return next((t for t, f in emulator.frames[seen:] if f == frame), None)
 
             wait(lambda: arrived() is not None, what=f"{number} on the board")
             samples.append(arrived() - start)
