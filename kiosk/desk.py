@@ -96,6 +96,7 @@ class TicketDesk:
     # ------------------------------------------------------------------ the work
 
     def _work(self) -> None:
+        self._poll_printer()
         while True:
             try:
                 request = self._jobs.get(timeout=PRINTER_POLL_S)
@@ -123,7 +124,7 @@ class TicketDesk:
             return
         info = ticket_info(self.link.state("config") or {}, reply)
         self.notify(ISSUED, info)
-        self.print(info)
+        self.print_ticket(info)
 
     def take(self, request: TakeRequest) -> dict[str, Any]:
         """`take` with retries under one command id until a reply or `give_up_after`."""
@@ -156,7 +157,7 @@ class TicketDesk:
             self._unanswered = None
             return reply
 
-    def print(self, info: TicketInfo) -> None:
+    def print_ticket(self, info: TicketInfo) -> None:
         image = render_ticket(info, self.paper_px)
         try:
             status = self.printer.print_ticket(image, info.number)

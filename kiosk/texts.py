@@ -45,7 +45,6 @@ CARD_ELDERLY: Bilingual = (
     "Quý vị từ {age} tuổi trở lên được ưu tiên. Vui lòng chọn đối tượng ưu tiên.",
     "At {age} or over you may take a priority number. Please choose your group.",
 )
-REGULAR_NUMBER: Bilingual = ("Lấy số thường", "Regular number")
 
 ERRORS: dict[str, Bilingual] = {
     "day_closed": DAY_CLOSED,

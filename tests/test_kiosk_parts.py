@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import tty
 from datetime import date, datetime
 
 import pytest
 from escpos.constants import PAPER_FULL_CUT, PAPER_PART_CUT
 from escpos.printer import Dummy
-from helpers import write_device_toml
+from helpers import wait_for, write_device_toml
 from pyzbar.pyzbar import decode
 
 from kiosk.cccd import CardError, citizen_hash, parse_card
+from kiosk.layout import Layout
 from kiosk.printer import job_bytes
-from kiosk.scanner import split_lines
+from kiosk.scanner import CardScanner, split_lines
 from kiosk.settings import load_kiosk_settings, parse_printer_url, profile_width
+from kiosk.texts import OTHER_ERROR, refusal
 from kiosk.ticket import TicketInfo, render_ticket, ticket_info
 from luot.config import ConfigError, load_device
 
@@ -246,3 +250,64 @@ def test_printer_bytes_hold_the_image_then_the_cut(site):
     rows = int.from_bytes(job[first:first + 2], "little")
     ink = job[first + 2:first + 2 + 72 * rows]
     assert any(ink) and len(ink) == 72 * rows
+
+
+def test_scanner_on_a_serial_port_hands_on_each_code(tmp_path):
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    codes: list[str] = []
+    states: list[str] = []
+    scanner = CardScanner(os.ttyname(slave), 9600, codes.append, states.append)
+    scanner.start()
+    try:
+        wait_for(lambda: states == ["ok"], what="the scanner port")
+        os.write(master, CARD.encode()[:30])
+        os.write(master, CARD.encode()[30:] + b"\r")
+        os.write(master, b"\xff\xfegarbage\r\n")
+        wait_for(lambda: len(codes) == 2, what="two codes")
+        assert codes[0] == CARD
+        with pytest.raises(CardError):
+            parse_card(codes[1], SECRET, TODAY)
+    finally:
+        scanner.stop()
+        os.close(master)
+        os.close(slave)
+
+
+def test_a_missing_scanner_is_reported_not_fatal(tmp_path):
+    states: list[str] = []
+    scanner = CardScanner(str(tmp_path / "ttyACM7"), 9600, lambda _code: None, states.append)
+    scanner.start()
+    try:
+        wait_for(lambda: states, what="the scanner state")
+        assert states[0].startswith("not available")
+    finally:
+        scanner.stop()
+
+
+# ---------------------------------------------------------------- layout and words
+
+
+@pytest.mark.parametrize("size", [(800, 480), (1080, 1920), (1920, 1080), (1024, 600), (768, 1366)])
+@pytest.mark.parametrize("count", [1, 2, 3, 5, 8, 12])
+def test_grid_cells_stay_on_screen_and_never_overlap(size, count):
+    layout = Layout(*size)
+    area = layout.body()
+    cells = layout.grid(count, area)
+    assert len(cells) == count
+    ax, ay, aw, ah = area
+    for x, y, w, h in cells:
+        assert ax <= x and x + w <= ax + aw + 1 and ay <= y and y + h <= ay + ah + 1
+        assert w >= layout.u * 3 and h >= layout.u * 1.2
+    for i, (x1, y1, w1, h1) in enumerate(cells):
+        for x2, y2, w2, h2 in cells[i + 1:]:
+            assert x1 + w1 <= x2 or x2 + w2 <= x1 or y1 + h1 <= y2 or y2 + h2 <= y1
+    assert area[1] + area[3] <= layout.bottom_button()[1]
+
+
+def test_refusals_are_said_plainly():
+    vi, en = refusal("duplicate_citizen", "this citizen already holds number A007")
+    assert "A007" in vi and "A007" in en
+    assert refusal("outside_hours", "") == ("Hiện tại chưa đến giờ lấy số hoặc đã hết giờ!",
+                                            "Numbers are given only during the taking hours.")
+    assert refusal("internal", "boom") == OTHER_ERROR
