@@ -4,6 +4,7 @@ with its LED board at the far end of a pseudo-terminal."""
 from __future__ import annotations
 
 import json
+import os
 import struct
 import threading
 from collections.abc import Callable, Iterator
@@ -605,3 +606,18 @@ def test_the_label_sheet(tmp_path, site, artifacts):
                      if image.crop((0, y, image.width, y + 1)).getextrema()[0] < 128]
     assert rows_with_ink[-1] > image.height * 0.8
     assert image.crop((image.width - 40, 0, image.width, image.height)).getextrema()[0] > 128
+
+
+def test_without_gpio_the_node_says_so_and_returns_1(tmp_path, site):
+    import subprocess
+    import sys
+
+    path = write_device_toml(tmp_path / "d.toml", device_id="quay-1", role="counter", site=site.id,
+                             host="127.0.0.1", port=1883, password="x", extra="[counter]\nnumber = 1\n")
+    env = {k: v for k, v in os.environ.items() if k != "GPIOZERO_PIN_FACTORY"}
+    env["GPIOZERO_PIN_FACTORY"] = "no-such-factory"
+    result = subprocess.run([sys.executable, "-m", "counter_button", "--config", str(path)],
+                            cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 1
+    assert "cannot use the GPIO pins" in result.stdout and "--keys" in result.stdout
