@@ -14,8 +14,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pygame
 
@@ -26,7 +28,7 @@ from kiosk.layout import Layout, Rect
 from kiosk.printer import FAULTS, PrinterStatus
 from kiosk.ticket import TicketInfo, wait_text
 from luot.mqtt import HubLink
-from luot.screen import WAKE_EVENT, Color, TextCache
+from luot.screen import WAKE_EVENT, Color, TextCache, wake
 
 HOME = "home"
 PRIORITY = "priority"
@@ -152,8 +154,7 @@ class KioskUI:
 
     def notify(self, kind: str, data: Any = None) -> None:
         """From any thread: hand the UI an event and wake it at once."""
-        if pygame.display.get_init():
-            pygame.event.post(pygame.event.Event(WAKE_EVENT, {"kind": kind, "data": data}))
+        wake(kind=kind, data=data)
         self.wakeup.set()
 
     def pump(self, timeout: float) -> None:
@@ -388,6 +389,8 @@ class KioskUI:
         title = (catalogue.get("name", ""), catalogue.get("name_en", "")) if catalogue else (
             "Hệ thống xếp hàng", "Queue system")
         now = self.now()
+        if catalogue and catalogue.get("timezone"):
+            now = now.astimezone(_zone(catalogue["timezone"]))
         footer = f"{WEEKDAYS[now.weekday()]}, {now:%d/%m/%Y}   {now:%H:%M}"
         base = Frame(screen=self.screen, title=title, footer=footer, pressed=self._pressed)
         if catalogue is None:
@@ -619,6 +622,15 @@ class KioskUI:
                 offset = max(0, (h - total) // 2)
                 return [(t, s, b, c, dy + offset) for t, s, b, c, dy in placed], scale
             scale *= 0.9
+
+@lru_cache(maxsize=4)
+def _zone(name: str) -> tzinfo | None:
+    """The centre's time zone for the clock on screen; the kiosk's own if the name is unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
 
 def _left_click(event: pygame.event.Event) -> bool:
     """A real left click; SDL also reports each finger as a mouse click (`touch` set): skip those."""
