@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import luot
 from counter_button.light import Debouncer, Light
 from counter_button.settings import BUTTONS, CounterSettings
 from luot.ledboard import BLANK, BLINK_S, DASHES, Board, blinking
@@ -390,6 +391,7 @@ class CounterNode:
     def health(self) -> dict[str, Any]:
         return {
             "role": "counter",
+            "version": luot.__version__,
             "counter": self.number,
             "config_error": self.config_error,
             "board": self.board.health() if self.board else None,

@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import luot
 from luot.config import ConfigError, DeviceConfig
 from luot.ledboard import BLANK, DASHES, Board, BusConfig, LedBus, blinking, check_unique_addresses
 from luot.ledboard.ascii import AsciiBoard
@@ -232,7 +233,9 @@ class LedHallBoard:
         if statuses != self._statuses or now - self._health_at >= HEALTH_EVERY_S:
             self._statuses = statuses
             self._health_at = now
-            self.link.publish_health({"kind": "led", "boards": [b.health() for b in self.boards]})
+            self.link.publish_health(
+                {"kind": "led", "version": luot.__version__, "boards": [b.health() for b in self.boards]}
+            )
         deadlines.append(self._health_at + HEALTH_EVERY_S)
         return min(deadlines)
 
