@@ -161,6 +161,11 @@ class _Sheet:
         return sheet.point(lambda v: 255 if v >= 128 else 0).convert("1", dither=Image.Dither.NONE)
 
 
+def _sentences(text: str) -> list[str]:
+    parts = text.split(". ")
+    return [f"{p}." for p in parts[:-1]] + parts[-1:]
+
+
 def qr_image(url: str, side: int) -> Image.Image:
     """A QR code about `side` dots wide, whole modules only so every scanner reads it."""
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2, box_size=1)
@@ -207,6 +212,7 @@ def render_ticket(info: TicketInfo, width: int) -> Image.Image:
         s.text("Quét mã để xem hồ sơ cần chuẩn bị", small)
         s.text("Scan for the documents to bring", small)
     s.rule()
-    s.text(FOOTER, body, bold=True)
-    s.text(FOOTER_EN, small)
+    for text, size, bold in ((FOOTER, body, True), (FOOTER_EN, small, False)):
+        for sentence in _sentences(text):  # a sentence a line: "Xin cảm ơn!" never breaks in two
+            s.text(sentence, size, bold=bold)
     return s.render()
