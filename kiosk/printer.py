@@ -241,6 +241,11 @@ class EscposPrinter(TicketPrinter):
             return bytes(printer._read())[:1]
         except NotImplementedError:
             return b""
+        except OSError as e:
+            # pyusb's USBTimeoutError (an OSError): a USB printer that does not answer status.
+            if type(e).__name__ == "USBTimeoutError":
+                return b""
+            raise
 
     def _query(self, printer: Escpos) -> PrinterStatus:
         try:
