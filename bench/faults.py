@@ -261,15 +261,22 @@ def kill_dispatcher(workdir: Path, rng: random.Random, commands: int, times: int
         return tally
 
 
-def restart_broker(workdir: Path, rng: random.Random, commands: int) -> Tally:
-    """Stop and start Mosquitto in the middle of the stream."""
+def restart_broker(workdir: Path, rng: random.Random, commands: int, *, hard: bool = False) -> Tally:
+    """Stop and start Mosquitto in the middle of the stream; `hard`: SIGKILL, so it keeps
+    nothing it had not saved (retained state, queued commands, sessions since its last save)."""
     with running_centre(workdir) as centre:
         stream = Stream(centre, rng)
         display = centre.link(centre.device_ids("display")[0])
         try:
             cut_at = rng.randrange(commands // 4, commands * 3 // 4)
             for i in range(commands):
-                if i == cut_at:
+                if i == cut_at and hard:
+                    assert centre.broker.process is not None
+                    centre.broker.process.kill()
+                    centre.broker.process.wait()
+                    time.sleep(rng.uniform(0.0, 0.5))
+                    centre.broker.start()
+                elif i == cut_at:
                     centre.broker.restart(down_for=rng.uniform(0.0, 0.5))
                 stream.step()
             tally = stream.check()
@@ -335,8 +342,12 @@ class Cable:
             sockets, self._open = self._open, []
         for s in sockets:
             with contextlib.suppress(OSError):
+                # A reset, as when a switch port or an access point drops the link. shutdown()
+                # first: it wakes the pump blocked in recv(), which close() alone would not.
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                s.close()  # a reset, as when a cable or a switch port dies
+                s.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                s.close()
 
     def plug(self) -> None:
         self.pulled = False
@@ -401,6 +412,8 @@ def cut_display(workdir: Path, rng: random.Random, commands: int) -> Tally:
             for _ in range(commands // 3):
                 stream.step()
             cable.pull()
+            display_log = workdir / "display.log"
+            cut_seen = wait_until(lambda: "lost the broker" in display_log.read_text(errors="replace"), 3.0)
             for _ in range(commands // 3):
                 stream.step()
             time.sleep(rng.uniform(0.2, 1.0))
@@ -409,6 +422,9 @@ def cut_display(workdir: Path, rng: random.Random, commands: int) -> Tally:
             for _ in range(commands - 2 * (commands // 3)):
                 stream.step()
             tally = stream.check()
+            if not cut_seen:
+                tally.stuck += 1
+                tally.notes.append("cut_display: the display never noticed the cut")
             if not (back and wait_until(lambda: board.read() == board_truth(centre), CONVERGE_S, step=0.05)):
                 tally.stuck += 1
                 tally.notes.append(f"cut_display: the board shows {board.read()}, not {board_truth(centre)}")
@@ -623,18 +639,20 @@ def main() -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="luot-faults-") as tmp:
         root = Path(tmp)
-        drills: list[tuple[str, Callable[[Path], Tally]]] = [
-            ("kill_dispatcher", lambda w: kill_dispatcher(w, rng, commands, kills)),
-            ("restart_broker", lambda w: restart_broker(w, rng, commands)),
-            ("cut_display", lambda w: cut_display(w, rng, commands)),
-            ("printer_fails", lambda w: printer_fails(w, rng, commands // 10)),
-            ("flood", lambda w: flood(w, rng, per_topic, commands)),
+        # Each drill gets its folder and the trial's index; the broker is killed hard every
+        # other trial and stopped politely otherwise.
+        drills: list[tuple[str, Callable[[Path, int], Tally]]] = [
+            ("kill_dispatcher", lambda w, _: kill_dispatcher(w, rng, commands, kills)),
+            ("restart_broker", lambda w, i: restart_broker(w, rng, commands, hard=i % 2 == 1)),
+            ("cut_display", lambda w, _: cut_display(w, rng, commands)),
+            ("printer_fails", lambda w, _: printer_fails(w, rng, commands // 10)),
+            ("flood", lambda w, _: flood(w, rng, per_topic, commands)),
         ]
         for name, drill in drills:
             drill_started = time.monotonic()
             tally = Tally()
             for trial in range(trials if name != "flood" else 1):
-                tally.add(drill(root / f"{name}-{trial}"))
+                tally.add(drill(root / f"{name}-{trial}", trial))
             figures[f"{name}_s"] = round(time.monotonic() - drill_started, 1)
             print(f"{name}: {tally}", file=sys.stderr, flush=True)
             total.add(tally)
