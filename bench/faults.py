@@ -3,7 +3,8 @@
 `.venv/bin/python -m bench.faults [--quick]`, last line JSON. For N trials each:
 - the dispatcher (its own process) killed with SIGKILL at random points of a
   stream of takes and nexts, then started again;
-- Mosquitto restarted in the middle of the stream;
+- Mosquitto restarted in the middle of the stream (stopped, or SIGKILLed
+  every other trial so it keeps only what it had saved);
 - the real `luot display` process cut off from the network (a proxy in front
   of the broker is pulled like a cable) while calls go on, then plugged back;
 - a kiosk printer that fails in the middle of a ticket;
