@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time as clock
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -487,8 +487,7 @@ def main(argv: list[str] | None = None) -> int:
         changes["p90_target_min"] = args.p90_target_min
     if args.seed is not None:
         changes["seed"] = args.seed
-    if changes:
-        profile = LoadProfile(**{**profile.__dict__, **changes})
+    profile = replace(profile, **changes)
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="luot-simulate-") as tmp:
         print(f"simulating {profile.hours} hours from {profile.opens:%H:%M} through a private broker "
