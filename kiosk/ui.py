@@ -118,7 +118,6 @@ class _Visit:
     message: Bilingual | None = None
     message_style: str = "error"
     notice: Bilingual | None = None
-    notice_style: str = "ok"
     citizen: Citizen | None = None
     citizen_at: float = 0.0
 
@@ -331,8 +330,10 @@ class KioskUI:
 
     def _script_touch(self, service: str, priority: str | None) -> str | None:
         """The button to touch next on the way to this ticket; None to wait."""
-        if self.screen in (NUMBER, MESSAGE):
-            return "done" if self.screen == NUMBER else "back"
+        if self.screen == NUMBER:
+            return None if self.visit.print_state == "printing" else "done"
+        if self.screen == MESSAGE:
+            return "back"
         if self.screen == HOME:
             return "priority" if priority else f"service:{service}"
         if self.screen == PRIORITY:
