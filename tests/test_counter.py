@@ -62,14 +62,17 @@ class Rig:
         pin.drive_high()
         wait_for(lambda: self.node.buttons[name].down_at is None, what=f"{name} up")
 
-    def wait_outcome(self, prefix: str, after: int = 0) -> str:
+    def wait_outcome(self, prefix: str, after: int = 0, timeout: float = 5.0) -> str:
         return wait_for(lambda: next((o for o in self.outcomes[after:] if o.startswith(prefix)), None),
-                        what=f"an outcome {prefix!r} after {after} (got {self.outcomes})")
+                        timeout=timeout, what=f"an outcome {prefix!r} after {after}")
 
     def idle(self) -> None:
         """Wait until no command is in flight and the node has caught up with the state."""
         wait_for(lambda: self.node.inflight is None, what="the command to finish")
 
+
+# paho retries after 1, 2, 4, 8 s: a broker back after a few seconds is found within this.
+RECONNECT_S = 20.0
 
 COUNTER_TOML = """
 [counter]
@@ -316,7 +319,7 @@ def test_light_patterns(dispatcher, connect, make_rig, broker):
     rig.wait_outcome("ok next")
     wait_for(lambda: len(led.states) >= mark + 2 and led.state, what="the wink")
     assert [s.state for s in led.states[mark:mark + 2]] == [False, True]
-    assert 0.1 <= led.states[mark + 1].timestamp <= 0.4
+    assert 0.1 <= led.states[mark + 1].timestamp <= 0.6
     # A refused press (nobody to recall) blinks fast for error_s, then steady again.
     rig.idle()
     mark = len(led.states)
@@ -332,7 +335,7 @@ def test_light_patterns(dispatcher, connect, make_rig, broker):
     wait_for(lambda: rig.node.light.pattern == "slow", what="slow")
     mark = len(led.states)
     wait_for(lambda: len(led.states) >= mark + 2, timeout=4, what="two slow changes")
-    assert 0.8 <= led.states[mark + 1].timestamp <= 1.3
+    assert 0.8 <= led.states[mark + 1].timestamp <= 1.6
     # The hub away: fast blink.
     broker.stop()
     wait_for(lambda: rig.node.light.pattern == "fast", timeout=15, what="fast blink while offline")
@@ -358,7 +361,7 @@ def test_presses_while_the_broker_is_down_fail_at_once_and_the_node_resyncs(disp
         rig.wait_outcome(f"error {name} hub_unreachable", after=mark)
     assert rig.node.light.pattern == "fast"
     broker.start()
-    rig.wait_outcome("link up", after=mark)
+    rig.wait_outcome("link up", after=mark, timeout=RECONNECT_S)
     # Back: the board shows the number from the retained state again, and nothing was replayed.
     wait_for(lambda: rig.board.frames[-1][1] == modbus_frame(7, 1), timeout=10, what="A001 again")
     rows = tickets(dispatcher)
@@ -384,8 +387,8 @@ def test_broker_restarted_while_presses_happen(dispatcher, connect, make_rig, br
     try:
         rig.wait_outcome("ok next")
         broker.restart()
-        rig.wait_outcome("link up", after=1)
-        wait_for(lambda: len([o for o in rig.outcomes if o.startswith("ok next")]) >= 4, timeout=15,
+        rig.wait_outcome("link up", after=1, timeout=RECONNECT_S)
+        wait_for(lambda: len([o for o in rig.outcomes if o.startswith("ok next")]) >= 4, timeout=RECONNECT_S,
                  what="more calls after the restart")
     finally:
         presses.set()
