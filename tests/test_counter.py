@@ -505,6 +505,17 @@ def test_a_counter_number_that_is_not_this_device_is_refused(dispatcher, connect
     assert tickets(dispatcher)["A001"]["status"] == "waiting"
 
 
+def test_a_counter_the_site_does_not_have_blinks_fast_and_sends_nothing(dispatcher, connect, make_rig):
+    take(connect, "CT")
+    rig = make_rig("quay-1", 11)
+    wait_for(lambda: rig.node.config_error, what="the catalogue check")
+    assert "counter 11 is not in the site's counters" in rig.node.config_error
+    wait_for(lambda: rig.node.light.pattern == "fast", what="the fast blink")
+    rig.press("next")
+    rig.wait_outcome("error next config")
+    assert tickets(dispatcher)["A001"]["status"] == "waiting"
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
