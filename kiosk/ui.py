@@ -56,6 +56,7 @@ WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "T
 IDLE_SCREEN_S = 30.0
 CARD_KEPT_S = 90.0
 FAULT_SHOWN_FACTOR = 3
+TAKING_GIVE_UP_S = desk.ATTEMPT_TIMEOUT_S + desk.GIVE_UP_AFTER_S + 5
 IDLE_POLL_S = 0.05
 ACTIVE_POLL_S = 0.005
 ACTIVE_FOR_S = 10.0
@@ -229,7 +230,7 @@ class KioskUI:
         if kind == "service" and self.screen in (HOME, PRIORITY_SERVICES):
             citizen = self.visit.citizen
             self.submit(TakeRequest(value, self.visit.priority, citizen.id_hash if citizen else None))
-            self._go(TAKING, None)
+            self._go(TAKING, TAKING_GIVE_UP_S)
         elif kind == "priority":
             self._go(PRIORITY, IDLE_SCREEN_S)
         elif kind == "category":
@@ -254,7 +255,11 @@ class KioskUI:
 
     def _tick(self) -> None:
         if self._deadline is not None and time.monotonic() >= self._deadline:
-            self.go_home()
+            if self.screen == TAKING:  # the desk is stuck (a hung printer): never leave the citizen waiting
+                self.visit.message = texts.OTHER_ERROR
+                self._go(MESSAGE, self.return_after_s)
+            else:
+                self.go_home()
         if self.visit.citizen is not None and time.monotonic() - self.visit.citizen_at > CARD_KEPT_S:
             self.visit.citizen = None
             self.visit.notice = None
@@ -266,7 +271,7 @@ class KioskUI:
             self.visit.ticket = data
             self.visit.print_state = "printing"
             self.visit.citizen = None
-            self._go(NUMBER, None)
+            self._go(NUMBER, self.return_after_s * FAULT_SHOWN_FACTOR)
         elif kind == desk.REFUSED and self.screen == TAKING:
             self.visit.message = data
             self.visit.message_style = "error"

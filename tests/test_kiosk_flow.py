@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +25,7 @@ from kiosk.desk import TakeRequest, TicketDesk
 from kiosk.printer import EscposPrinter, TicketPrinter, open_printer
 from kiosk.settings import parse_printer_url
 from kiosk.ui import HubSnapshot, KioskUI, link_snapshot
+from luot.config import load_site
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
 
 SECRET = "site-secret-0123456789"
@@ -32,6 +34,7 @@ YOUNG_CARD = "079200001234||Trần Thị Bình|02031990|Nữ|Quận 1|01012022"
 SIZES = [(800, 480), (1080, 1920), (1920, 1080)]
 RASTER = b"\x1dv0"
 CUT = b"\x1dV"
+EXAMPLE_SITE = Path(__file__).resolve().parent.parent / "luot" / "examples" / "site.toml"
 
 
 class Kiosk:
@@ -445,3 +448,46 @@ def test_luot_kiosk_keys_prints_pngs(dispatcher, broker, site, tmp_path):
         out, err = process.communicate(timeout=10)
     assert process.returncode == 0, err
     assert "cannot do 'ZZ'" in out
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_a_large_centre_fits_every_size(display, artifacts, size):
+    """The example ward: eight services and five priority groups with long names."""
+    catalogue = load_site(EXAMPLE_SITE).catalogue()
+    snap = HubSnapshot(True, catalogue, {"open": True, "taking": True}, {})
+    surface = pygame.display.set_mode(size)
+    ui = KioskUI(surface, lambda: snap, lambda _r: None)
+    for screen in (screens.HOME, screens.PRIORITY):
+        ui.screen = screen
+        frame = ui.frame()
+        assert len(frame.buttons) == (9 if screen == screens.HOME else 6)
+        for button in frame.buttons:
+            rect, blocks = ui._button_text(button)
+            lines, scale = ui._fitted(rect, blocks)
+            assert scale > 0.4, f"{button.vi!r} had to shrink to {scale:.2f} at {size}"
+            assert all(ui.text.render(t, s, c, b).get_width() <= rect[2] for t, s, b, c, _ in lines)
+        ui.draw(force=True)
+        pygame.image.save(surface, artifacts / f"kiosk_large_centre_{screen}_{size[0]}x{size[1]}.png")
+
+
+def test_a_hung_printer_never_freezes_the_screen(display, dispatcher, connect, tmp_path, monkeypatch):
+    """A printer device that blocks on open (a FIFO nobody reads): the citizen is told, not left waiting."""
+    monkeypatch.setattr(screens, "TAKING_GIVE_UP_S", 0.5)
+    fifo = tmp_path / "lp0"
+    os.mkfifo(fifo)
+    made = Kiosk(connect("kiosk-1"), open_printer(parse_printer_url(f"file://{fifo}"), "TM-T88V"))
+    made.ui.return_after_s = 0.3
+    made.touch("service:CT")
+    made.pump_until(lambda: made.ui.screen == screens.MESSAGE, what="the give-up message")
+    assert made.ui.visit.message == screens.texts.OTHER_ERROR
+    made.pump_until(lambda: made.ui.screen == screens.HOME, what="the start screen")
+    drained = bytearray()
+
+    def drain() -> None:
+        with open(fifo, "rb", buffering=0) as reader:
+            while chunk := reader.read(65536):
+                drained.extend(chunk)
+
+    threading.Thread(target=drain, daemon=True).start()
+    wait_for(lambda: CUT in drained, what="the late ticket")
+    made.stop()
