@@ -342,6 +342,24 @@ def test_light_patterns(dispatcher, connect, make_rig, broker):
     broker.start()
 
 
+def test_the_buzzer_beeps_once_for_a_press_and_three_times_for_a_refusal(dispatcher, make_rig):
+    rig = make_rig(protocol=None, extra="[counter.pins]\nbuzzer = 12\n")
+    buzzer = rig.hardware.buzzer.pin
+
+    def beeps() -> list[bool]:
+        return [s.state for s in buzzer.states[1:]]
+
+    rig.press("pause")
+    rig.wait_outcome("ok pause")
+    wait_for(lambda: beeps() == [True, False], what="one beep")
+    rig.idle()
+    buzzer.clear_states()
+    rig.press("recall")  # nobody to recall: refused
+    rig.wait_outcome("error recall no_current_ticket")
+    wait_for(lambda: beeps() == [True, False] * 3, what="three beeps")
+    assert all(0.05 <= s.timestamp <= 0.4 for s in buzzer.states[2:])
+
+
 # ---------------------------------------------------------------------- the hub away
 
 
