@@ -23,22 +23,19 @@ Pin = int | str
 
 
 def pin_reader(file: str) -> Callable[[Any, str], Pin]:
+    """Reads a BCM number (17) or a gpiozero pin name ("GPIO17", "BOARD11")."""
+
     def read(value: Any, key: str) -> Pin:
-        return _pin(value, key, file)
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ConfigError(file, key, f"expected a GPIO number such as 17 or a name such as \"GPIO17\"; "
+                                         f"got {value!r}")
+        if isinstance(value, int) and not 0 <= value <= 53:
+            raise ConfigError(file, key, f"expected a GPIO number 0 to 53; got {value}")
+        if isinstance(value, str) and not value.strip():
+            raise ConfigError(file, key, "expected a pin name such as \"GPIO17\"; got an empty string")
+        return value
 
     return read
-
-
-def _pin(value: Any, key: str, file: str) -> Pin:
-    """A BCM number (17) or a gpiozero pin name ("GPIO17", "BOARD11")."""
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ConfigError(file, key, f"expected a GPIO number such as 17 or a name such as \"GPIO17\"; "
-                                     f"got {value!r}")
-    if isinstance(value, int) and not 0 <= value <= 53:
-        raise ConfigError(file, key, f"expected a GPIO number 0 to 53; got {value}")
-    if isinstance(value, str) and not value.strip():
-        raise ConfigError(file, key, "expected a pin name such as \"GPIO17\"; got an empty string")
-    return value
 
 
 @dataclass(frozen=True)

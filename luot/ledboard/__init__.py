@@ -19,7 +19,6 @@ import logging
 import pkgutil
 import termios
 import threading
-import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -109,7 +108,7 @@ class BusConfig:
 
         The caller reads its own keys (addresses, rows) from the same table and calls `done()`.
         """
-        port = s.str("port", hint="a serial port such as /dev/ttyUSB0, or a pyserial URL")
+        port = s.str("port")
         if not port:
             raise s.error("port", "expected a serial port such as /dev/ttyUSB0; got an empty string")
         names = protocol_names()
@@ -121,14 +120,11 @@ class BusConfig:
             protocol=protocol_class(name).from_section(s),
         )
 
-    def address(self, s: Section, key: str = "address", default: Any = None) -> int:
-        """A board address valid for this bus's protocol."""
+    def address(self, s: Section, default: int | None = None) -> int:
+        """The table's `address`, valid for this bus's protocol (required when no default)."""
         valid = self.protocol.addresses
-        if default is None:
-            value = s.int(key, min=valid.start, max=valid.stop - 1)
-        else:
-            value = s.int(key, default, min=valid.start, max=valid.stop - 1)
-        return int(value)
+        given = () if default is None else (default,)
+        return int(s.int("address", *given, min=valid.start, max=valid.stop - 1))
 
 
 class LedBus:
@@ -172,11 +168,11 @@ class LedBus:
                 port.flush()
                 reply = port.read(reply_size) if reply_size else b""
             except (serial.SerialException, OSError, termios.error) as e:
-                self.close_port()
+                self._close_port()
                 raise BoardFault(UNPLUGGED, f"{self.config.port}: {e}") from None
         return bytes(reply)
 
-    def close_port(self) -> None:
+    def _close_port(self) -> None:
         if self._port is not None:
             try:
                 self._port.close()
@@ -186,7 +182,7 @@ class LedBus:
 
     def close(self) -> None:
         with self._lock:
-            self.close_port()
+            self._close_port()
 
 
 class Board:
@@ -201,7 +197,6 @@ class Board:
         self.detail = ""
         self.frames = 0
         self.faults = 0
-        self.last_ok: float | None = None
         self._wanted: str | None = None
         self._written_at = 0.0
 
@@ -229,7 +224,6 @@ class Board:
         self.status, self.detail = OK, ""
         self.frames += 1
         self.shown = text
-        self.last_ok = time.time()
         return True
 
     def keep(self, text: str, now: float) -> tuple[bool, float]:
