@@ -11,8 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers import wait_for
+
 from luot.config import load_site
-from luot.demo import main
+from luot.demo import EXAMPLE_SITE, Demo, main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,3 +71,25 @@ def test_bad_options_are_refused_before_anything_starts(tmp_path, capsys):
     broken.write_text("[site]\nid = 'x'\n")
     assert main(["--headless", "--site", str(broken), "--out", str(tmp_path / "o")]) == 2
     assert "configuration error" in capsys.readouterr().out
+
+
+def test_a_crashed_process_of_the_demo_is_started_again_and_the_centre_goes_on(tmp_path):
+    out = tmp_path / "demo"
+    demo = Demo(out, EXAMPLE_SITE, headless=True, sound=False)
+    try:
+        demo.start()
+        display = demo.supervisor.children["display"]
+        first = display.pid
+        demo.supervisor.kill("display")
+        wait_for(lambda: demo.watch.online.get(demo.display) is False, what="the display's last will")
+        wait_for(lambda: display.restarts == 1 and demo.watch.online.get(demo.display), timeout=30,
+                 what="the display to be back")
+        assert display.pid != first
+        demo.take("CT")
+        demo.press(1, "next")
+        assert demo.state("state/counter/1")["ticket"]["number"] == "A001"
+        wait_for(lambda: list((out / "screenshots").glob("call-*-quay-1.png")), timeout=10,
+                 what="the restarted display to draw the call")
+    finally:
+        demo.stop()
+    assert processes_mentioning(str(out)) == []
