@@ -306,3 +306,39 @@ def test_main_led_runs_the_node_until_sigterm(dispatcher, connect, broker, site,
             process.kill()
             process.wait()
         emulator.close()
+
+
+def test_numeric_modbus_rows_follow_their_counters_and_show_dashes_offline(dispatcher, connect, broker, site,
+                                                                         tmp_path):
+    emulator = PtyBoard("modbus")
+    led = (f'port = "{emulator.port}"\nprotocol = "modbus"\nblank_value = 10000\ndash_value = 10001\n'
+           "[[display.led.rows]]\naddress = 11\ncounter = 1\n"
+           "[[display.led.rows]]\naddress = 12\ncounter = 4\n")
+    settings = led_settings(load_device(display_toml(tmp_path, broker, site, led)))
+    shared = LedBus(settings.bus)
+    node = LedHallBoard(settings, connect("tv-1"), [shared.board(r.address) for r in settings.rows])
+    thread = threading.Thread(target=node.run, daemon=True)
+    thread.start()
+
+    def value(unit: int) -> int | None:
+        frames = [f for _, f in emulator.frames if f[0] == unit]
+        return int.from_bytes(frames[-1][4:6], "big") if frames else None
+
+    try:
+        kiosk = connect("kiosk-1")
+        kiosk.request("take", service="CT")
+        kiosk.request("take", service="DD")
+        wait_for(lambda: value(11) == 10000 and value(12) == 10000, what="dark rows")
+        connect("quay-1").request("next", counter=1)
+        connect("quay-4").request("next", counter=4)
+        wait_for(lambda: value(11) == 1, what="A001 as 1 on counter 1's row")
+        wait_for(lambda: value(12) == 3001, what="3001 on counter 4's row")
+        broker.stop()
+        wait_for(lambda: value(11) == 10001 and value(12) == 10001, timeout=15, what="dashes offline")
+        assert all(b.status == OK for b in node.boards)
+        broker.start()
+    finally:
+        node.stop()
+        thread.join(timeout=5)
+        shared.close()
+        emulator.close()
