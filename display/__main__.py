@@ -52,6 +52,15 @@ def display_kind(device: DeviceConfig) -> str:
     return str(kind)
 
 
+def display_settings(device: DeviceConfig) -> object:
+    """The settings of either kind of display, every key checked (used by `luot check-site`)."""
+    if display_kind(device) == "led":
+        from display.led_board import led_settings
+
+        return led_settings(device)
+    return tv_settings(device)
+
+
 def tv_settings(device: DeviceConfig) -> TvSettings:
     """The `[display]` table of a TV board, every key checked."""
     section = device.role_section()

@@ -22,7 +22,7 @@ from provisioning.bundle import hub_device, load_network_options
 ROLE_LOADERS: dict[str, tuple[str, str]] = {
     "hub": ("dispatcher.__main__", "hub_paths"),
     "kiosk": ("kiosk.settings", "load_kiosk_settings"),
-    "display": ("display.__main__", "tv_settings"),
+    "display": ("display.__main__", "display_settings"),
     "counter": ("counter_button.settings", "read_settings"),
 }
 

@@ -7,6 +7,7 @@ so a counter node never loads pygame.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 COMMANDS = {
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"luot: unknown command {command!r}\n\n{usage()}", file=sys.stderr)
         return 2
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     module = importlib.import_module(COMMANDS[command][0])
     return int(module.main(rest) or 0)
 

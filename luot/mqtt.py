@@ -67,7 +67,7 @@ def make_paho_client(
     if broker.tls:
         client.tls_set(ca_certs=broker.ca_file, tls_version=ssl.PROTOCOL_TLS_CLIENT)
     client.on_socket_open = _no_delay
-    client.reconnect_delay_set(min_delay=1, max_delay=16)
+    client.reconnect_delay_set(min_delay=1, max_delay=8)
     client.suppress_exceptions = True
     client.max_inflight_messages_set(100)
     return client

@@ -106,3 +106,19 @@ def test_missing_and_unreadable_files(tmp_path: Path, capsys: pytest.CaptureFixt
     assert code == 2 and "bad.toml: not valid TOML" in text
     code, text = check(capsys, SITE_FILE, bad)
     assert code == 2 and "bad.toml: not valid TOML" in text
+
+
+def test_an_led_display_is_checked_by_the_led_board_rules(devices: dict[str, Path],
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    head = devices["tv-1"].read_text().split("\n[display]\n")[0]
+    led = (
+        '\n[display]\nkind = "led"\n\n[display.led]\nport = "/dev/ttyUSB0"\nprotocol = "ascii"\n'
+        'width = 8\n\n[[display.led.rows]]\naddress = 1\n'
+    )
+    good = write(devices["tv-1"].parent, "led.toml", head + led)
+    code, text = check(capsys, SITE_FILE, good)
+    assert code == 0, text
+    narrow = write(devices["tv-1"].parent, "narrow.toml", head + led.replace("width = 8", "width = 4"))
+    code, text = check(capsys, SITE_FILE, narrow)
+    assert code != 0
+    assert "display.led.width" in text
