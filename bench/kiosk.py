@@ -7,7 +7,8 @@ rendering, and an idle kiosk process's memory and CPU.
 (from another thread, as the touch driver would) until the ticket's ESC/POS bytes are
 ready for the printer: the UI loop notices the touch, the desk sends `take`, the
 dispatcher commits and replies, the ticket is drawn and encoded. `idle_cpu_pct` and
-`rss_mb` are of a separate `luot kiosk` process (dummy video, PNG printer) left alone.
+`rss_mb` are of a separate `luot kiosk --keys` process (dummy video, PNG printer) that
+has printed a few tickets and is then left alone.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from kiosk import ui as screens
 from kiosk.desk import TicketDesk
 from kiosk.printer import EscposPrinter
 from kiosk.ticket import render_ticket, ticket_info
-from kiosk.ui import KioskUI, link_snapshot
+from kiosk.ui import ACTIVE_FOR_S, KioskUI, link_snapshot
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
 from luot.screen import open_screen
 
@@ -87,6 +88,7 @@ def touch_to_ticket(broker: Mosquitto, count: int) -> tuple[list[float], float, 
             _finger(ui, centres["CT" if i % 2 else "HT"])
             _wait(lambda n=i + 1: printer.printed >= n, 10, "the ticket")
             samples.append(printer.last_job_ready - start)
+            dummy.clear()  # the paper leaves the printer
             _wait(lambda: ui.screen == screens.NUMBER, 10, "the number screen")
             _finger(ui, ui.button_centre("done"))
         ui.running = False
@@ -119,15 +121,17 @@ def touch_to_ticket(broker: Mosquitto, count: int) -> tuple[list[float], float, 
     return samples, statistics.median(redraws) * 1000, statistics.median(renders) * 1000
 
 
-def idle_process(broker: Mosquitto, workdir: Path, seconds: float) -> tuple[float, float]:
-    """Start `luot kiosk` as its own process, let it settle, measure RSS and idle CPU."""
+def idle_process(broker: Mosquitto, workdir: Path, tickets: int, seconds: float) -> tuple[float, float]:
+    """Start `luot kiosk --keys` as its own process, have it print `tickets` tickets (PNG),
+    let it go back to the start screen, then measure its RSS and idle CPU."""
     settings = broker.settings("kiosk-2")
     config = workdir / "kiosk-2.toml"
     config.write_text(
         f'id = "kiosk-2"\nrole = "kiosk"\nsite = "{broker.site}"\n\n'
         f'[broker]\nhost = "{settings.host}"\nport = {settings.port}\npassword = "{settings.password}"\n\n'
-        f'[kiosk]\nprinter = "png://{workdir}/tickets"\nprofile = "{PROFILE}"\n'
+        f'[kiosk]\nprinter = "png://{workdir}/tickets"\nprofile = "{PROFILE}"\nreturn_after_s = 2\n'
     )
+    folder = workdir / "tickets"
     seen = threading.Event()
     watcher = make_paho_client(broker.settings("admin"), unique_client_id("admin", "bench"))
     watcher.on_connect = lambda c, *_: c.subscribe(f"luot/{broker.site}/device/kiosk-2/health", qos=1)
@@ -136,13 +140,19 @@ def idle_process(broker: Mosquitto, workdir: Path, seconds: float) -> tuple[floa
     watcher.loop_start()
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "luot", "kiosk", "--config", str(config), "--size", "1080x1920", "--windowed"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "luot", "kiosk", "--config", str(config), "--size", "1080x1920", "--windowed",
+         "--keys"],
+        env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
     )
     try:
         if not seen.wait(20):
             raise RuntimeError("the kiosk process did not report its health")
-        time.sleep(2.0)
+        assert process.stdin is not None
+        process.stdin.write("".join("CT\n" if i % 2 else "HT\n" for i in range(tickets)))
+        process.stdin.flush()
+        _wait(lambda: folder.exists() and len(list(folder.glob("*.png"))) >= tickets, 120, "the tickets")
+        # The last number screen times out, then the fast input polling after a touch ends.
+        time.sleep(2 + ACTIVE_FOR_S + 1.0)
         cpu = idle_cpu_pct(process.pid, seconds)
         memory = rss_mb(process.pid)
     finally:
@@ -168,7 +178,7 @@ def main() -> None:
         try:
             raw = raw_round_trip(broker, 200 if args.quick else 1000)
             samples, frame_ms, render_ms = touch_to_ticket(broker, count)
-            memory, cpu = idle_process(broker, workdir, 5.0 if args.quick else 20.0)
+            memory, cpu = idle_process(broker, workdir, 10 if args.quick else 40, 5.0 if args.quick else 20.0)
         finally:
             hub.stop()
     ms = [s * 1000 for s in samples]

@@ -10,6 +10,9 @@ ignored, so one finger is one press.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +31,7 @@ from kiosk.layout import Layout, Rect
 from kiosk.printer import FAULTS, PrinterStatus
 from kiosk.ticket import TicketInfo, wait_text
 from luot.mqtt import HubLink
-from luot.screen import WAKE_EVENT, Color, TextCache, wake
+from luot.screen import WAKE_EVENT, Color, TextCache, nfc, wake
 
 HOME = "home"
 PRIORITY = "priority"
@@ -54,12 +57,13 @@ STYLES: dict[str, tuple[Color, Color]] = {  # background, text
 }
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 IDLE_SCREEN_S = 30.0
+TEXT_CACHE_ITEMS = 64
 CARD_KEPT_S = 90.0
 FAULT_SHOWN_FACTOR = 3
 TAKING_GIVE_UP_S = desk.ATTEMPT_TIMEOUT_S + desk.GIVE_UP_AFTER_S + 5
 IDLE_POLL_S = 0.05
 ACTIVE_POLL_S = 0.005
-ACTIVE_FOR_S = 10.0
+ACTIVE_FOR_S = 5.0
 
 Bilingual = tuple[str, str]
 
@@ -130,7 +134,9 @@ class KioskUI:
                  now: Callable[[], datetime] = lambda: datetime.now().astimezone()) -> None:
         self.surface = surface
         self.layout = Layout(*surface.get_size())
-        self.text = TextCache()
+        # Sized to what the screens show (a few dozen lines each), not to a day's worth of
+        # clock minutes and numbers: each surface of a large screen is tens to hundreds of KB.
+        self.text = TextCache(max_items=TEXT_CACHE_ITEMS)
         self.snapshot = snapshot
         self.submit = submit
         self.return_after_s = return_after_s
@@ -247,6 +253,8 @@ class KioskUI:
         self._deadline = time.monotonic() + after_s if after_s is not None else None
 
     def go_home(self) -> None:
+        if self.screen != HOME:
+            give_back_memory()
         citizen, at = self.visit.citizen, self.visit.citizen_at
         self.visit = _Visit()
         if citizen is not None and self.screen in (PRIORITY, PRIORITY_SERVICES):
@@ -496,7 +504,7 @@ class KioskUI:
         self._box((hx + lay.margin, hy, hw - 2 * lay.margin, hh),
                   [(frame.title[0], u * 1.25, True, WHITE),
                    (frame.title[1], u * 0.7, False, (200, 220, 255))])
-        self._box(lay.footer(), [(frame.footer, u * 0.7, False, (90, 90, 90))])
+        self._box(lay.footer(), [(frame.footer, u * 0.7, False, (90, 90, 90))], volatile=True)
         if frame.prompt is not None:
             tall = frame.prompt_style != "normal"
             self._panel(lay.prompt(tall), frame.prompt, frame.prompt_style, u * (1.2 if tall else 1.0))
@@ -540,7 +548,14 @@ class KioskUI:
         label_h = round(u * 2.2)
         self._box((nx, ny, nw, label_h),
                   [(texts.YOUR_NUMBER[0], u * 1.2, True, INK), (texts.YOUR_NUMBER[1], u * 0.75, False, INK)])
-        digits = self.text.fit(info.number, round((nh - label_h) * 1.25), nw, (183, 28, 28), bold=True)
+        # Sized for the widest number of this shape ("A001" → "M888"), so every number of a
+        # service is drawn at one size and only a font or two of this height is ever loaded.
+        # Measured once at 100 px and scaled: each font size loaded keeps glyph bitmaps of its
+        # own, which at these sizes are hundreds of KB a digit.
+        shape = re.sub(r"[A-Z]", "M", re.sub(r"\d", "8", info.number))
+        width_at_100 = self.text.font(100, True).size(shape)[0]
+        size = min(round((nh - label_h) * 1.25), int(100 * nw * 0.97 / width_at_100))
+        digits = self.text.font(size, True).render(info.number, True, (183, 28, 28))  # not kept: MBs
         self.surface.blit(digits, (nx + (nw - digits.get_width()) // 2,
                                    ny + label_h + (nh - label_h - digits.get_height()) // 2))
         wait_vi, wait_en = wait_text(info.est_wait_min)
@@ -553,7 +568,7 @@ class KioskUI:
             (wait_vi, u * 1.0, False, INK),
             (wait_en, u * 0.75, False, INK),
         ]
-        self._box(details_area, lines)
+        self._box(details_area, lines, volatile=True)
         if frame.print_state == "printed":
             status, style = texts.PRINTED, "ok"
         elif frame.print_state.startswith("fault:"):
@@ -591,24 +606,32 @@ class KioskUI:
             blocks = [(text, size, bold, STYLES["pressed"][1]) for text, size, bold, _ in blocks]
         self._box(rect, blocks, scale)
 
-    def _box(self, rect: Rect, blocks: list[tuple[str, float, bool, Color]], scale: float = 1.0) -> None:
-        """Blocks of text centred in `rect`, wrapped, and shrunk together until all of it fits."""
+    def _box(self, rect: Rect, blocks: list[tuple[str, float, bool, Color]], scale: float = 1.0,
+             *, volatile: bool = False) -> None:
+        """Blocks of text centred in `rect`, wrapped, and shrunk together until all of it fits.
+
+        Volatile text (a ticket's details, the clock) is drawn without keeping its surfaces,
+        so the cache holds only what the screens show again and again."""
         x, y, w, _ = rect
-        lines, _ = self._fitted(rect, blocks, scale)
+        lines, _ = self._fitted(rect, blocks, scale, keep=not volatile)
         for text, size, bold, color, dy in lines:
-            surface = self.text.render(text, size, color, bold)
+            if volatile:
+                surface = self.text.font(size, bold).render(nfc(text), True, color)
+            else:
+                surface = self.text.render(text, size, color, bold)
             self.surface.blit(surface, (x + (w - surface.get_width()) // 2, y + dy))
 
-    def _fitted(self, rect: Rect, blocks: list[tuple[str, float, bool, Color]],
-                scale: float = 1.0) -> tuple[list[tuple[str, int, bool, Color, int]], float]:
-        """The wrapped lines (text, size, bold, colour, y) and the scale at which they fit; cached."""
+    def _fitted(self, rect: Rect, blocks: list[tuple[str, float, bool, Color]], scale: float = 1.0,
+                keep: bool = True) -> tuple[list[tuple[str, int, bool, Color, int]], float]:
+        """The wrapped lines (text, size, bold, colour, y) and the scale at which they fit."""
         key = (tuple(blocks), rect[2], rect[3], scale)
         found = self._box_cache.get(key)
         if found is None:
             found = self._fit_blocks(blocks, rect[2], rect[3], scale)
-            if len(self._box_cache) > 1024:
-                self._box_cache.clear()
-            self._box_cache[key] = found
+            if keep:
+                if len(self._box_cache) > TEXT_CACHE_ITEMS:
+                    self._box_cache.clear()
+                self._box_cache[key] = found
         return found
 
     def _fit_blocks(self, blocks: list[tuple[str, float, bool, Color]], w: int, h: int,
@@ -628,6 +651,27 @@ class KioskUI:
                 offset = max(0, (h - total) // 2)
                 return [(t, s, b, c, dy + offset) for t, s, b, c, dy in placed], scale
             scale *= 0.9
+
+def give_back_memory() -> None:
+    """Return freed heap to the system (glibc's malloc_trim), a no-op elsewhere.
+
+    Drawing a number screen and a ticket allocates and frees a few MB of large
+    surfaces and images; glibc keeps the freed pages, so over a day the resident
+    size would creep up by tens of MB on a Pi Zero's 512 MB."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "malloc_trim") else None
+
+
+_LIBC = _load_libc()
+
 
 @lru_cache(maxsize=4)
 def _zone(name: str) -> tzinfo | None:
