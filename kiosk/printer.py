@@ -11,6 +11,7 @@ the caller still has the number to show, and the fault goes to health.
 from __future__ import annotations
 
 import logging
+import os
 import termios
 import time
 from collections.abc import Callable
@@ -108,15 +109,11 @@ class TicketPrinter:
         self.last_error: str | None = None
         self.last_error_at: str | None = None
         self.printed = 0
-        self.last_job: bytes = b""
-        self.last_job_ready = 0.0
 
     def print_ticket(self, image: Image.Image, number: str) -> PrinterStatus:
         """Print and cut, or raise PrintFault; returns the state after printing."""
-        self.last_job = job_bytes(image, self.profile)
-        self.last_job_ready = time.perf_counter()
         try:
-            self._send(self.last_job, image, number)
+            self._send(image, number)
         except PrintFault as fault:
             self._failed(fault)
             raise
@@ -130,7 +127,7 @@ class TicketPrinter:
     def close(self) -> None:
         """Let go of the device (at shutdown)."""
 
-    def _send(self, job: bytes, image: Image.Image, number: str) -> None:
+    def _send(self, image: Image.Image, number: str) -> None:
         raise NotImplementedError
 
     def _failed(self, fault: PrintFault) -> None:
@@ -158,16 +155,22 @@ class PngPrinter(TicketPrinter):
     def __init__(self, folder: Path, profile: str, url: str) -> None:
         super().__init__(profile, url)
         self.folder = folder
-        self.last_file: Path | None = None
 
-    def _send(self, job: bytes, image: Image.Image, number: str) -> None:
+    def check(self) -> PrinterStatus:
+        """A PNG "printer" has no paper to report; it is at fault while its folder cannot be written."""
+        existing = self.folder if self.folder.exists() else self.folder.parent
+        if existing.is_dir() and os.access(existing, os.W_OK):
+            self.status = UNKNOWN
+        else:
+            self._failed(PrintFault("unplugged", f"cannot write to {self.folder}"))
+        return self.status
+
+    def _send(self, image: Image.Image, number: str) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            path = self.folder / f"{datetime.now():%Y%m%d-%H%M%S}-{number}.png"
-            image.save(path)
+            image.save(self.folder / f"{datetime.now():%Y%m%d-%H%M%S}-{number}.png")
         except OSError as e:
             raise PrintFault("unplugged", f"cannot write to {self.folder}: {e.strerror}") from None
-        self.last_file = path
 
 
 class EscposPrinter(TicketPrinter):
@@ -179,6 +182,7 @@ class EscposPrinter(TicketPrinter):
         self._open_printer = open_printer
         self._printer: Escpos | None = None
         self._close_after_job = close_after_job
+        self.last_job_ready = 0.0
 
     def check(self) -> PrinterStatus:
         """Ask the printer how it is (paper, cover, online); `unknown` if it cannot say."""
@@ -259,7 +263,9 @@ class EscposPrinter(TicketPrinter):
             raise PrintFault("unplugged", f"status query failed: {e}") from None
         return decode_status(first, cause, paper)
 
-    def _send(self, job: bytes, image: Image.Image, number: str) -> None:
+    def _send(self, image: Image.Image, number: str) -> None:
+        job = job_bytes(image, self.profile)
+        self.last_job_ready = time.perf_counter()
         printer = self._connected()
         before = self._query(printer)
         if before.fault is not None:

@@ -232,3 +232,14 @@ def test_png_printer_in_a_folder_it_cannot_write(tmp_path):
     with pytest.raises(PrintFault) as e:
         printer.print_ticket(ticket_image(), "A001")
     assert e.value.code == "unplugged"
+
+
+def test_png_printer_recovers_when_its_folder_becomes_writable(tmp_path):
+    blocker = tmp_path / "tickets"
+    blocker.write_text("a file where the folder should be")
+    printer = open_printer(parse_printer_url(f"png://{blocker}"), "POS-5890")
+    assert printer.check().fault == "unplugged"
+    blocker.unlink()
+    assert printer.check().fault is None
+    printer.print_ticket(ticket_image(), "A001")
+    assert printer.health()["printer_fault"] is None and printer.health()["printed"] == 1
