@@ -29,6 +29,7 @@ from kiosk.cccd import CardError, Citizen, parse_card
 from kiosk.desk import TakeRequest
 from kiosk.layout import Layout, Rect
 from kiosk.printer import FAULTS, PrinterStatus
+from kiosk.texts import Bilingual
 from kiosk.ticket import TicketInfo, wait_text
 from luot.mqtt import HubLink
 from luot.screen import WAKE_EVENT, Color, TextCache, nfc, wake
@@ -64,8 +65,6 @@ TAKING_GIVE_UP_S = desk.ATTEMPT_TIMEOUT_S + desk.GIVE_UP_AFTER_S + 5
 IDLE_POLL_S = 0.05
 ACTIVE_POLL_S = 0.005
 ACTIVE_FOR_S = 5.0
-
-Bilingual = tuple[str, str]
 
 
 @dataclass(frozen=True)
