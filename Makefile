@@ -22,7 +22,8 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 
 bench: $(STAMP)
-	for b in dispatcher_throughput call_latency; do $(PY) -m bench.$$b --quick | tail -1; done
+	for b in dispatcher_throughput call_latency counter kiosk display faults provision; do \
+		$(PY) -m bench.$$b --quick | tail -1; done
 
 system:
 	@missing=""; \

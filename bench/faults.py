@@ -47,7 +47,7 @@ from escpos.printer import Dummy
 
 from bench.common import BENCH_SITE, emit, parse_args
 from kiosk.desk import ISSUED, PRINT_FAULT, PRINTED, TakeRequest, TicketDesk
-from kiosk.printer import PrintFault, TicketPrinter
+from kiosk.printer import PrintFault, TicketPrinter, job_bytes
 from luot.centre import LocalCentre, wait_until
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable, make_paho_client, unique_client_id
 from luot.protocol import Topics
@@ -565,7 +565,8 @@ class JammingPrinter(TicketPrinter):
         self.jam_next = False
         self.paper = Dummy(profile="TM-T88V")
 
-    def _send(self, job: bytes, image: Any, number: str) -> None:
+    def _send(self, image: Any, number: str) -> None:
+        job = job_bytes(image, "TM-T88V")
         if self.jam_next:
             self.jam_next = False
             self.paper._raw(job[: len(job) // 2])

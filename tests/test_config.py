@@ -103,5 +103,5 @@ def test_password_file_is_read_and_a_missing_one_is_named(tmp_path):
     text = DEVICE.replace('password = "secret"', f'password_file = "{secret}"')
     assert load_device(write(tmp_path, text)).broker.password == "s3cret"
     text = DEVICE.replace('password = "secret"', 'password_file = "/nonexistent/pw"')
-    with pytest.raises(ConfigError, match="broker.password_file: cannot read"):
+    with pytest.raises(ConfigError, match=r"broker\.password_file: cannot read"):
         load_device(write(tmp_path, text))
