@@ -45,7 +45,7 @@ from typing import Any
 
 from escpos.printer import Dummy
 
-from bench.common import BENCH_SITE, emit, parse_args
+from bench.common import BENCH_SITE, emit, parse_args, stop_process
 from kiosk.desk import ISSUED, PRINT_FAULT, PRINTED, TakeRequest, TicketDesk
 from kiosk.printer import PrintFault, TicketPrinter, job_bytes
 from luot.centre import LocalCentre, wait_until
@@ -430,12 +430,7 @@ def cut_display(workdir: Path, rng: random.Random, commands: int) -> Tally:
                 tally.stuck += 1
                 tally.notes.append(f"cut_display: the board shows {board.read()}, not {board_truth(centre)}")
         finally:
-            display.terminate()
-            try:
-                display.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                display.kill()
-                display.wait()
+            stop_process(display)
             log.close()
             cable.close()
             stream.close()

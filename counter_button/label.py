@@ -10,7 +10,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from counter_button.settings import CounterSettings
 from luot.config import SiteConfig
-from luot.screen import font_path, nfc
+from luot.screen import font_path
+from luot.text import nfc
 
 SIZE = (2480, 1748)
 MARGIN = 70

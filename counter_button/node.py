@@ -23,6 +23,7 @@ import luot
 from counter_button.light import Debouncer, Light
 from counter_button.settings import BUTTONS, CounterSettings
 from luot.ledboard import BLANK, BLINK_S, DASHES, Board, blinking
+from luot.loop import serve_events
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
 from luot.systemd import Notifier
 
@@ -123,23 +124,16 @@ class CounterNode:
         self._take_config(self.link.state("config"))
         self._take_state(self.link.state(self.state_topic), now, initial=True)
         self.notifier.ready(f"counter {self.number}")
-        deadline: float | None = now
-        while not self._stopping.is_set():
-            wake = min(IDLE_WAKE_S, self.notifier.watchdog_interval or IDLE_WAKE_S)
-            timeout = wake if deadline is None else min(wake, max(0.0, deadline - now))
-            try:
-                event: tuple[Any, ...] | None = self._events.get(timeout=timeout)
-            except queue.Empty:
-                event = None
-            now = self.clock()
-            while event is not None:
-                self._handle(event, now)
-                try:
-                    event = self._events.get_nowait()
-                except queue.Empty:
-                    event = None
-            deadline = self._tick(now)
-            self.notifier.pet()
+        serve_events(
+            self._events,
+            handle=self._handle,
+            tick=self._tick,
+            stopping=self._stopping,
+            notifier=self.notifier,
+            clock=self.clock,
+            idle_wake_s=IDLE_WAKE_S,
+            first_deadline=now,
+        )
         self._commands.put(None)
         sender.join(timeout=5)
         self.notifier.stopping()

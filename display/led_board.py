@@ -42,6 +42,7 @@ from luot.config import ConfigError, DeviceConfig
 from luot.ledboard import BLANK, DASHES, Board, BusConfig, LedBus, blinking, check_unique_addresses
 from luot.ledboard.ascii import AsciiBoard
 from luot.logs import setup_logging
+from luot.loop import serve_events
 from luot.mqtt import HubLink
 from luot.systemd import Notifier
 
@@ -144,24 +145,15 @@ class LedHallBoard:
     def run(self) -> None:
         self._resync()
         self.notifier.ready(f"LED board, {len(self.boards)} rows")
-        deadline: float | None = None
-        while not self._stopping.is_set():
-            now = self.clock()
-            wake = min(IDLE_WAKE_S, self.notifier.watchdog_interval or IDLE_WAKE_S)
-            timeout = wake if deadline is None else min(wake, max(0.0, deadline - now))
-            try:
-                event: tuple[Any, ...] | None = self._events.get(timeout=timeout)
-            except queue.Empty:
-                event = None
-            now = self.clock()
-            while event is not None:
-                self._handle(event, now)
-                try:
-                    event = self._events.get_nowait()
-                except queue.Empty:
-                    event = None
-            deadline = self._update(now)
-            self.notifier.pet()
+        serve_events(
+            self._events,
+            handle=self._handle,
+            tick=self._update,
+            stopping=self._stopping,
+            notifier=self.notifier,
+            clock=self.clock,
+            idle_wake_s=IDLE_WAKE_S,
+        )
         self.notifier.stopping()
 
     def _handle(self, event: tuple[Any, ...], now: float) -> None:

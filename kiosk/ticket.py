@@ -16,7 +16,8 @@ from typing import Any
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-from luot.screen import font_path, nfc
+from luot.screen import font_path
+from luot.text import nfc, wrap_words
 
 FOOTER = "Vui lòng giữ phiếu và chờ gọi số. Xin cảm ơn!"
 FOOTER_EN = "Please keep this ticket and wait for your number. Thank you!"
@@ -73,29 +74,6 @@ def _font(size: int, bold: bool) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(font_path(bold)), size)
 
 
-def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
-    """Greedy word wrap; a word wider than the paper is split so it still prints whole."""
-    lines: list[str] = []
-    line = ""
-    for word in nfc(text).split():
-        candidate = f"{line} {word}" if line else word
-        if font.getlength(candidate) <= width:
-            line = candidate
-            continue
-        if line:
-            lines.append(line)
-        while font.getlength(word) > width and len(word) > 1:
-            cut = len(word) - 1
-            while cut > 1 and font.getlength(word[:cut]) > width:
-                cut -= 1
-            lines.append(word[:cut])
-            word = word[cut:]
-        line = word
-    if line:
-        lines.append(line)
-    return lines
-
-
 def _line_box(font: ImageFont.FreeTypeFont) -> tuple[int, int]:
     """Top and bottom of the tallest Vietnamese line (stacked marks above, descenders below)."""
     _, top, _, bottom = font.getbbox("ẤỸỄpgý")
@@ -121,7 +99,7 @@ class _Sheet:
     def text(self, text: str, size: int, bold: bool = False, gap: int = 0) -> None:
         font = _font(size, bold)
         top, bottom = _line_box(font)
-        for line in _wrap(text, font, self.inner):
+        for line in wrap_words(text, self.inner, font.getlength):
             self.blocks.append(("text", (line, font, gap - top), bottom - top + size // 8 + gap))
             gap = 0
 

@@ -32,7 +32,8 @@ from kiosk.printer import FAULTS, PrinterStatus
 from kiosk.texts import Bilingual
 from kiosk.ticket import TicketInfo, wait_text
 from luot.mqtt import HubLink
-from luot.screen import WAKE_EVENT, Color, TextCache, nfc, wake
+from luot.screen import WAKE_EVENT, Color, TextCache, wake
+from luot.text import nfc
 
 HOME = "home"
 PRIORITY = "priority"

@@ -9,12 +9,13 @@ normalised to NFC first: decomposed diacritics render as loose marks.
 from __future__ import annotations
 
 import os
-import unicodedata
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import pygame
+
+from luot.text import nfc, wrap_words
 
 FONT_CANDIDATES = {
     False: (
@@ -44,10 +45,6 @@ def font_path(bold: bool = False) -> Path:
         "no font with Vietnamese letters: apt-get install fonts-dejavu-core "
         f"(looked for {', '.join(c for c in candidates if c)})"
     )
-
-
-def nfc(text: str) -> str:
-    return unicodedata.normalize("NFC", text)
 
 
 class TextCache:
@@ -93,25 +90,7 @@ class TextCache:
     def wrap(self, text: str, size: int, width: int, bold: bool = False) -> list[str]:
         """Break `text` into lines no wider than `width`; a word longer than a line is split."""
         font = self.font(size, bold)
-        lines: list[str] = []
-        line = ""
-        for word in nfc(text).split():
-            candidate = f"{line} {word}" if line else word
-            if font.size(candidate)[0] <= width:
-                line = candidate
-                continue
-            if line:
-                lines.append(line)
-            while font.size(word)[0] > width and len(word) > 1:
-                cut = len(word)
-                while cut > 1 and font.size(word[:cut])[0] > width:
-                    cut -= 1
-                lines.append(word[:cut])
-                word = word[cut:]
-            line = word
-        if line:
-            lines.append(line)
-        return lines
+        return wrap_words(text, width, lambda t: font.size(t)[0])
 
 
 def open_screen(size: tuple[int, int] | None, fullscreen: bool) -> pygame.Surface:
