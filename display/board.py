@@ -36,6 +36,7 @@ TICKER_SPEED = 0.09  # of the screen's shorter side per second
 # Enough for every text on a 30-counter board twice over (normal and flashing); a new number
 # per call would otherwise fill the default 2,048 surfaces, some of them 1/4 MB (the big call).
 TEXT_CACHE_ITEMS = 400
+MIN_ROW_SHARE = 0.04  # of the shorter screen side: the smallest legible row of the waiting table
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 
@@ -283,8 +284,14 @@ class Board:
     def _services(self, rect: Rect) -> None:
         area = self._panel(rect, CARD_IDLE, "ĐANG CHỜ THEO LĨNH VỰC · WAITING")
         services = list(self.state.services.values())
-        rows = len(services) + 1
-        row_h = min(area.height // max(rows, 1), round(self.layout.unit * 0.06))
+        # Rows stay legible from the back of the hall; when not every field fits, the fields
+        # with the most people waiting are shown (catalogue order among equals).
+        row_h = max(round(self.layout.unit * MIN_ROW_SHARE),
+                    min(area.height // (len(services) + 1), round(self.layout.unit * 0.06)))
+        fit = max(1, area.height // row_h - 1)
+        if len(services) > fit:
+            shown = set(map(id, sorted(services, key=lambda s: -s.waiting)[:fit]))
+            services = [s for s in services if id(s) in shown]
         pad = self.layout.gap * 2
         name_w = round(area.width * 0.4)
         columns: list[Rect] = []
