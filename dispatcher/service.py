@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 512
 TICK_S = 1.0
 STATE_REFRESH_S = 10.0
+FIGURES_EVERY_S = 0.25
 SESSION_EXPIRY_S = 7 * 86400
 
 
@@ -77,6 +78,9 @@ class Dispatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_refresh = 0.0
+        self._due_services: set[str] = set()
+        self._due_site = False
+        self._figures_at = 0.0
         self.batches = 0
         self.commands = 0
         # A fixed client id and a persistent session: commands sent while the dispatcher
@@ -199,7 +203,11 @@ class Dispatcher:
         self._publish_calls(effects, force=republish)
         for item, reply in replies:
             self._reply(item, reply)
-        self._publish_figures(now, effects, force=republish)
+        self._due_services |= effects.services
+        self._due_site |= effects.site
+        figures_age = time.monotonic() - self._figures_at
+        if republish or self._inbox.empty() or figures_age >= FIGURES_EVERY_S:
+            self._publish_figures(now, force=republish)
 
     def _handle(self, item: Incoming, now: datetime, effects: Effects) -> bytes:
         """Apply one command, returning the reply bytes. Never raises for a bad command."""
@@ -250,11 +258,16 @@ class Dispatcher:
         for seq in effects.calls:
             self.client.publish(self.topics.call_event, p.encode(self.book.call_event(seq)), qos=1)
 
-    def _publish_figures(self, now: datetime, effects: Effects, *, force: bool) -> None:
-        for code in sorted(effects.services):
+    def _publish_figures(self, now: datetime, *, force: bool) -> None:
+        """Waiting counts and estimates: at once when the dispatcher is idle, at most every
+        FIGURES_EVERY_S while commands keep coming (each costs a scan of the day's tickets)."""
+        for code in sorted(self._due_services):
             self._retain(self.topics.service_state(code), self.book.service_state(code, now), force)
-        if effects.site:
+        if self._due_site:
             self._retain(self.topics.site_state, self.book.site_state(now), force)
+        self._due_services = set()
+        self._due_site = False
+        self._figures_at = time.monotonic()
 
     def _retain(self, topic: str, payload: dict[str, Any], force: bool) -> None:
         encoded = p.encode(payload)

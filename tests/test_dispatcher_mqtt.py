@@ -63,6 +63,12 @@ def test_two_kiosks_at_once_get_contiguous_numbers(dispatcher, connect):
     for t in threads:
         t.join()
     assert sorted(numbers) == [f"B{n:03d}" for n in range(1, 301)], "none twice, none skipped"
+    # Figures are coalesced during the burst; once it is over they match the database.
+    figures = wait_for(lambda: (s := kiosks[0].state("state/service/HT")) and s["issued"] == 300 and s,
+                       what="the figures after the burst")
+    assert figures["waiting"] == 300 and figures["last_issued"] == "B300"
+    assert figures == dispatcher.snapshot()["services"]["HT"]
+    assert kiosks[1].state("state/site")["issued"] == 300
 
 
 def test_a_command_delivered_twice_has_one_effect(dispatcher, connect):
