@@ -1,21 +1,29 @@
 """The dispatcher's MQTT side: commands in, replies and retained state out.
 
-One worker thread owns the database. It drains whatever commands have arrived,
-applies them in one transaction (a savepoint each, so one failure undoes only
-itself), commits once — group commit, one fsync for the batch — and only then
-acknowledges the commands to the broker, sends the replies and publishes the
-state that changed. A power cut before the commit loses no reply anyone saw;
-the broker still holds the unacknowledged commands and delivers them again.
+One worker thread owns the database and drives the MQTT connection itself
+(paho's external-loop API, no network thread), so a command is read, applied,
+committed and answered without a hand-off between threads. It drains whatever
+commands have arrived, applies them in one transaction (a savepoint each, so
+one failure undoes only itself), commits once — group commit, one fsync for
+the batch; under load the fsync runs on a committer thread while the worker
+keeps reading the next batch — and only then acknowledges the commands to the
+broker, sends the replies and publishes the state that changed. A power cut
+before the commit loses no reply anyone saw; the broker still holds the
+unacknowledged commands and delivers them again.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-import queue
+import select
+import socket
+import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +42,9 @@ from luot.systemd import Notifier
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 512
-TICK_S = 1.0
+TICK_S = 0.25  # the longest the worker sleeps: stop, watchdog and clock checks
+MAX_BACKOFF_S = 8.0
+CLOCK_TICK_S = 1.0  # an empty batch this often: the day's rollover, taking hours, refresh
 STATE_REFRESH_S = 10.0
 FIGURES_EVERY_S = 0.25
 SESSION_EXPIRY_S = 7 * 86400
@@ -53,7 +63,6 @@ class Signal(enum.Enum):
     """Work for the worker that is not a command."""
 
     REPUBLISH = "after a (re)connect, publish every retained topic again"
-    WAKE = "look at the stop flag now"
 
 
 class Dispatcher:
@@ -73,9 +82,15 @@ class Dispatcher:
         self.notifier = notifier or Notifier()
         self.db = open_database(database)
         self.book = QueueBook(self.db, site)
-        self._inbox: queue.Queue[Incoming | Signal] = queue.Queue()
+        self._inbox: deque[Incoming | Signal] = deque()
         self._published: dict[str, bytes] = {}
         self._stop = threading.Event()
+        self._link_up = False
+        self._retry_at = 0.0
+        self._backoff = 1.0
+        self._ticked_at = 0.0
+        self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="commit")
+        self._committed_r, self._committed_w = socket.socketpair()
         self._thread: threading.Thread | None = None
         self._last_refresh = 0.0
         self._due_services: set[str] = set()
@@ -95,14 +110,19 @@ class Dispatcher:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        """Connect and run the worker in a background thread (tests, the demo)."""
-        self._connect()
-        self._thread = threading.Thread(target=self._work, name="dispatcher", daemon=True)
+        """Run the dispatcher in a background thread (tests, the demo)."""
+        self._thread = threading.Thread(target=self.run, name="dispatcher", daemon=True)
         self._thread.start()
 
     def run(self) -> None:
-        """Connect and run the worker in this thread until `stop()` (the service)."""
-        self._connect()
+        """Serve in this thread until `stop_soon()` (the service)."""
+        self.client.connect_async(
+            self._broker.host,
+            self._broker.port,
+            keepalive=self._broker.keepalive,
+            clean_start=False,
+            properties=session_properties(SESSION_EXPIRY_S),
+        )
         self._work()
 
     def stop_soon(self) -> None:
@@ -111,64 +131,127 @@ class Dispatcher:
 
     def stop(self) -> None:
         self.stop_soon()
-        self._inbox.put(Signal.WAKE)
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.close()
 
     def close(self) -> None:
-        info = self.client.publish(
-            self.topics.device_status(self._device_id), b"offline", qos=1, retain=True
-        )
+        """Say `offline`, disconnect and close the database; after the worker has returned."""
         if self.client.is_connected():
-            info.wait_for_publish(timeout=1.0)
-        self.client.disconnect()
-        self.client.loop_stop()
+            info = self.client.publish(
+                self.topics.device_status(self._device_id), b"offline", qos=1, retain=True
+            )
+            deadline = time.monotonic() + 1.0
+            while not info.is_published() and time.monotonic() < deadline:
+                self._network(0.05)
+            self.client.disconnect()
+            self.client.loop_write()
+        self._committer.shutdown()
+        self._committed_r.close()
+        self._committed_w.close()
         self.db.close()
 
-    def _connect(self) -> None:
-        self.client.connect_async(
-            self._broker.host,
-            self._broker.port,
-            keepalive=self._broker.keepalive,
-            clean_start=False,
-            properties=session_properties(SESSION_EXPIRY_S),
-        )
-        self.client.loop_start()
+    # ------------------------------------------------------------------ the network, driven here
 
-    # ------------------------------------------------------------------ network thread
+    def _pump(self, timeout: float) -> None:
+        """Drive the MQTT connection from the worker thread: one thread reads commands,
+        commits and writes replies, with no hand-off to a network thread on the way."""
+        if self._link_up:
+            self._network(timeout)
+            return
+        if time.monotonic() < self._retry_at:
+            time.sleep(max(0.0, min(timeout, self._retry_at - time.monotonic())))
+            return
+        try:
+            self._link_up = self.client.reconnect() == paho.MQTT_ERR_SUCCESS
+        except OSError as e:
+            log.warning("cannot reach the broker at %s:%s: %s", self._broker.host, self._broker.port, e)
+        if not self._link_up:
+            self._link_lost()
+
+    def _network(self, timeout: float, also: tuple[socket.socket, ...] = ()) -> list[Any]:
+        """One round of paho's external-loop API; returns which of `also` became readable."""
+        sock = self.client.socket() if self._link_up else None
+        if sock is None:
+            readable, _, _ = select.select(list(also), [], [], timeout) if also else ([], [], [])
+            return [s for s in also if s in readable]
+        pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
+        wanted = [sock] if self.client.want_write() else []
+        readable, writable, _ = select.select([sock, *also], wanted, [], 0.0 if pending else timeout)
+        rc = paho.MQTT_ERR_SUCCESS
+        if pending or sock in readable:
+            rc = self.client.loop_read()
+        if rc == paho.MQTT_ERR_SUCCESS and (writable or self.client.want_write()):
+            rc = self.client.loop_write()
+        if rc == paho.MQTT_ERR_SUCCESS:
+            rc = self.client.loop_misc()
+        if rc != paho.MQTT_ERR_SUCCESS:
+            log.warning("lost the broker (%s); reconnecting", paho.error_string(rc))
+            self._link_lost()
+        return [s for s in also if s in readable]
+
+    def _link_lost(self) -> None:
+        self._link_up = False
+        self._retry_at = time.monotonic() + self._backoff
+        self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
+
+    def _read_waiting(self) -> None:
+        """Read every command already on the socket, so that one commit serves them all."""
+        for _ in range(MAX_BATCH):
+            sock = self.client.socket()
+            if not self._link_up or sock is None or len(self._inbox) >= MAX_BATCH:
+                return
+            pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
+            if not pending and not select.select([sock], [], [], 0)[0]:
+                return
+            self._network(0.0)
+
+    def _commit(self, *, overlap: bool) -> None:
+        """Under load, COMMIT on the committer thread while this one keeps reading the socket,
+        so the next batch gathers during this one's fsync; a lone command commits here, without
+        the hand-off. Either way nothing is sent until the commit has returned."""
+        if not overlap:
+            self.db.execute("COMMIT")
+            return
+        future = self._committer.submit(self._commit_and_signal)
+        while not self._network(TICK_S, also=(self._committed_r,)):
+            pass
+        self._committed_r.recv(1)
+        future.result()
+
+    def _commit_and_signal(self) -> None:
+        try:
+            self.db.execute("COMMIT")
+        finally:
+            self._committed_w.send(b"c")
 
     def _on_connect(self, client: paho.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
             log.error("the broker refused the dispatcher: %s", reason)
             return
+        self._backoff = 1.0
         client.subscribe(f"{self.topics.root}cmd/+", qos=1)
         client.publish(self.topics.device_status(self._device_id), b"online", qos=1, retain=True)
-        self._inbox.put(Signal.REPUBLISH)
+        self._inbox.append(Signal.REPUBLISH)
         log.info("connected to the broker; serving site %s", self.site.id)
 
     def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
         correlation = getattr(msg.properties, "CorrelationData", None) if msg.properties else None
         device = msg.topic.rsplit("/", 1)[-1]
-        self._inbox.put(Incoming(device, msg.payload, correlation, msg.mid, msg.qos))
+        self._inbox.append(Incoming(device, msg.payload, correlation, msg.mid, msg.qos))
 
-    # ------------------------------------------------------------------ worker thread
+    # ------------------------------------------------------------------ the worker
 
     def _work(self) -> None:
         self.notifier.ready(f"serving {self.site.id}")
         while not self._stop.is_set():
             self.notifier.pet()
-            try:
-                first = self._inbox.get(timeout=TICK_S)
-            except queue.Empty:
-                first = None
-            batch = [first] if first is not None else []
-            while len(batch) < MAX_BATCH:
-                try:
-                    batch.append(self._inbox.get_nowait())
-                except queue.Empty:
-                    break
-            self._process(batch)
+            self._pump(0.0 if self._inbox else TICK_S)
+            self._read_waiting()
+            batch = [self._inbox.popleft() for _ in range(min(len(self._inbox), MAX_BATCH))]
+            if batch or time.monotonic() - self._ticked_at >= CLOCK_TICK_S:
+                self._ticked_at = time.monotonic()
+                self._process(batch)
         self.notifier.stopping()
 
     def _process(self, batch: list[Incoming | Signal]) -> None:
@@ -184,9 +267,10 @@ class Dispatcher:
                     replies.append((item, self._handle(item, now, effects)))
                 elif item is Signal.REPUBLISH:
                     republish = True
-            self.db.execute("COMMIT")
+            self._commit(overlap=len(replies) > 1)
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
             raise
         # Durable from here on. The hallway's path first (counters and calls), then the
         # replies, then the figures that can wait a millisecond.
@@ -206,7 +290,7 @@ class Dispatcher:
         self._due_services |= effects.services
         self._due_site |= effects.site
         figures_age = time.monotonic() - self._figures_at
-        if republish or self._inbox.empty() or figures_age >= FIGURES_EVERY_S:
+        if republish or not self._inbox or figures_age >= FIGURES_EVERY_S:
             self._publish_figures(now, force=republish)
 
     def _handle(self, item: Incoming, now: datetime, effects: Effects) -> bytes:

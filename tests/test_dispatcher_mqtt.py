@@ -1,6 +1,7 @@
 """The dispatcher's invariants through a real broker: what every device relies on."""
 
 import threading
+import time
 import uuid
 
 import paho.mqtt.client as paho
@@ -242,3 +243,18 @@ def test_anonymous_and_wrong_passwords_are_refused(broker, site):
         wait_for(lambda result=result: result, what="a CONNACK")
         client.loop_stop()
         assert result[0].is_failure, f"{username} was let in"
+
+
+def test_a_dispatcher_started_before_its_broker_connects_when_it_comes(broker, site, tmp_path, connect):
+    broker.stop()
+    hub = Dispatcher(site, tmp_path / "early.db", broker.settings("hub"))
+    hub.start()
+    try:
+        time.sleep(1.5)  # a few failed attempts, with backoff
+        assert not hub.client.is_connected()
+        broker.start()
+        wait_for(hub.client.is_connected, timeout=15, what="the dispatcher to connect")
+        kiosk = connect("kiosk-1")
+        assert kiosk.request("take", service="CT")["ticket"]["number"] == "A001"
+    finally:
+        hub.stop()
