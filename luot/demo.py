@@ -319,24 +319,30 @@ def _has_screen() -> bool:
 
 
 def _read_keys(demo: Demo) -> None:
-    """Until x or Ctrl-C: one key at a time from the terminal, no Enter needed."""
+    """Until x or Ctrl-C: one key at a time from the terminal (no Enter needed) or a pipe."""
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
-    interactive = sys.stdin.isatty()
-    saved = termios.tcgetattr(sys.stdin) if interactive else None
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd) if sys.stdin.isatty() else None
+    keys_open = True
     try:
-        if interactive:
-            tty.setcbreak(sys.stdin.fileno())
+        if saved is not None:
+            tty.setcbreak(fd)
         while not stop.is_set():
-            if not interactive:
+            if not keys_open:
                 stop.wait(0.5)
                 continue
-            ready, _, _ = select.select([sys.stdin], [], [], 0.5)
-            if ready and not demo.key(sys.stdin.read(1).lower()):
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if not ready:
+                continue
+            key = os.read(fd, 1).decode("utf-8", "replace").lower()
+            if not key:
+                keys_open = False  # a pipe that ended: run on until Ctrl-C or SIGTERM
+            elif not demo.key(key):
                 break
     finally:
         if saved is not None:
-            termios.tcsetattr(sys.stdin, termios.TCSADRAIN, saved)
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
