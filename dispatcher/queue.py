@@ -47,6 +47,8 @@ CREATE TABLE IF NOT EXISTS tickets (
 CREATE UNIQUE INDEX IF NOT EXISTS one_ticket_per_counter
     ON tickets (counter) WHERE status = 'serving';
 CREATE INDEX IF NOT EXISTS waiting_line ON tickets (day, service, status, rank);
+-- Covers the day's figures of state/site: they are read from the index, not the rows.
+CREATE INDEX IF NOT EXISTS day_figures ON tickets (day, status, called_at, issued_at);
 
 CREATE TABLE IF NOT EXISTS counters (
     number INTEGER PRIMARY KEY,

@@ -246,12 +246,14 @@ class Dispatcher:
         self.notifier.ready(f"serving {self.site.id}")
         while not self._stop.is_set():
             self.notifier.pet()
-            self._pump(0.0 if self._inbox else TICK_S)
+            self._pump(0.0 if self._inbox else self._figures_wait())
             self._read_waiting()
             batch = [self._inbox.popleft() for _ in range(min(len(self._inbox), MAX_BATCH))]
             if batch or time.monotonic() - self._ticked_at >= CLOCK_TICK_S:
                 self._ticked_at = time.monotonic()
                 self._process(batch)
+            elif self._figures_wait() == 0.0:
+                self._publish_figures(self.clock(), force=False)
         self.notifier.stopping()
 
     def _process(self, batch: list[Incoming | Signal]) -> None:
@@ -289,8 +291,7 @@ class Dispatcher:
             self._reply(item, reply)
         self._due_services |= effects.services
         self._due_site |= effects.site
-        figures_age = time.monotonic() - self._figures_at
-        if republish or not self._inbox or figures_age >= FIGURES_EVERY_S:
+        if republish or self._figures_wait() == 0.0:
             self._publish_figures(now, force=republish)
 
     def _handle(self, item: Incoming, now: datetime, effects: Effects) -> bytes:
@@ -342,9 +343,15 @@ class Dispatcher:
         for seq in effects.calls:
             self.client.publish(self.topics.call_event, p.encode(self.book.call_event(seq)), qos=1)
 
+    def _figures_wait(self) -> float:
+        """Seconds until waiting counts and estimates are due: they go out at once after a
+        quiet spell, at most every FIGURES_EVERY_S in a busy one, as each costs a scan of the
+        day's tickets. TICK_S when none are pending."""
+        if not (self._due_services or self._due_site):
+            return TICK_S
+        return max(0.0, FIGURES_EVERY_S - (time.monotonic() - self._figures_at))
+
     def _publish_figures(self, now: datetime, *, force: bool) -> None:
-        """Waiting counts and estimates: at once when the dispatcher is idle, at most every
-        FIGURES_EVERY_S while commands keep coming (each costs a scan of the day's tickets)."""
         for code in sorted(self._due_services):
             self._retain(self.topics.service_state(code), self.book.service_state(code, now), force)
         if self._due_site:
