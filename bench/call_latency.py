@@ -14,13 +14,13 @@ from bench.common import (
     parse_args,
     raw_round_trip,
     start_dispatcher,
-    stop_process,
     summary_ms,
     wait_for_dispatcher,
     write_hub_config,
 )
 from luot import protocol as p
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
+from luot.supervisor import stop_process
 
 
 class DisplaySide:

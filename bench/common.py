@@ -15,12 +15,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from broker_config.process import Mosquitto
+from dispatcher.report import percentile
+from luot.centre import wait_until
 from luot.config import SiteConfig, load_site
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable, make_paho_client, unique_client_id
 
@@ -31,14 +33,6 @@ def parse_args(description: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="a short run (under 30 s)")
     return parser.parse_args()
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def summary_ms(samples_s: list[float]) -> dict[str, float]:
@@ -97,14 +91,14 @@ def raw_round_trip(broker: Mosquitto, n: int) -> dict[str, float]:
 
 def write_hub_config(broker: Mosquitto, site_file: Path, workdir: Path) -> Path:
     """The hub's device.toml for a dispatcher process on this broker."""
-    path = workdir / "hub.toml"
-    path.write_text(
-        f'id = "hub"\nrole = "hub"\nsite = "{broker.site}"\nlog_level = "warning"\n\n'
-        f'[broker]\nhost = "{broker.host}"\nport = {broker.port}\n'
-        f'password = "{broker.passwords["hub"]}"\n\n'
-        f'[hub]\nsite_file = "{site_file}"\ndatabase = "{workdir / "luot.db"}"\n'
-    )
-    return path
+    hub_table = f'[hub]\nsite_file = "{site_file}"\ndatabase = "{workdir / "luot.db"}"\n'
+    return broker.write_device_file(workdir / "hub.toml", "hub", hub_table, log_level="warning")
+
+
+def wait_or_fail(probe: Callable[[], object], timeout: float, what: str, step: float = 0.01) -> None:
+    """Poll `probe` until truthy; a benchmark that cannot go on says what it waited for."""
+    if not wait_until(probe, timeout, step):
+        raise RuntimeError(f"timed out after {timeout} s waiting for {what}")
 
 
 def start_dispatcher(hub_config: Path) -> subprocess.Popen[bytes]:
@@ -125,15 +119,6 @@ def wait_for_dispatcher(link: HubLink, timeout: float = 30.0) -> None:
         except (HubTimeout, HubUnreachable):
             if time.monotonic() > deadline:
                 raise
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def rss_mb(pid: int | None = None) -> float:

@@ -18,12 +18,24 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
-from bench.common import bench_broker, emit, idle_cpu_pct, parse_args, raw_round_trip, rss_mb, summary_ms
+from bench.common import (
+    bench_broker,
+    emit,
+    idle_cpu_pct,
+    parse_args,
+    raw_round_trip,
+    rss_mb,
+    start_dispatcher,
+    summary_ms,
+    wait_or_fail,
+    write_hub_config,
+)
 from broker_config.process import Mosquitto
 from counter_button.hardware import Hardware
 from counter_button.node import CounterNode
@@ -32,6 +44,7 @@ from luot.config import SiteConfig, load_device
 from luot.ledboard import LedBus
 from luot.ledboard._emulator import PtyBoard
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
+from luot.supervisor import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 # Between presses: the dispatcher finishes publishing the previous call (service and site
@@ -39,23 +52,16 @@ ROOT = Path(__file__).resolve().parent.parent
 PAUSE_S = 0.05
 
 
-def device_toml(path: Path, broker: Mosquitto, site: SiteConfig, device_id: str, number: int,
-                port: str) -> Path:
-    path.write_text(
-        f'id = "{device_id}"\nrole = "counter"\nsite = "{site.id}"\nlog_level = "warning"\n\n'
-        f'[broker]\nhost = "{broker.host}"\nport = {broker.port}\n'
-        f'password = "{broker.passwords[device_id]}"\n\n'
-        f'[counter]\nnumber = {number}\n\n[counter.board]\nport = "{port}"\nprotocol = "ascii"\n'
+def device_toml(path: Path, broker: Mosquitto, device_id: str, number: int, port: str) -> Path:
+    return broker.write_device_file(
+        path, device_id,
+        f'[counter]\nnumber = {number}\n\n[counter.board]\nport = "{port}"\nprotocol = "ascii"\n',
+        log_level="warning",
     )
-    return path
 
 
-def wait(probe, timeout: float = 10.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not probe():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.002)
+def wait(probe: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
+    wait_or_fail(probe, timeout, what, step=0.002)
 
 
 def press_to_board(broker: Mosquitto, site: SiteConfig, workdir: Path,
@@ -69,7 +75,7 @@ def press_to_board(broker: Mosquitto, site: SiteConfig, workdir: Path,
     kiosk.stop()
     emulator = PtyBoard("ascii")
     Device.pin_factory = MockFactory()
-    settings = read_settings(load_device(device_toml(workdir / "quay-1.toml", broker, site, "quay-1", 1,
+    settings = read_settings(load_device(device_toml(workdir / "quay-1.toml", broker, "quay-1", 1,
                                                      emulator.port)))
     hardware = Hardware(settings)
     bus = LedBus(settings.board) if settings.board else None
@@ -123,7 +129,7 @@ def node_process_figures(broker: Mosquitto, site: SiteConfig, workdir: Path,
                          idle_s: float) -> dict[str, float]:
     """rss and idle CPU of `python -m counter_button` on mock pins, connected and serving."""
     emulator = PtyBoard("ascii")
-    path = device_toml(workdir / "quay-2.toml", broker, site, "quay-2", 2, emulator.port)
+    path = device_toml(workdir / "quay-2.toml", broker, "quay-2", 2, emulator.port)
     online = threading.Event()
     watcher = make_paho_client(broker.settings("hub"), unique_client_id("hub", "bench-watch"))
     status = f"luot/{site.id}/device/quay-2/status"
@@ -143,22 +149,16 @@ def node_process_figures(broker: Mosquitto, site: SiteConfig, workdir: Path,
         time.sleep(1.0)
         return {"rss_mb": rss_mb(process.pid), "idle_cpu_pct": idle_cpu_pct(process.pid, idle_s)}
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_process(process)
         watcher.disconnect()
         watcher.loop_stop()
         emulator.close()
 
 
-def start_dispatcher(broker: Mosquitto, site: SiteConfig, workdir: Path) -> subprocess.Popen[bytes]:
-    """The dispatcher in its own process, as on the hub: it does not share the node's GIL."""
-    config = workdir / "hub.toml"
-    config.write_text(
-        f'id = "hub"\nrole = "hub"\nsite = "{site.id}"\nlog_level = "warning"\n\n'
-        f'[broker]\nhost = "{broker.host}"\nport = {broker.port}\npassword = "{broker.passwords["hub"]}"\n\n'
-        f'[hub]\nsite_file = "{site.file}"\ndatabase = "{workdir / "luot.db"}"\n'
-    )
-    process = subprocess.Popen([sys.executable, "-m", "dispatcher", "--config", str(config)], cwd=ROOT)
+def dispatcher_with_state(broker: Mosquitto, site: SiteConfig, workdir: Path) -> subprocess.Popen[bytes]:
+    """The dispatcher in its own process, as on the hub (it does not share the node's GIL),
+    once its retained state is there."""
+    process = start_dispatcher(write_hub_config(broker, Path(site.file), workdir))
     probe = HubLink(broker.settings("admin"), device_id="admin", site=site.id, purpose="bench-probe")
     probe.start()
     try:
@@ -173,13 +173,12 @@ def main() -> None:
     presses, idle_s = (40, 5.0) if args.quick else (300, 20.0)
     with bench_broker() as (broker, site, workdir):
         raw = raw_round_trip(broker, 100 if args.quick else 500)
-        hub = start_dispatcher(broker, site, workdir)
+        hub = dispatcher_with_state(broker, site, workdir)
         try:
             samples, round_trips = press_to_board(broker, site, workdir, presses)
             process = node_process_figures(broker, site, workdir, idle_s)
         finally:
-            hub.terminate()
-            hub.wait(timeout=10)
+            stop_process(hub)
     stats = summary_ms(samples)
     command = summary_ms(round_trips)
     target = round(3 * raw["raw_p99_ms"] + 5, 3)

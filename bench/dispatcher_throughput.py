@@ -23,12 +23,12 @@ from bench.common import (
     parse_args,
     rss_mb,
     start_dispatcher,
-    stop_process,
     wait_for_dispatcher,
     write_hub_config,
 )
 from luot.config import BrokerSettings, SiteConfig, load_site
 from luot.mqtt import HubLink
+from luot.supervisor import stop_process
 
 CLIENTS = 20
 PROCESSES = 4

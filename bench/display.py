@@ -19,12 +19,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import bench_broker, emit, idle_cpu_pct, parse_args, percentile, raw_round_trip, rss_mb
+from bench.common import bench_broker, emit, idle_cpu_pct, parse_args, raw_round_trip, rss_mb, wait_or_fail
+from broker_config.process import Mosquitto
+from dispatcher.report import percentile
 from dispatcher.service import Dispatcher
 from display.sample_site import write_site
 from display.voice import build_voice_pack
-from luot.config import BrokerSettings, load_site
+from luot.config import load_site
 from luot.mqtt import HubLink
+from luot.supervisor import stop_process
 
 COUNTERS = 30
 PRESSING = 5  # counters whose officers press NEXT, each from its own counter device
@@ -39,16 +42,6 @@ def read_frames(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def wait_until(probe: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise RuntimeError(f"timed out waiting for {what}")
 
 
 def first_frame_showing(frames: list[dict[str, Any]], counter: int, number: str,
@@ -88,9 +81,9 @@ def main() -> None:
             voice = workdir / "voice"
             build_voice_pack(voice)
             frame_log = workdir / "frames.jsonl"
-            board = start_board(broker.settings("tv-1"), site.id, workdir, voice, frame_log)
-            wait_until(lambda: any(len(f["cards"]) == COUNTERS for f in read_frames(frame_log)), 15,
-                       "the board's first frame")
+            board = start_board(broker, workdir, voice, frame_log)
+            wait_or_fail(lambda: any(len(f["cards"]) == COUNTERS for f in read_frames(frame_log)), 15,
+                         "the board's first frame", step=0.05)
             time.sleep(1.0)  # let the retained replay settle
             idle = idle_cpu_pct(board.pid, idle_s)
 
@@ -110,8 +103,7 @@ def main() -> None:
             frames = read_frames(frame_log)
         finally:
             if board is not None:
-                board.terminate()
-                board.wait(timeout=10)
+                stop_process(board)
             for link in links:
                 link.stop()
             hub.stop()
@@ -139,14 +131,9 @@ def main() -> None:
     })
 
 
-def start_board(broker: BrokerSettings, site_id: str, workdir: Path, voice: Path,
-                frame_log: Path) -> subprocess.Popen[bytes]:
-    device = workdir / "tv-1.toml"
-    device.write_text(
-        f'id = "tv-1"\nrole = "display"\nsite = "{site_id}"\nlog_level = "warning"\n\n'
-        f'[broker]\nhost = "{broker.host}"\nport = {broker.port}\npassword = "{broker.password}"\n\n'
-        f'[display]\nvoice = "{voice}"\nsound = true\n',
-        encoding="utf-8",
+def start_board(broker: Mosquitto, workdir: Path, voice: Path, frame_log: Path) -> subprocess.Popen[bytes]:
+    device = broker.write_device_file(
+        workdir / "tv-1.toml", "tv-1", f'[display]\nvoice = "{voice}"\nsound = true\n', log_level="warning"
     )
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
     return subprocess.Popen(

@@ -45,12 +45,13 @@ from typing import Any
 
 from escpos.printer import Dummy
 
-from bench.common import BENCH_SITE, emit, parse_args, stop_process
+from bench.common import BENCH_SITE, emit, parse_args
 from kiosk.desk import ISSUED, PRINT_FAULT, PRINTED, TakeRequest, TicketDesk
 from kiosk.printer import PrintFault, TicketPrinter, job_bytes
 from luot.centre import LocalCentre, wait_until
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable, make_paho_client, unique_client_id
 from luot.protocol import Topics
+from luot.supervisor import stop_process
 
 CONVERGE_S = 5.0
 ANSWER_WITHIN_S = 60.0

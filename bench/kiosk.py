@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pygame
@@ -29,11 +30,12 @@ from bench.common import (
     emit,
     idle_cpu_pct,
     parse_args,
-    percentile,
     raw_round_trip,
     rss_mb,
+    wait_or_fail,
 )
 from broker_config.process import Mosquitto
+from dispatcher.report import percentile
 from dispatcher.service import Dispatcher
 from kiosk import ui as screens
 from kiosk.desk import TicketDesk
@@ -42,17 +44,14 @@ from kiosk.ticket import render_ticket, ticket_info
 from kiosk.ui import ACTIVE_FOR_S, KioskUI, link_snapshot
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
 from luot.screen import open_screen
+from luot.supervisor import stop_process
 
 PROFILE = "TM-T20II"
 PAPER_PX = 576
 
 
-def _wait(probe, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not probe():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.001)
+def _wait(probe: Callable[[], object], timeout: float, what: str) -> None:
+    wait_or_fail(probe, timeout, what, step=0.001)
 
 
 def _finger(ui: KioskUI, centre: tuple[int, int]) -> None:
@@ -124,12 +123,9 @@ def touch_to_ticket(broker: Mosquitto, count: int) -> tuple[list[float], float, 
 def idle_process(broker: Mosquitto, workdir: Path, tickets: int, seconds: float) -> tuple[float, float]:
     """Start `luot kiosk --keys` as its own process, have it print `tickets` tickets (PNG),
     let it go back to the start screen, then measure its RSS and idle CPU."""
-    settings = broker.settings("kiosk-2")
-    config = workdir / "kiosk-2.toml"
-    config.write_text(
-        f'id = "kiosk-2"\nrole = "kiosk"\nsite = "{broker.site}"\n\n'
-        f'[broker]\nhost = "{settings.host}"\nport = {settings.port}\npassword = "{settings.password}"\n\n'
-        f'[kiosk]\nprinter = "png://{workdir}/tickets"\nprofile = "{PROFILE}"\nreturn_after_s = 2\n'
+    config = broker.write_device_file(
+        workdir / "kiosk-2.toml", "kiosk-2",
+        f'[kiosk]\nprinter = "png://{workdir}/tickets"\nprofile = "{PROFILE}"\nreturn_after_s = 2\n',
     )
     folder = workdir / "tickets"
     seen = threading.Event()
@@ -156,11 +152,7 @@ def idle_process(broker: Mosquitto, workdir: Path, tickets: int, seconds: float)
         cpu = idle_cpu_pct(process.pid, seconds)
         memory = rss_mb(process.pid)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         watcher.disconnect()
         watcher.loop_stop()
     return memory, cpu

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from broker_config import Bridge, Listener, new_password, write_broker_files
 from luot.config import BrokerSettings
+from luot.supervisor import stop_process
 
 
 def free_port() -> int:
@@ -71,6 +72,22 @@ class Mosquitto:
             keepalive=5,
         )
 
+    def write_device_file(self, path: Path, device_id: str, role_table: str = "", *,
+                          log_level: str | None = None, port: int | None = None) -> Path:
+        """A device.toml for `device_id` on this broker, with its credentials (mode 0600);
+        `port`: reach the broker through another port, such as a drill's cuttable proxy."""
+        settings = self.settings(device_id)
+        level = f'log_level = "{log_level}"\n' if log_level else ""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            f'id = "{device_id}"\nrole = "{self.roles[device_id]}"\nsite = "{self.site}"\n{level}\n'
+            f'[broker]\nhost = "{settings.host}"\nport = {port or settings.port}\n'
+            f'password = "{settings.password}"\nkeepalive = {settings.keepalive}\n\n' + role_table,
+            encoding="utf-8",
+        )
+        path.chmod(0o600)
+        return path
+
     def start(self, timeout: float = 10.0) -> None:
         self.process = subprocess.Popen(
             [mosquitto_binary(), "-c", str(self.files.conf)],
@@ -91,13 +108,8 @@ class Mosquitto:
         raise RuntimeError(f"mosquitto did not listen on port {self.port} within {timeout} s")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, timeout=5)
         self.process = None
 
     def restart(self, down_for: float = 0.0) -> None:

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from broker_config.process import Mosquitto
 from luot.config import SiteConfig, load_site, read_toml
 from luot.mqtt import HubLink
+from luot.supervisor import stop_process
 
 ALL_DAY = [["00:00", "24:00"]]
 EVERY_DAY = [1, 2, 3, 4, 5, 6, 7]
@@ -136,22 +136,10 @@ class LocalCentre:
     def device_file(self, device_id: str, role_table: str = "", *, port: int | None = None) -> Path:
         """`devices/<id>.toml` with the device's broker credentials and its role's table
         (`port`: reach the broker through another port, such as a drill's cuttable proxy)."""
-        entry = self.site.device(device_id)
-        if entry is None:
+        if self.site.device(device_id) is None:
             raise ValueError(f"{device_id!r} is not in the site's [[devices]] inventory")
-        settings = self.broker.settings(device_id)
-        if port is not None:
-            settings = replace(settings, port=port)
-        path = self.workdir / "devices" / f"{device_id}.toml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            f'id = "{device_id}"\nrole = "{entry.role}"\nsite = "{self.site.id}"\n\n'
-            f'[broker]\nhost = "{settings.host}"\nport = {settings.port}\n'
-            f'password = "{settings.password}"\nkeepalive = {settings.keepalive}\n\n' + role_table,
-            encoding="utf-8",
-        )
-        path.chmod(0o600)
-        return path
+        return self.broker.write_device_file(self.workdir / "devices" / f"{device_id}.toml", device_id,
+                                             role_table, port=port)
 
     def device_ids(self, role: str) -> list[str]:
         return [d.id for d in self.site.devices if d.role == role]
@@ -177,13 +165,8 @@ class LocalCentre:
         return self.dispatcher
 
     def stop_dispatcher(self) -> None:
-        if self.dispatcher is not None and self.dispatcher.poll() is None:
-            self.dispatcher.terminate()
-            try:
-                self.dispatcher.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.dispatcher.kill()
-                self.dispatcher.wait()
+        if self.dispatcher is not None:
+            stop_process(self.dispatcher, timeout=5)
         self.dispatcher = None
 
     def link(self, device_id: str, timeout: float = 10.0) -> HubLink:
