@@ -14,7 +14,6 @@ unacknowledged commands and delivers them again.
 
 from __future__ import annotations
 
-import enum
 import logging
 import select
 import socket
@@ -59,12 +58,6 @@ class Incoming:
     qos: int
 
 
-class Signal(enum.Enum):
-    """Work for the worker that is not a command."""
-
-    REPUBLISH = "after a (re)connect, publish every retained topic again"
-
-
 class Dispatcher:
     def __init__(
         self,
@@ -82,7 +75,8 @@ class Dispatcher:
         self.notifier = notifier or Notifier()
         self.db = open_database(database)
         self.book = QueueBook(self.db, site)
-        self._inbox: deque[Incoming | Signal] = deque()
+        self._inbox: deque[Incoming] = deque()
+        self._republish = False  # after a (re)connect: every retained topic again
         self._published: dict[str, bytes] = {}
         self._stop = threading.Event()
         self._link_up = False
@@ -232,7 +226,7 @@ class Dispatcher:
         self._backoff = 1.0
         client.subscribe(f"{self.topics.root}cmd/+", qos=1)
         client.publish(self.topics.device_status(self._device_id), b"online", qos=1, retain=True)
-        self._inbox.append(Signal.REPUBLISH)
+        self._republish = True
         log.info("connected to the broker; serving site %s", self.site.id)
 
     def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
@@ -249,26 +243,21 @@ class Dispatcher:
             self._pump(0.0 if self._inbox else self._figures_wait())
             self._read_waiting()
             batch = [self._inbox.popleft() for _ in range(min(len(self._inbox), MAX_BATCH))]
-            if batch or time.monotonic() - self._ticked_at >= CLOCK_TICK_S:
+            if batch or self._republish or time.monotonic() - self._ticked_at >= CLOCK_TICK_S:
                 self._ticked_at = time.monotonic()
                 self._process(batch)
             elif self._figures_wait() == 0.0:
                 self._publish_figures(self.clock(), force=False)
         self.notifier.stopping()
 
-    def _process(self, batch: list[Incoming | Signal]) -> None:
+    def _process(self, batch: list[Incoming]) -> None:
         now = self.clock()
         effects = Effects()
-        replies: list[tuple[Incoming, bytes]] = []
-        republish = False
+        republish, self._republish = self._republish, False
         self.db.execute("BEGIN IMMEDIATE")
         try:
             self.book.roll_day(now, effects)
-            for item in batch:
-                if isinstance(item, Incoming):
-                    replies.append((item, self._handle(item, now, effects)))
-                elif item is Signal.REPUBLISH:
-                    republish = True
+            replies = [(item, self._handle(item, now, effects)) for item in batch]
             self._commit(overlap=len(replies) > 1)
         except BaseException:
             if self.db.in_transaction:
