@@ -10,8 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from counter_button.settings import CounterSettings
 from luot.config import SiteConfig
-from luot.screen import font_path
-from luot.text import nfc
+from luot.text import pil_font, wrap_words
 
 SIZE = (2480, 1748)
 MARGIN = 70
@@ -60,23 +59,13 @@ LIGHT_ROWS = [
 class _Pen:
     def __init__(self, image: Image.Image) -> None:
         self.draw = ImageDraw.Draw(image)
-        self._fonts: dict[tuple[int, bool], ImageFont.FreeTypeFont] = {}
 
     def font(self, size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-        key = (size, bold)
-        if key not in self._fonts:
-            self._fonts[key] = ImageFont.truetype(str(font_path(bold)), size)
-        return self._fonts[key]
+        return pil_font(size, bold)
 
     def wrap(self, text: str, size: int, width: int, bold: bool = False) -> list[str]:
         font = self.font(size, bold)
-        lines: list[str] = []
-        for word in nfc(text).split():
-            if lines and self.draw.textlength(f"{lines[-1]} {word}", font=font) <= width:
-                lines[-1] = f"{lines[-1]} {word}"
-            else:
-                lines.append(word)
-        return lines
+        return wrap_words(text, width, lambda t: self.draw.textlength(t, font=font))
 
     def block(self, x: int, y: int, width: int, text: str, size: int, *, bold: bool = False,
               color: tuple[int, int, int] = INK) -> int:

@@ -13,19 +13,18 @@ import argparse
 import csv
 import math
 import sqlite3
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from luot.config import ConfigError, SiteConfig, load_site
 from luot.protocol import RATINGS
+from luot.text import nfc, pil_font
 
 DEFAULT_SITE = Path("/etc/luot/site.toml")
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
@@ -318,30 +317,19 @@ class PlanRow:
     peak_per_hour: float
 
 
-@cache
-def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    # Imported here: luot.screen loads pygame, which a report needs only for the font's path.
-    import os
-
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
-    from luot.screen import font_path
-
-    return ImageFont.truetype(str(font_path(bold)), size)
-
-
 def _text(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, size: int,
           colour: tuple[int, int, int] = INK, bold: bool = False, anchor: str = "la") -> float:
     """Draw NFC text; return its width."""
-    font = _font(size, bold)
-    text = unicodedata.normalize("NFC", text)
+    font = pil_font(size, bold)
+    text = nfc(text)
     draw.text(xy, text, font=font, fill=colour, anchor=anchor)
     return draw.textlength(text, font=font)
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, size: int, width: float, bold: bool = False) -> str:
     """`text`, shortened with an ellipsis so it fits `width`."""
-    text = unicodedata.normalize("NFC", text)
-    font = _font(size, bold)
+    text = nfc(text)
+    font = pil_font(size, bold)
     if draw.textlength(text, font=font) <= width:
         return text
     while text and draw.textlength(text + "…", font=font) > width:
@@ -459,7 +447,7 @@ def render_summary(path: Path, figures: Figures, *, centre: str, title: str, sub
         y = base + 40
         x = MARGIN
         for s in figures.services:
-            width = 24 + draw.textlength(s.code, font=_font(16)) + 22
+            width = 24 + draw.textlength(s.code, font=pil_font(16)) + 22
             if x + width > PAGE_W - MARGIN:
                 x, y = MARGIN, y + 26
             draw.rectangle([x, y + 3, x + 16, y + 19], fill=colours[s.code])

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-from luot.screen import font_path
-from luot.text import nfc, wrap_words
+from luot.text import nfc, pil_font, wrap_words
 
 FOOTER = "Vui lòng giữ phiếu và chờ gọi số. Xin cảm ơn!"
 FOOTER_EN = "Please keep this ticket and wait for your number. Thank you!"
@@ -69,11 +67,6 @@ def wait_text(minutes: int | None) -> tuple[str, str]:
     return f"Thời gian chờ dự kiến: khoảng {minutes} phút", f"Estimated wait: about {minutes} min"
 
 
-@lru_cache(maxsize=64)
-def _font(size: int, bold: bool) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(font_path(bold)), size)
-
-
 def _line_box(font: ImageFont.FreeTypeFont) -> tuple[int, int]:
     """Top and bottom of the tallest Vietnamese line (stacked marks above, descenders below)."""
     _, top, _, bottom = font.getbbox("ẤỸỄpgý")
@@ -82,9 +75,9 @@ def _line_box(font: ImageFont.FreeTypeFont) -> tuple[int, int]:
 
 def _fit(text: str, size: int, width: int, bold: bool) -> ImageFont.FreeTypeFont:
     """The largest font up to `size` in which `text` fits on one line."""
-    while size > 12 and _font(size, bold).getlength(nfc(text)) > width:
+    while size > 12 and pil_font(size, bold).getlength(nfc(text)) > width:
         size -= max(1, size // 12)
-    return _font(size, bold)
+    return pil_font(size, bold)
 
 
 class _Sheet:
@@ -97,7 +90,7 @@ class _Sheet:
         self.blocks: list[tuple[str, Any, int]] = []
 
     def text(self, text: str, size: int, bold: bool = False, gap: int = 0) -> None:
-        font = _font(size, bold)
+        font = pil_font(size, bold)
         top, bottom = _line_box(font)
         for line in wrap_words(text, self.inner, font.getlength):
             self.blocks.append(("text", (line, font, gap - top), bottom - top + size // 8 + gap))

@@ -8,43 +8,17 @@ normalised to NFC first: decomposed diacritics render as loose marks.
 
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
-from pathlib import Path
 from typing import Any
 
 import pygame
 
-from luot.text import nfc, wrap_words
-
-FONT_CANDIDATES = {
-    False: (
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-        "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
-    ),
-    True: (
-        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
-        "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf",
-    ),
-}
+from luot.text import font_path, nfc, wrap_words
 
 # Posted by the MQTT thread; `pygame.event.wait` in the UI loop returns at once.
 WAKE_EVENT = pygame.event.custom_type()
 
 Color = tuple[int, int, int]
-
-
-def font_path(bold: bool = False) -> Path:
-    """A TrueType font with Vietnamese coverage (Debian fonts-dejavu-core or fonts-noto-core)."""
-    override = os.environ.get("LUOT_FONT_BOLD" if bold else "LUOT_FONT")
-    candidates = (override,) if override else FONT_CANDIDATES[bold]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    raise FileNotFoundError(
-        "no font with Vietnamese letters: apt-get install fonts-dejavu-core "
-        f"(looked for {', '.join(c for c in candidates if c)})"
-    )
 
 
 class TextCache:
