@@ -17,7 +17,7 @@ from typing import Any
 
 import pygame
 
-from luot.config import ConfigError, DeviceConfig, load_device
+from luot.config import ConfigError, DeviceConfig, counter_number, load_device, service_code
 from luot.logs import setup_logging
 from luot.mqtt import HubLink
 from luot.systemd import Notifier
@@ -27,7 +27,6 @@ log = logging.getLogger("luot.display")
 KINDS = ("tv", "led")
 DEFAULT_VOICE = Path("/var/lib/luot/voice")
 _SIZE = re.compile(r"^(\d{3,5})x(\d{3,5})$")
-_SERVICE_CODE = re.compile(r"^[A-Z][A-Z0-9]{0,7}$")
 
 
 @dataclass(frozen=True)
@@ -66,18 +65,8 @@ def tv_settings(device: DeviceConfig) -> TvSettings:
     section = device.role_section()
     section.str("kind", "tv", choices=KINDS)
 
-    def counter(value: Any, key: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 999:
-            raise ConfigError(device.file, key, f"expected a counter number 1 to 999; got {value!r}")
-        return value
-
-    def service(value: Any, key: str) -> str:
-        if not isinstance(value, str) or not _SERVICE_CODE.match(value):
-            raise ConfigError(device.file, key, f"expected a service code such as \"HT\"; got {value!r}")
-        return value
-
-    counters = section.list("counters", counter, None)
-    services = section.list("services", service, None)
+    counters = section.list("counters", counter_number(device.file), None)
+    services = section.list("services", service_code(device.file), None)
     settings = TvSettings(
         counters=set(counters) if counters else None,
         services=set(services) if services else None,

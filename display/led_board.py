@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import luot
-from luot.config import ConfigError, DeviceConfig
+from luot.config import ConfigError, DeviceConfig, counter_number
 from luot.ledboard import BLANK, DASHES, Board, BusConfig, LedBus, blinking, check_unique_addresses
 from luot.ledboard.ascii import AsciiBoard
 from luot.logs import setup_logging
@@ -66,20 +66,11 @@ class LedDisplaySettings:
     counters: frozenset[int] | None
 
 
-def _counter(file: str) -> Callable[[Any, str], int]:
-    def read(value: Any, key: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 999:
-            raise ConfigError(file, key, f"expected a counter number 1 to 999; got {value!r}")
-        return value
-
-    return read
-
-
 def led_settings(device: DeviceConfig) -> LedDisplaySettings:
     """`[display]` with `kind = "led"`, every key checked."""
     section = device.role_section()
     section.str("kind", choices=("led",))
-    counters = section.list("counters", _counter(device.file), None)
+    counters = section.list("counters", counter_number(device.file), None)
     led = section.section("led", required=True)
     bus = BusConfig.from_section(led)
     rows: list[Row] = []

@@ -446,10 +446,23 @@ def _string(file: str | Path) -> Callable[[Any, str], str]:
     return read
 
 
-def _counter_number(file: str | Path) -> Callable[[Any, str], int]:
+def counter_number(file: str | Path) -> Callable[[Any, str], int]:
+    """An item reader for `Section.list`: a counter number."""
+
     def read(value: Any, key: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 999:
             raise ConfigError(file, key, f"expected a counter number 1 to 999; got {value!r}")
+        return value
+
+    return read
+
+
+def service_code(file: str | Path) -> Callable[[Any, str], str]:
+    """An item reader for `Section.list`: a service code such as "HT"."""
+
+    def read(value: Any, key: str) -> str:
+        if not isinstance(value, str) or not _CODE.match(value):
+            raise ConfigError(file, key, f"expected a service code such as \"HT\"; got {value!r}")
         return value
 
     return read
@@ -580,7 +593,7 @@ def load_site(path: str | Path) -> SiteConfig:
                 raise d.error("counter", f"no [[counters]] has number {counter}")
         elif counter is not None:
             raise d.error("counter", f"only counter devices have a counter, not a {role}")
-        shown = d.list("counters", _counter_number(path), [])
+        shown = d.list("counters", counter_number(path), [])
         devices.append(
             DeviceEntry(device_id, role, counter, d.str("hostname", f"luot-{device_id}"), tuple(shown))
         )
