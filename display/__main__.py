@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import pygame
 
+from luot.cli import add_screen_options
 from luot.config import ConfigError, DeviceConfig, counter_number, load_device, service_code
 from luot.logs import setup_logging
 from luot.mqtt import HubLink
@@ -26,7 +26,6 @@ log = logging.getLogger("luot.display")
 
 KINDS = ("tv", "led")
 DEFAULT_VOICE = Path("/var/lib/luot/voice")
-_SIZE = re.compile(r"^(\d{3,5})x(\d{3,5})$")
 
 
 @dataclass(frozen=True)
@@ -35,13 +34,6 @@ class TvSettings:
     services: set[str] | None
     voice: Path
     sound: bool
-
-
-def screen_size(text: str) -> tuple[int, int]:
-    match = _SIZE.match(text)
-    if match is None:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1920x1080, got {text!r}")
-    return int(match.group(1)), int(match.group(2))
 
 
 def display_kind(device: DeviceConfig) -> str:
@@ -116,8 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="luot display", description=__doc__)
     parser.add_argument("--config", type=Path, default=Path("/etc/luot/device.toml"),
                         help="this display's device.toml (default: %(default)s)")
-    parser.add_argument("--size", type=screen_size, help="screen size WIDTHxHEIGHT (default: the screen's)")
-    parser.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+    add_screen_options(parser)
     parser.add_argument("--screenshots", type=Path, metavar="DIR",
                         help="save a PNG of the screen after each call is drawn")
     parser.add_argument("--frame-log", type=Path, metavar="FILE",

@@ -12,7 +12,6 @@ import argparse
 import importlib.metadata
 import logging
 import platform
-import re
 import signal
 import sys
 import threading
@@ -26,6 +25,7 @@ from kiosk.printer import open_printer
 from kiosk.scanner import CardScanner
 from kiosk.settings import load_kiosk_settings
 from kiosk.ui import KioskUI, link_snapshot
+from luot.cli import add_screen_options
 from luot.config import ConfigError, load_device
 from luot.logs import setup_logging
 from luot.mqtt import HubLink
@@ -33,13 +33,6 @@ from luot.screen import open_screen
 from luot.systemd import Notifier
 
 log = logging.getLogger("kiosk")
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    found = re.fullmatch(r"(\d{3,4})x(\d{3,4})", text)
-    if not found:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1080x1920, got {text!r}")
-    return int(found[1]), int(found[2])
 
 
 def versions() -> dict[str, str]:
@@ -63,8 +56,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, default=Path("/etc/luot/device.toml"),
                         help="the kiosk's device.toml (default: %(default)s)")
-    parser.add_argument("--size", type=parse_size, help="screen size WxH (default: the display's)")
-    parser.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+    add_screen_options(parser)
     parser.add_argument("--keys", action="store_true",
                         help="read 'CT' or 'CT nguoi-cao-tuoi' lines from stdin and touch those buttons")
     args = parser.parse_args(argv)

@@ -6,8 +6,10 @@ so a counter node never loads pygame.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
+import re
 import sys
 
 COMMANDS = {
@@ -22,6 +24,19 @@ COMMANDS = {
     "simulate": ("luot.simulate", "a day of a centre at accelerated time, with planning figures"),
     "report": ("dispatcher.report", "the day's figures from the hub's database, for the leaders"),
 }
+
+
+def screen_size(text: str) -> tuple[int, int]:
+    found = re.fullmatch(r"(\d{3,4})x(\d{3,4})", text)
+    if not found:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1920x1080, got {text!r}")
+    return int(found[1]), int(found[2])
+
+
+def add_screen_options(parser: argparse.ArgumentParser) -> None:
+    """`--size` and `--windowed`, as every role with a screen takes them."""
+    parser.add_argument("--size", type=screen_size, help="screen size WIDTHxHEIGHT (default: the screen's)")
+    parser.add_argument("--windowed", action="store_true", help="a window instead of full screen")
 
 
 def usage() -> str:
