@@ -20,7 +20,7 @@ from bench.common import (
 )
 from luot import protocol as p
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
-from luot.supervisor import stop_process
+from testbed.supervisor import stop_process
 
 
 class DisplaySide:

@@ -20,11 +20,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from broker_config.process import Mosquitto
-from dispatcher.report import percentile
-from luot.centre import wait_until
 from luot.config import SiteConfig, load_site
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable, make_paho_client, unique_client_id
+from testbed.broker import Mosquitto
+from testbed.centre import wait_until
+from tools.report import percentile
 
 BENCH_SITE = Path(__file__).resolve().parent.parent / "tests" / "data" / "site.toml"
 

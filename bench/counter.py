@@ -36,15 +36,15 @@ from bench.common import (
     wait_or_fail,
     write_hub_config,
 )
-from broker_config.process import Mosquitto
 from counter_button.hardware import Hardware
 from counter_button.node import CounterNode
 from counter_button.settings import read_settings
 from luot.config import SiteConfig, load_device
 from luot.ledboard import LedBus
-from luot.ledboard._emulator import PtyBoard
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
-from luot.supervisor import stop_process
+from testbed.broker import Mosquitto
+from testbed.ledboard_emulator import PtyBoard
+from testbed.supervisor import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 # Between presses: the dispatcher finishes publishing the previous call (service and site

@@ -28,7 +28,7 @@ from bench.common import (
 )
 from luot.config import BrokerSettings, SiteConfig, load_site
 from luot.mqtt import HubLink
-from luot.supervisor import stop_process
+from testbed.supervisor import stop_process
 
 CLIENTS = 20
 PROCESSES = 4

@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import bench_broker, emit, idle_cpu_pct, parse_args, raw_round_trip, rss_mb, wait_or_fail
-from broker_config.process import Mosquitto
-from dispatcher.report import percentile
 from dispatcher.service import Dispatcher
-from display.sample_site import write_site
 from display.voice import build_voice_pack
 from luot.config import load_site
 from luot.mqtt import HubLink
-from luot.supervisor import stop_process
+from testbed.broker import Mosquitto
+from testbed.sample_site import write_site
+from testbed.supervisor import stop_process
+from tools.report import percentile
 
 COUNTERS = 30
 PRESSING = 5  # counters whose officers press NEXT, each from its own counter device

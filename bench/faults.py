@@ -22,188 +22,38 @@ same id every time: the dispatcher answers a repeated id with its stored reply.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import random
 import signal
-import socket
 import sqlite3
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from escpos.printer import Dummy
-
 from bench.common import BENCH_SITE, emit, parse_args
 from kiosk.desk import ISSUED, PRINT_FAULT, PRINTED, TakeRequest, TicketDesk
-from kiosk.printer import PrintFault, TicketPrinter, job_bytes
-from luot.centre import LocalCentre, wait_until
-from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable, make_paho_client, unique_client_id
+from luot.mqtt import make_paho_client, unique_client_id
 from luot.protocol import Topics
-from luot.supervisor import stop_process
-
-CONVERGE_S = 5.0
-ANSWER_WITHIN_S = 60.0
-
-
-@dataclass
-class Tally:
-    """What the drills found; every count but `trials` should be 0."""
-
-    trials: int = 0
-    lost: int = 0
-    duplicates: int = 0
-    double_called: int = 0
-    stuck: int = 0
-    refused: int = 0  # valid commands refused (stale, forbidden…): a bug if not 0
-    commands: int = 0  # valid commands answered
-    resent: int = 0  # sends of a command again under its id, after no answer
-    kills: int = 0  # dispatcher processes killed with SIGKILL
-    bad_sent: int = 0  # malformed, oversized or forbidden payloads sent
-    bad_answered: int = 0  # of those, answered with an error reply
-    notes: list[str] = field(default_factory=list)
-
-    def add(self, other: Tally) -> None:
-        self.trials += other.trials
-        self.lost += other.lost
-        self.duplicates += other.duplicates
-        self.double_called += other.double_called
-        self.stuck += other.stuck
-        self.refused += other.refused
-        self.commands += other.commands
-        self.resent += other.resent
-        self.kills += other.kills
-        self.bad_sent += other.bad_sent
-        self.bad_answered += other.bad_answered
-        self.notes += other.notes
-
-
-class Stream:
-    """Takes at the kiosk and NEXT at two counters, each sent until answered, same id each time.
-
-    Remembers every acknowledged ticket and every call, to hold against the database.
-    """
-
-    def __init__(self, centre: LocalCentre, rng: random.Random, services: tuple[str, ...] = ("CT", "HT"),
-                 counters: tuple[int, ...] = (1, 2), attempt_s: float = 1.0) -> None:
-        self.centre = centre
-        self.attempt_s = attempt_s
-        self.rng = rng
-        self.services = services
-        self.kiosk = centre.link(centre.device_ids("kiosk")[0])
-        self.counters = {n: centre.link(centre.counter_device(n)) for n in counters}
-        self.current: dict[int, int | None] = dict.fromkeys(counters)
-        self.taken: dict[int, str] = {}  # ticket id → number, as acknowledged
-        self.numbers: Counter[str] = Counter()
-        self.called: dict[int, set[int]] = defaultdict(set)  # ticket id → counters that got it
-        self.refused = 0
-        self.sent = 0
-        self.resent = 0
-
-    def _send(self, link: HubLink, op: str, **fields: Any) -> dict[str, Any] | None:
-        command_id = f"drill-{self.sent}-{self.rng.getrandbits(40):010x}"
-        self.sent += 1
-        deadline = time.monotonic() + ANSWER_WITHIN_S
-        while time.monotonic() < deadline:
-            try:
-                return link.request(op, timeout=self.attempt_s, command_id=command_id, **fields)
-            except HubTimeout:
-                self.resent += 1
-            except HubUnreachable:
-                self.resent += 1
-                link.wait_connected(1.0)
-            except CommandRefused:
-                self.refused += 1
-                return None
-        raise RuntimeError(f"{op} {command_id} got no answer in {ANSWER_WITHIN_S:.0f} s")
-
-    def step(self) -> None:
-        if self.rng.random() < 0.6:
-            reply = self._send(self.kiosk, "take", service=self.rng.choice(self.services))
-            if reply is not None:
-                ticket = reply["ticket"]
-                self.taken[ticket["id"]] = ticket["number"]
-                self.numbers[ticket["number"]] += 1
-            return
-        number = self.rng.choice(sorted(self.counters))
-        reply = self._send(self.counters[number], "next", counter=number, expect=self.current[number])
-        if reply is None:
-            return
-        ticket = reply.get("ticket")
-        self.current[number] = ticket["id"] if ticket else None
-        if ticket:
-            self.called[ticket["id"]].add(number)
-
-    def close(self) -> None:
-        for link in [self.kiosk, *self.counters.values()]:
-            link.stop()
-
-    def check(self) -> Tally:
-        """Hold what was acknowledged against the database."""
-        tally = Tally(trials=1, refused=self.refused, commands=self.sent, resent=self.resent)
-        db = sqlite3.connect(f"file:{self.centre.database}?mode=ro", uri=True)
-        try:
-            stored = dict(db.execute("SELECT id, number FROM tickets"))
-            issued = db.execute(
-                "SELECT day, number, COUNT(*) FROM tickets GROUP BY day, number HAVING COUNT(*) > 1"
-            ).fetchall()
-            gaps = db.execute(
-                "SELECT day, issued_service, MAX(seq), COUNT(*) FROM tickets GROUP BY day, issued_service"
-            ).fetchall()
-            first_calls = db.execute(
-                "SELECT ticket, COUNT(DISTINCT counter) FROM calls WHERE recall = 0 GROUP BY ticket"
-            ).fetchall()
-        finally:
-            db.close()
-        tally.lost = sum(stored.get(t) != n for t, n in self.taken.items())
-        tally.duplicates = len(issued) + sum(n - 1 for n in self.numbers.values() if n > 1)
-        tally.duplicates += sum(top != count for _, _, top, count in gaps)  # a skipped number
-        tally.duplicates += max(0, len(stored) - len(self.taken))  # a resent take that took twice
-        tally.double_called = sum(len(c) > 1 for c in self.called.values())
-        tally.double_called += sum(n > 1 for _, n in first_calls)
-        return tally
-
-
-def truth(centre: LocalCentre) -> dict[str, Any]:
-    """What the retained state must say, read straight from the database."""
-    db = sqlite3.connect(f"file:{centre.database}?mode=ro", uri=True)
-    try:
-        serving = dict(db.execute("SELECT counter, id FROM tickets WHERE status = 'serving'"))
-        waiting = dict(db.execute(
-            "SELECT service, COUNT(*) FROM tickets WHERE status = 'waiting' GROUP BY service"
-        ))
-    finally:
-        db.close()
-    return {
-        "counters": {c.number: serving.get(c.number) for c in centre.site.counters},
-        "waiting": {s.code: waiting.get(s.code, 0) for s in centre.site.services},
-    }
-
-
-def seen_by(link: HubLink, centre: LocalCentre) -> dict[str, Any]:
-    counters = {}
-    for c in centre.site.counters:
-        state = link.state(f"state/counter/{c.number}") or {}
-        counters[c.number] = (state.get("ticket") or {}).get("id")
-    waiting = {s.code: (link.state(f"state/service/{s.code}") or {}).get("waiting", -1)
-               for s in centre.site.services}
-    return {"counters": counters, "waiting": waiting}
-
-
-def converged(link: HubLink, centre: LocalCentre, within: float = CONVERGE_S) -> bool:
-    """Whether the client's retained state matches the database within `within` seconds."""
-    return wait_until(lambda: seen_by(link, centre) == truth(centre), within, step=0.05)
+from testbed.centre import LocalCentre, wait_until
+from testbed.faults import (
+    CONVERGE_S,
+    BoardWatch,
+    Cable,
+    JammingPrinter,
+    Stream,
+    Tally,
+    board_truth,
+    converged,
+)
+from testbed.supervisor import stop_process
 
 
 @contextmanager
@@ -290,103 +140,6 @@ def restart_broker(workdir: Path, rng: random.Random, commands: int, *, hard: bo
             display.stop()
             stream.close()
         return tally
-
-
-class Cable:
-    """A TCP proxy in front of the broker that can be pulled out and plugged back like a cable.
-
-    Pulled, it resets every connection through it and refuses new ones; the client sees a
-    real network cut and has to find its way back by itself.
-    """
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.pulled = False
-        self._lock = threading.Lock()
-        self._open: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if self.pulled:
-                client.close()
-                continue
-            try:
-                upstream = socket.create_connection(self.target)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._open += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        for s in (source, sink):
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-
-    def pull(self) -> None:
-        self.pulled = True
-        with self._lock:
-            sockets, self._open = self._open, []
-        for s in sockets:
-            with contextlib.suppress(OSError):
-                # A reset, as when a switch port or an access point drops the link. shutdown()
-                # first: it wakes the pump blocked in recv(), which close() alone would not.
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                s.shutdown(socket.SHUT_RDWR)
-            with contextlib.suppress(OSError):
-                s.close()
-
-    def plug(self) -> None:
-        self.pulled = False
-
-    def close(self) -> None:
-        self.pull()
-        self.listener.close()
-
-
-class BoardWatch:
-    """What the real display process shows on its counter cards, from its `--frame-log`."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.cards: dict[int, str | None] = {}
-        self._offset = 0
-
-    def read(self) -> dict[int, str | None]:
-        if self.path.exists():
-            with self.path.open() as f:
-                f.seek(self._offset)
-                for line in f:
-                    if not line.endswith("\n"):
-                        break
-                    self._offset += len(line.encode())
-                    frame = json.loads(line)
-                    self.cards.update({int(k): v for k, v in frame["cards"].items()})
-        return self.cards
-
-
-def board_truth(centre: LocalCentre) -> dict[int, str | None]:
-    db = sqlite3.connect(f"file:{centre.database}?mode=ro", uri=True)
-    try:
-        serving = dict(db.execute("SELECT counter, number FROM tickets WHERE status = 'serving'"))
-    finally:
-        db.close()
-    return {c.number: serving.get(c.number) for c in centre.site.counters}
 
 
 def cut_display(workdir: Path, rng: random.Random, commands: int) -> Tally:
@@ -551,23 +304,6 @@ def flood(workdir: Path, rng: random.Random, per_topic: int, commands: int) -> T
             display.stop()
             stream.close()
         return tally
-
-
-class JammingPrinter(TicketPrinter):
-    """A printer that takes half of a ticket's bytes and then stops answering, when told to."""
-
-    def __init__(self) -> None:
-        super().__init__("TM-T88V", "drill://jamming")
-        self.jam_next = False
-        self.paper = Dummy(profile="TM-T88V")
-
-    def _send(self, image: Any, number: str) -> None:
-        job = job_bytes(image, "TM-T88V")
-        if self.jam_next:
-            self.jam_next = False
-            self.paper._raw(job[: len(job) // 2])
-            raise PrintFault("not_answering", f"the printer stopped in the middle of ticket {number}")
-        self.paper._raw(job)
 
 
 def printer_fails(workdir: Path, rng: random.Random, tickets: int) -> Tally:

@@ -34,8 +34,6 @@ from bench.common import (
     rss_mb,
     wait_or_fail,
 )
-from broker_config.process import Mosquitto
-from dispatcher.report import percentile
 from dispatcher.service import Dispatcher
 from kiosk import ui as screens
 from kiosk.desk import TicketDesk
@@ -44,7 +42,9 @@ from kiosk.ticket import render_ticket, ticket_info
 from kiosk.ui import ACTIVE_FOR_S, KioskUI, link_snapshot
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
 from luot.screen import open_screen
-from luot.supervisor import stop_process
+from testbed.broker import Mosquitto
+from testbed.supervisor import stop_process
+from tools.report import percentile
 
 PROFILE = "TM-T20II"
 PAPER_PX = 576

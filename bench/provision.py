@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bench.common import emit, parse_args
-from broker_config.process import Mosquitto
 from luot.config import load_site
 from provisioning.bundle import make_bundles, read_secrets
 from provisioning.check import check_probes, run_check
+from testbed.broker import Mosquitto
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "tests" / "data" / "site.toml"

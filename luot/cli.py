@@ -18,11 +18,11 @@ COMMANDS = {
     "display": ("display.__main__", "a hallway TV board or LED board, with spoken calls"),
     "counter": ("counter_button.__main__", "a counter's call-buttons, light and LED board"),
     "provision": ("provisioning.__main__", "make device bundles, broker files and SD images"),
-    "admin": ("luot.admin", "open or close the day, look at the queue"),
-    "check-site": ("luot.check", "validate a site.toml (and device.toml files)"),
-    "demo": ("luot.demo", "a whole centre on this machine"),
-    "simulate": ("luot.simulate", "a day of a centre at accelerated time, with planning figures"),
-    "report": ("dispatcher.report", "the day's figures from the hub's database, for the leaders"),
+    "admin": ("tools.admin", "open or close the day, look at the queue"),
+    "check-site": ("tools.check_site", "validate a site.toml (and device.toml files)"),
+    "demo": ("tools.demo", "a whole centre on this machine"),
+    "simulate": ("tools.simulate", "a day of a centre at accelerated time, with planning figures"),
+    "report": ("tools.report", "the day's figures from the hub's database, for the leaders"),
 }
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from helpers import SITE_FILE, wait_for
 
-from broker_config.process import Mosquitto
 from dispatcher.service import Dispatcher
 from luot.config import SiteConfig, load_site
 from luot.mqtt import HubLink
+from testbed.broker import Mosquitto
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")

@@ -1,6 +1,6 @@
 from helpers import wait_for, write_device_toml
 
-from luot.admin import main
+from tools.admin import main
 
 
 def test_admin_closes_and_opens_the_day_and_shows_the_queue(dispatcher, broker, site, connect, tmp_path,

@@ -6,9 +6,9 @@ a mistake in the generator shows up as a difference.
 
 from __future__ import annotations
 
-from broker_config.process import Mosquitto
 from luot.config import SiteConfig
 from provisioning.probe import Probe, connect_reason, run_probes
+from testbed.broker import Mosquitto
 
 KINDS = ("state", "event", "config")
 

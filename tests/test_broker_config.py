@@ -19,10 +19,11 @@ from broker_config import (
     render_conf,
     write_broker_files,
 )
-from broker_config.process import Mosquitto
+from luot import EXAMPLE_SITE
 from luot.config import ConfigError, SiteConfig, load_site
 from luot.mqtt import make_paho_client, unique_client_id
 from provisioning.probe import connect_reason
+from testbed.broker import Mosquitto
 
 
 def test_our_password_lines_are_accepted_by_mosquitto(tmp_path: Path, site: SiteConfig) -> None:
@@ -176,7 +177,7 @@ def test_bridge_sends_state_and_events_to_the_city_and_nothing_else(tmp_path: Pa
 
 def test_the_commented_broker_options_of_the_example_site_are_valid(tmp_path: Path) -> None:
     """The example site documents every [broker] key as comments; uncommented, they load."""
-    example = Path(__file__).resolve().parent.parent / "luot" / "examples" / "site.toml"
+    example = EXAMPLE_SITE
     head, broker = example.read_text().split("\n[broker]\n")
     lines = [line[2:] if line.startswith(("# ", "#\t")) and ("=" in line or line.startswith("# [")) else line
              for line in broker.splitlines()]

@@ -11,10 +11,10 @@ import pytest
 from helpers import SITE_FILE
 
 from broker_config import load_broker_options
-from broker_config.process import Mosquitto, free_port
 from luot.config import load_device, load_site
 from provisioning.__main__ import main
 from provisioning.probe import connect_reason
+from testbed.broker import Mosquitto, free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
 

@@ -7,10 +7,9 @@ from pathlib import Path
 import pytest
 from helpers import SITE_FILE
 
-from luot.check import main
+from luot import EXAMPLE_SITE as EXAMPLE
 from provisioning.bundle import make_bundles
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "luot" / "examples" / "site.toml"
+from tools.check_site import main
 
 
 def check(capsys: pytest.CaptureFixture[str], *files: Path) -> tuple[int, str]:

@@ -5,9 +5,8 @@ from pathlib import Path
 import pytest
 from helpers import SITE_FILE
 
+from luot import EXAMPLE_SITE
 from luot.config import ConfigError, load_device, load_site
-
-EXAMPLE_SITE = Path(__file__).resolve().parent.parent / "luot" / "examples" / "site.toml"
 
 
 def test_the_shipped_example_site_loads():

@@ -21,9 +21,9 @@ from counter_button.node import CounterNode
 from counter_button.settings import CounterSettings, read_settings
 from luot.config import ConfigError, load_device
 from luot.ledboard import LedBus
-from luot.ledboard._emulator import PtyBoard
 from luot.ledboard.modbus import with_crc
 from luot.mqtt import make_paho_client, unique_client_id
+from testbed.ledboard_emulator import PtyBoard
 
 
 @pytest.fixture

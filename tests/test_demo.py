@@ -14,7 +14,7 @@ from pathlib import Path
 from helpers import wait_for
 
 from luot.config import load_site
-from luot.demo import EXAMPLE_SITE, Demo, main
+from tools.demo import EXAMPLE_SITE, Demo, main
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,7 +3,7 @@
 import os
 import sys
 
-from luot.demo import _read_keys
+from tools.demo import _read_keys
 
 
 class Keys:

@@ -21,12 +21,10 @@ import pygame
 import pytest
 from helpers import wait_for, write_device_toml
 
-from broker_config.process import Mosquitto
 from dispatcher.service import Dispatcher
 from display import board as board_mod
 from display.__main__ import main
 from display.app import DisplayApp
-from display.sample_site import write_site
 from display.speech import CHIME, CallSpeech, voice_clips
 from display.state import BoardState
 from display.voice import Announcer, VoicePack, build_voice_pack, synth_chime
@@ -34,6 +32,8 @@ from luot.config import SiteConfig, load_site
 from luot.mqtt import HubLink
 from luot.screen import open_screen
 from luot.systemd import Notifier
+from testbed.broker import Mosquitto
+from testbed.sample_site import write_site
 
 SIZES = ((1920, 1080), (1280, 720), (1080, 1920))
 

@@ -7,7 +7,8 @@ import sqlite3
 
 from helpers import SITE_FILE
 
-from bench.faults import Stream, converged, cut_display, flood, printer_fails, running_centre
+from bench.faults import cut_display, flood, printer_fails, running_centre
+from testbed.faults import Stream, converged
 
 
 def clean(tally) -> bool:

@@ -25,6 +25,7 @@ from kiosk.desk import TakeRequest, TicketDesk
 from kiosk.printer import EscposPrinter, TicketPrinter, open_printer
 from kiosk.settings import parse_printer_url
 from kiosk.ui import HubSnapshot, KioskUI, link_snapshot
+from luot import EXAMPLE_SITE
 from luot.config import load_site
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
 
@@ -34,7 +35,6 @@ YOUNG_CARD = "079200001234||Trần Thị Bình|02031990|Nữ|Quận 1|01012022"
 SIZES = [(800, 480), (1080, 1920), (1920, 1080)]
 RASTER = b"\x1dv0"
 CUT = b"\x1dV"
-EXAMPLE_SITE = Path(__file__).resolve().parent.parent / "luot" / "examples" / "site.toml"
 
 
 class Kiosk:

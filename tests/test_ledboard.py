@@ -18,9 +18,9 @@ import luot.ledboard as ledboard
 from display.led_board import LedHallBoard, led_settings, main_led
 from luot.config import ConfigError, Section, load_device
 from luot.ledboard import BAD_REPLY, NO_ANSWER, OK, UNPLUGGED, BusConfig, LedBus, blinking
-from luot.ledboard._emulator import PtyBoard
 from luot.ledboard.ascii import AsciiBoard
 from luot.ledboard.modbus import ModbusBoard, crc16, with_crc
+from testbed.ledboard_emulator import PtyBoard
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,10 +10,10 @@ import pytest
 from helpers import SITE_FILE
 
 from broker_config import check_password_line, parse_password_file
-from broker_config.process import Mosquitto, free_port
 from luot.config import load_device, load_site
 from provisioning.__main__ import main
 from provisioning.bundle import KIOSK_TABLE, make_bundles, read_secrets
+from testbed.broker import Mosquitto, free_port
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

@@ -17,8 +17,8 @@ import pytest
 from helpers import SITE_FILE, FakeClock
 
 from dispatcher.queue import Effects, QueueBook, open_database
-from dispatcher.report import main, percentile, report_figures
 from luot import protocol as p
+from tools.report import main, percentile, report_figures
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 _ids = itertools.count(1)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from luot.centre import write_all_day_site
 from luot.config import ConfigError, load_site
-from luot.simulate import (
+from testbed.centre import write_all_day_site
+from tools.simulate import (
     EXAMPLE_PROFILE,
     counters_needed,
     day_figures,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import wait_for
 
-from luot.supervisor import Supervisor
+from testbed.supervisor import Supervisor
 
 
 def alive(pid: int) -> bool:

@@ -17,10 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from broker_config.process import Mosquitto
 from luot.config import SiteConfig, load_site, read_toml
 from luot.mqtt import HubLink
-from luot.supervisor import stop_process
+from testbed.broker import Mosquitto
+from testbed.supervisor import stop_process
 
 ALL_DAY = [["00:00", "24:00"]]
 EVERY_DAY = [1, 2, 3, 4, 5, 6, 7]

@@ -31,15 +31,16 @@ import tty
 from pathlib import Path
 from typing import Any
 
-from broker_config.process import mosquitto_binary
-from dispatcher import report
-from luot.centre import LocalCentre, wait_until
+import luot
 from luot.config import ConfigError, SiteConfig
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
 from luot.protocol import Topics
-from luot.supervisor import Supervisor
+from testbed.broker import mosquitto_binary
+from testbed.centre import LocalCentre, wait_until
+from testbed.supervisor import Supervisor
+from tools import report
 
-EXAMPLE_SITE = Path(__file__).resolve().parent / "examples" / "site.toml"
+EXAMPLE_SITE = luot.EXAMPLE_SITE
 COUNTERS = (1, 2, 3)
 KIOSK_SIZE = "800x480"  # the official Raspberry Pi touch display; fits any laptop screen
 DISPLAY_SIZE = "1280x720"

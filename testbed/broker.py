@@ -15,7 +15,7 @@ from pathlib import Path
 
 from broker_config import Bridge, Listener, new_password, write_broker_files
 from luot.config import BrokerSettings
-from luot.supervisor import stop_process
+from testbed.supervisor import stop_process
 
 
 def free_port() -> int:

@@ -31,7 +31,11 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
-from dispatcher.report import (
+from luot import EXAMPLES
+from luot.config import ConfigError, Section, SiteConfig, load_site, read_toml
+from luot.mqtt import CommandRefused, HubLink, HubTimeout
+from testbed.centre import LocalCentre
+from tools.report import (
     Figures,
     PlanRow,
     Stint,
@@ -40,11 +44,8 @@ from dispatcher.report import (
     render_summary,
     write_csv,
 )
-from luot.centre import LocalCentre
-from luot.config import ConfigError, Section, SiteConfig, load_site, read_toml
-from luot.mqtt import CommandRefused, HubLink, HubTimeout
 
-EXAMPLE_PROFILE = Path(__file__).resolve().parent / "examples" / "load-profile.toml"
+EXAMPLE_PROFILE = EXAMPLES / "load-profile.toml"
 DISTRIBUTIONS = ("exponential", "lognormal", "fixed")
 P90 = 0.10  # the share of citizens allowed to wait longer than the target
 
