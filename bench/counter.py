@@ -39,6 +39,7 @@ from bench.common import (
 from counter_button.hardware import Hardware
 from counter_button.node import CounterNode
 from counter_button.settings import read_settings
+from luot import protocol as p
 from luot.config import SiteConfig, load_device
 from luot.ledboard import LedBus
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
@@ -162,7 +163,7 @@ def dispatcher_with_state(broker: Mosquitto, site: SiteConfig, workdir: Path) ->
     probe = HubLink(broker.settings("admin"), device_id="admin", site=site.id, purpose="bench-probe")
     probe.start()
     try:
-        wait(lambda: probe.state("state/site") is not None, what="the dispatcher's retained state")
+        wait(lambda: probe.state(p.SITE_STATE) is not None, what="the dispatcher's retained state")
     finally:
         probe.stop()
     return process

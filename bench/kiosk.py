@@ -40,6 +40,7 @@ from kiosk.desk import TicketDesk
 from kiosk.printer import EscposPrinter
 from kiosk.ticket import render_ticket, ticket_info
 from kiosk.ui import ACTIVE_FOR_S, KioskUI, link_snapshot
+from luot import protocol as p
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
 from luot.screen import open_screen
 from testbed.broker import Mosquitto
@@ -66,7 +67,7 @@ def touch_to_ticket(broker: Mosquitto, count: int) -> tuple[list[float], float, 
     (seconds), the median full redraw at 1080×1920 and the median ticket render (ms)."""
     link = HubLink(broker.settings("kiosk-1"), device_id="kiosk-1", site=broker.site, purpose="bench")
     link.start()
-    _wait(lambda: link.state("config") and link.states("state/service/"), 10, "the catalogue")
+    _wait(lambda: link.state(p.CONFIG) and link.states(p.SERVICE_STATES), 10, "the catalogue")
     surface = open_screen((1080, 1920), fullscreen=False)
     dummy = Dummy(profile=PROFILE)
     printer = EscposPrinter(lambda: dummy, PROFILE, "dummy://")
@@ -109,7 +110,7 @@ def touch_to_ticket(broker: Mosquitto, count: int) -> tuple[list[float], float, 
         redraws.append(time.perf_counter() - t)
     reply = {"ticket": {"number": "A123", "service": "CT", "priority": "nguoi-cao-tuoi",
                         "issued_at": "2026-11-23T09:41:00+07:00"}, "ahead": 17, "est_wait_min": 25}
-    info = ticket_info(link.state("config"), reply)
+    info = ticket_info(link.state(p.CONFIG), reply)
     renders = []
     for _ in range(20):
         t = time.perf_counter()

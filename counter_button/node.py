@@ -22,6 +22,7 @@ from typing import Any
 import luot
 from counter_button.light import Debouncer, Light
 from counter_button.settings import BUTTONS, CounterSettings
+from luot import protocol as p
 from luot.ledboard import BLANK, BLINK_S, DASHES, Board, blinking
 from luot.loop import serve_events
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
@@ -70,7 +71,7 @@ class CounterNode:
         self._on_outcome = on_outcome
         self.notifier = notifier or Notifier()
         self.clock = clock
-        self.state_topic = f"state/counter/{settings.number}"
+        self.state_topic = p.counter_state(settings.number)
         names = list(BUTTONS)
         if settings.rating:
             names += [f"rate{i + 1}" for i in range(len(settings.rating.pins))]
@@ -108,7 +109,7 @@ class CounterNode:
         self._events.put(("stop",))
 
     def _on_message(self, topic: str, payload: Any, _retained: bool) -> None:
-        if topic in (self.state_topic, "config"):
+        if topic in (self.state_topic, p.CONFIG):
             self._events.put(("message", topic, payload))
 
     def _on_connection(self, up: bool) -> None:
@@ -121,7 +122,7 @@ class CounterNode:
         sender = threading.Thread(target=self._send_commands, name="counter-commands", daemon=True)
         sender.start()
         now = self.clock()
-        self._take_config(self.link.state("config"))
+        self._take_config(self.link.state(p.CONFIG))
         self._take_state(self.link.state(self.state_topic), now, initial=True)
         self.notifier.ready(f"counter {self.number}")
         serve_events(
@@ -143,7 +144,7 @@ class CounterNode:
         if kind == "edge":
             self._edge(event[1], event[2], event[3])
         elif kind == "message":
-            if event[1] == "config":
+            if event[1] == p.CONFIG:
                 self._take_config(event[2])
             else:
                 self._take_state(event[2], now)
@@ -231,7 +232,7 @@ class CounterNode:
 
     def _commit_transfer(self, now: float) -> None:
         presses, self._transfer_presses, self._transfer_at = self._transfer_presses, 0, None
-        services = [s["code"] for s in (self.link.state("config") or {}).get("services", [])]
+        services = [s["code"] for s in (self.link.state(p.CONFIG) or {}).get("services", [])]
         if not 1 <= presses <= len(services):
             self._fail("transfer", "bad_choice", f"{presses} presses; the site has {len(services)} services",
                        now)

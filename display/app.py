@@ -30,6 +30,7 @@ import pygame
 from display.board import Board
 from display.state import BoardState, Change, counter_region
 from display.voice import Announcement, Announcer
+from luot import protocol as p
 from luot.mqtt import HubLink
 from luot.systemd import Notifier
 
@@ -144,7 +145,7 @@ class DisplayApp:
                 continue
             step = self.state.apply(a, b, retained)
             change.merge(step)
-            if a == "config":
+            if a == p.CONFIG:
                 self._configure()
             for call in step.calls:
                 self.board.start_flash(time.monotonic())

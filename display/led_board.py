@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import luot
+from luot import protocol as p
 from luot.config import ConfigError, DeviceConfig, counter_number
 from luot.ledboard import BLANK, DASHES, Board, BusConfig, LedBus, blinking, check_unique_addresses
 from luot.ledboard.ascii import AsciiBoard
@@ -127,7 +128,7 @@ class LedHallBoard:
         return isinstance(counter, int) and (wanted is None or counter in wanted)
 
     def _on_message(self, topic: str, payload: Any, _retained: bool) -> None:
-        if topic.startswith("state/counter/") or topic == "event/call":
+        if topic.startswith(p.COUNTER_STATES) or topic == p.CALL_EVENT:
             self._events.put(("message", topic, payload))
 
     def _on_connection(self, up: bool) -> None:
@@ -151,7 +152,7 @@ class LedHallBoard:
         if event[0] == "link" and event[1]:
             self._resync()
         elif event[0] == "message" and isinstance(event[2], dict):
-            if event[1] == "event/call":
+            if event[1] == p.CALL_EVENT:
                 self._take_call(event[2], now)
             else:
                 self._take_state(event[2])
@@ -159,7 +160,7 @@ class LedHallBoard:
     def _resync(self) -> None:
         """From the retained counter states: who is being served now, in call order."""
         self.calls.clear()
-        for state in self.link.states("state/counter/").values():
+        for state in self.link.states(p.COUNTER_STATES).values():
             self._take_state(state)
 
     def _take_state(self, state: dict[str, Any]) -> None:

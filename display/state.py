@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from display.speech import CallSpeech
+from luot import protocol as p
 
 RECENT_CALLS = 8
 
@@ -124,18 +125,18 @@ class BoardState:
 
     def apply(self, topic: str, payload: Any, retained: bool) -> Change:
         """Fold one message in; a payload of the wrong shape is ignored, never a crash."""
-        if topic == "config" and isinstance(payload, dict):
+        if topic == p.CONFIG and isinstance(payload, dict):
             return self._config(payload)
         if not isinstance(payload, dict):
             return Change()
-        if topic.startswith("state/counter/"):
+        if topic.startswith(p.COUNTER_STATES):
             return self._counter(payload)
-        if topic.startswith("state/service/"):
+        if topic.startswith(p.SERVICE_STATES):
             return self._service(payload)
-        if topic == "state/site":
+        if topic == p.SITE_STATE:
             self.site = payload
             return Change({"figures"})
-        if topic == "event/call" and not retained:
+        if topic == p.CALL_EVENT and not retained:
             return self._call(payload)
         return Change()
 

@@ -25,6 +25,7 @@ from kiosk.printer import open_printer
 from kiosk.scanner import CardScanner
 from kiosk.settings import load_kiosk_settings
 from kiosk.ui import KioskUI, link_snapshot
+from luot import protocol as p
 from luot.cli import add_screen_options
 from luot.config import ConfigError, load_device
 from luot.logs import setup_logging
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     desk = TicketDesk(link, printer, settings.paper_px, ui.notify, versions=versions())
 
     def on_message(topic: str, _payload: Any, _retained: bool) -> None:
-        if topic in ("config", "state/site") or topic.startswith("state/service/"):
+        if topic in (p.CONFIG, p.SITE_STATE) or topic.startswith(p.SERVICE_STATES):
             ui.notify("hub")
 
     link.add_handler(on_message)

@@ -22,6 +22,7 @@ from typing import Any
 from kiosk import texts
 from kiosk.printer import PrintFault, TicketPrinter
 from kiosk.ticket import TicketInfo, render_ticket, ticket_info
+from luot import protocol as p
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,7 @@ class TicketDesk:
             log.warning("no number for %s: %s", request.service, e)
             self.notify(REFUSED, texts.refusal("unreachable", str(e)))
             return
-        info = ticket_info(self.link.state("config") or {}, reply)
+        info = ticket_info(self.link.state(p.CONFIG) or {}, reply)
         self.notify(ISSUED, info)
         self.print_ticket(info)
 

@@ -31,6 +31,7 @@ from kiosk.layout import Layout, Rect
 from kiosk.printer import FAULTS, PrinterStatus
 from kiosk.texts import Bilingual
 from kiosk.ticket import TicketInfo, wait_text
+from luot import protocol as p
 from luot.mqtt import HubLink
 from luot.screen import WAKE_EVENT, Color, TextCache, wake
 from luot.text import nfc
@@ -81,9 +82,9 @@ class HubSnapshot:
 def link_snapshot(link: HubLink) -> HubSnapshot:
     return HubSnapshot(
         connected=link.connected,
-        catalogue=link.state("config"),
-        site=link.state("state/site"),
-        services={k.rsplit("/", 1)[-1]: v for k, v in link.states("state/service/").items()},
+        catalogue=link.state(p.CONFIG),
+        site=link.state(p.SITE_STATE),
+        services={k.rsplit("/", 1)[-1]: v for k, v in link.states(p.SERVICE_STATES).items()},
     )
 
 

@@ -22,6 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from luot import protocol as p
 from luot.config import BrokerSettings
 from luot.protocol import Topics, decode, encode
 
@@ -254,8 +255,8 @@ class HubLink:
     def _fail_pending(self) -> None:
         with self._lock:
             pending = list(self._pending.values())
-        for p in pending:
-            p.done.set()
+        for waiter in pending:
+            waiter.done.set()
 
     def _on_message(self, _client: paho.Client, _userdata: Any, msg: paho.MQTTMessage) -> None:
         topic = self.topics.relative(msg.topic)
@@ -264,10 +265,10 @@ class HubLink:
         except (UnicodeDecodeError, ValueError):
             log.warning("ignoring a payload on %s that is not UTF-8 JSON", topic)
             return
-        if topic.startswith("reply/"):
+        if topic.startswith(p.REPLY):
             self._on_reply(payload)
             return
-        if msg.retain or topic.startswith("state/") or topic == "config":
+        if msg.retain or topic.startswith(p.STATE) or topic == p.CONFIG:
             with self._lock:
                 if payload is None:
                     self._state.pop(topic, None)

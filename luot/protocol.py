@@ -44,6 +44,28 @@ RATINGS = {
 }
 
 
+# Topic names relative to `luot/<site>/`, as HubLink hands them to its listeners.
+# The one place they are spelled: every role, tool and the broker's ACL use these.
+CONFIG = "config"
+SITE_STATE = "state/site"
+CALL_EVENT = "event/call"
+STATE = "state/"
+EVENT = "event/"
+COUNTER_STATES = "state/counter/"  # + the counter's number
+SERVICE_STATES = "state/service/"  # + the service's code
+CMD = "cmd/"  # + the sending device's id
+REPLY = "reply/"  # + the device's id
+DEVICE = "device/"  # + the device's id + "/status" or "/health"
+
+
+def counter_state(number: int) -> str:
+    return f"{COUNTER_STATES}{number}"
+
+
+def service_state(code: str) -> str:
+    return f"{SERVICE_STATES}{code}"
+
+
 class Topics:
     """Topic names under `luot/<site>/`."""
 
@@ -52,34 +74,34 @@ class Topics:
         self.root = f"luot/{site}/"
 
     def cmd(self, device: str) -> str:
-        return f"{self.root}cmd/{device}"
+        return f"{self.root}{CMD}{device}"
 
     def reply(self, device: str) -> str:
-        return f"{self.root}reply/{device}"
+        return f"{self.root}{REPLY}{device}"
 
     def counter_state(self, number: int) -> str:
-        return f"{self.root}state/counter/{number}"
+        return self.root + counter_state(number)
 
     def service_state(self, code: str) -> str:
-        return f"{self.root}state/service/{code}"
+        return self.root + service_state(code)
 
     @property
     def site_state(self) -> str:
-        return f"{self.root}state/site"
+        return self.root + SITE_STATE
 
     @property
     def call_event(self) -> str:
-        return f"{self.root}event/call"
+        return self.root + CALL_EVENT
 
     @property
     def config(self) -> str:
-        return f"{self.root}config"
+        return self.root + CONFIG
 
     def device_status(self, device: str) -> str:
-        return f"{self.root}device/{device}/status"
+        return f"{self.root}{DEVICE}{device}/status"
 
     def device_health(self, device: str) -> str:
-        return f"{self.root}device/{device}/health"
+        return f"{self.root}{DEVICE}{device}/health"
 
     def relative(self, topic: str) -> str:
         """`luot/<site>/state/site` → `state/site`."""

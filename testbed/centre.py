@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from luot import protocol as p
 from luot.config import SiteConfig, load_site, read_toml
 from luot.mqtt import HubLink
 from testbed.broker import Mosquitto
@@ -177,7 +178,7 @@ class LocalCentre:
         if not link.wait_connected(timeout):
             link.stop()
             raise RuntimeError(f"{device_id} could not connect to the broker")
-        if not wait_until(lambda: link.state("config") and link.state("state/site"), timeout):
+        if not wait_until(lambda: link.state(p.CONFIG) and link.state(p.SITE_STATE), timeout):
             link.stop()
             raise RuntimeError(f"{device_id} got no state from the dispatcher within {timeout} s")
         return link

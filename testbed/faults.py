@@ -21,6 +21,7 @@ from typing import Any
 from escpos.printer import Dummy
 
 from kiosk.printer import PrintFault, TicketPrinter, job_bytes
+from luot import protocol as p
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
 from testbed.centre import LocalCentre, wait_until
 
@@ -165,9 +166,9 @@ def truth(centre: LocalCentre) -> dict[str, Any]:
 def seen_by(link: HubLink, centre: LocalCentre) -> dict[str, Any]:
     counters = {}
     for c in centre.site.counters:
-        state = link.state(f"state/counter/{c.number}") or {}
+        state = link.state(p.counter_state(c.number)) or {}
         counters[c.number] = (state.get("ticket") or {}).get("id")
-    waiting = {s.code: (link.state(f"state/service/{s.code}") or {}).get("waiting", -1)
+    waiting = {s.code: (link.state(p.service_state(s.code)) or {}).get("waiting", -1)
                for s in centre.site.services}
     return {"counters": counters, "waiting": waiting}
 

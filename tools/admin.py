@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from luot import protocol as p
 from luot.config import ConfigError, load_device
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
 
@@ -19,8 +20,8 @@ ACTIONS = ("status", "open", "close")
 
 def format_status(link: HubLink) -> str:
     """The retained state as a table a technician reads at a glance."""
-    site: dict[str, Any] = link.state("state/site") or {}
-    config: dict[str, Any] = link.state("config") or {}
+    site: dict[str, Any] = link.state(p.SITE_STATE) or {}
+    config: dict[str, Any] = link.state(p.CONFIG) or {}
     lines = [
         f"{config.get('name', '?')}",
         f"Ngày {site.get('day', '?')}: {'mở' if site.get('open') else 'đóng'} (open: {site.get('open')}),"
@@ -30,7 +31,7 @@ def format_status(link: HubLink) -> str:
         "",
         "Quầy  Trạng thái  Số      Lĩnh vực",
     ]
-    counters = link.states("state/counter/")
+    counters = link.states(p.COUNTER_STATES)
     for _, state in sorted(counters.items(), key=lambda kv: kv[1]["counter"]):
         ticket = state.get("ticket") or {}
         lines.append(
@@ -38,7 +39,7 @@ def format_status(link: HubLink) -> str:
             f"{ticket.get('service', '')}"
         )
     lines += ["", "Lĩnh vực  Chờ  Đã cấp  Còn  Ước chờ (phút)"]
-    for _, state in sorted(link.states("state/service/").items()):
+    for _, state in sorted(link.states(p.SERVICE_STATES).items()):
         lines.append(
             f"{state['service']:<8}  {state['waiting']:>3}  {state['issued']:>6}  {state['remaining']:>3}"
             f"  {state['est_wait_min'] if state['est_wait_min'] is not None else '-'}"
@@ -71,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.action != "status":
             expected = link.request(args.action, timeout=args.timeout)["site"]
         deadline = time.monotonic() + args.timeout
-        while not (link.state("config") and link.state("state/site")) or (
-            expected is not None and link.state("state/site") != expected
+        while not (link.state(p.CONFIG) and link.state(p.SITE_STATE)) or (
+            expected is not None and link.state(p.SITE_STATE) != expected
         ):
             if time.monotonic() > deadline:
                 print("luot admin: the hub publishes no state: is the dispatcher running?")

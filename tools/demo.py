@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import luot
+from luot import protocol as p
 from luot.config import ConfigError, SiteConfig
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
 from luot.protocol import Topics
@@ -196,10 +197,10 @@ class Demo:
 
     def take(self, service: str) -> None:
         """A citizen touches `service` at the kiosk; returns once the number is issued."""
-        before = self.state("state/site")
+        before = self.state(p.SITE_STATE)
 
         def issued() -> bool:
-            now = self.state("state/site")  # a new day (midnight) starts the numbers again
+            now = self.state(p.SITE_STATE)  # a new day (midnight) starts the numbers again
             return now.get("issued", 0) > before.get("issued", 0) or now.get("day") != before.get("day")
 
         self.supervisor.send("kiosk", service)
@@ -208,9 +209,9 @@ class Demo:
 
     def press(self, counter: int, line: str) -> None:
         """An officer presses a button at a counter; returns once the call is made."""
-        topic = f"state/counter/{counter}"
+        topic = p.counter_state(counter)
         before = self.state(topic).get("call_seq", 0)
-        site = self.state("state/site")
+        site = self.state(p.SITE_STATE)
         self.supervisor.send(f"counter-{counter}", line)
         if not wait_until(lambda: self.state(topic).get("call_seq", 0) > before, STEP_S, 0.05):
             raise DemoError(f"counter {counter} did not call after {line!r}: "
@@ -218,12 +219,12 @@ class Demo:
         if line != "recall":
             # The site's state comes last in the dispatcher's batch: once it has changed,
             # the services' waiting counts are current too.
-            wait_until(lambda: self.state("state/site") != site, STEP_S, 0.02)
+            wait_until(lambda: self.state(p.SITE_STATE) != site, STEP_S, 0.02)
 
     def waiting_for(self, counter: int) -> int:
         entry = self.site.counter(counter)
         assert entry is not None
-        return sum(self.state(f"state/service/{code}").get("waiting", 0) for code in entry.services)
+        return sum(self.state(p.service_state(code)).get("waiting", 0) for code in entry.services)
 
     # ------------------------------------------------------------------ the scripted morning
 
@@ -260,7 +261,7 @@ class Demo:
             return 0
         counter = rng.choice(ready)
         self.press(counter, "next")
-        ticket = self.state(f"state/counter/{counter}").get("ticket") or {}
+        ticket = self.state(p.counter_state(counter)).get("ticket") or {}
         print(f"  counter {counter}: NEXT → {ticket.get('number')}", flush=True)
         return 1
 
@@ -271,7 +272,7 @@ class Demo:
         assert self.link is not None
 
         def on_message(topic: str, payload: object, retained: bool) -> None:
-            if topic == "event/call" and isinstance(payload, dict) and not retained:
+            if topic == p.CALL_EVENT and isinstance(payload, dict) and not retained:
                 ticket = payload.get("ticket") or {}
                 again = " (gọi lại)" if payload.get("recall") else ""
                 print(f"  → Mời công dân có số thứ tự {ticket.get('number')} đến "
