@@ -3,7 +3,7 @@
 import os
 import sys
 
-from tools.demo import _read_keys
+from tools.demo import read_keys
 
 
 class Keys:
@@ -21,6 +21,6 @@ def test_keys_from_a_pipe_until_x(monkeypatch):
     with os.fdopen(read_end) as pipe:
         monkeypatch.setattr(sys, "stdin", pipe)
         demo = Keys()
-        _read_keys(demo)
+        read_keys(demo.key)
     os.close(write_end)
     assert demo.seen == ["7", "1", "q", "x"], "lower-cased, one at a time, nothing after x"

@@ -1,4 +1,4 @@
-"""`luot demo`: a whole centre on this machine.
+"""The demo's centre: its processes, their files, and the steps a person or a script takes.
 
 Mosquitto with the generated configuration on a free loopback port, the
 dispatcher on a fresh database, one kiosk, one hallway display and three
@@ -15,19 +15,10 @@ report into the output folder and exits.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import random
-import select
 import shutil
-import signal
 import socket
-import sqlite3
 import sys
-import termios
-import threading
-import tty
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +30,6 @@ from luot.protocol import Topics
 from testbed.broker import mosquitto_binary
 from testbed.centre import LocalCentre, wait_until
 from testbed.supervisor import Supervisor
-from tools import report
 
 EXAMPLE_SITE = luot.EXAMPLE_SITE
 COUNTERS = (1, 2, 3)
@@ -48,11 +38,6 @@ DISPLAY_SIZE = "1280x720"
 START_S = 45.0
 STEP_S = 15.0
 MAX_RESTARTS = 3
-
-NEXT_KEYS = "123"
-RECALL_KEYS = "qwe"
-NOSHOW_KEYS = "asd"
-TAKE_KEYS = "789"
 
 
 class DemoError(Exception):
@@ -284,151 +269,3 @@ class Demo:
         """The services counters 1–3 serve, in the site's order: what the kiosk keys take."""
         codes = {code for n in COUNTERS for code in self.site.counter(n).services}  # type: ignore[union-attr]
         return [s.code for s in self.site.services if s.code in codes]
-
-    def help(self) -> str:
-        services = self.served()[: len(TAKE_KEYS)]
-        takes = ", ".join(f"{k}={code}" for k, code in zip(TAKE_KEYS, services, strict=False))
-        return "\n".join([
-            "Keys (this terminal):",
-            f"  {' '.join(NEXT_KEYS)}    NEXT at counter 1/2/3 (gọi số tiếp theo)",
-            f"  {' '.join(RECALL_KEYS)}    RECALL at counter 1/2/3 (gọi lại)",
-            f"  {' '.join(NOSHOW_KEYS)}    NO-SHOW at counter 1/2/3 (vắng mặt)",
-            f"  {' '.join(TAKE_KEYS)}    take a number at the kiosk: {takes} (or touch the kiosk window)",
-            "  h        this help;  x or Ctrl-C: stop everything",
-        ])
-
-    def key(self, char: str) -> bool:
-        """Act on one key; False to stop."""
-        services = self.served()
-        for keys, line in ((NEXT_KEYS, "next"), (RECALL_KEYS, "recall"), (NOSHOW_KEYS, "noshow")):
-            if char in keys:
-                number = COUNTERS[keys.index(char)]
-                self.supervisor.send(f"counter-{number}", line)
-                print(f"counter {number}: {line.upper()}", flush=True)
-                return True
-        if char in TAKE_KEYS and TAKE_KEYS.index(char) < len(services):
-            service = services[TAKE_KEYS.index(char)]
-            self.supervisor.send("kiosk", service)
-            print(f"kiosk: a number for {service}", flush=True)
-            return True
-        if char == "h":
-            print(self.help(), flush=True)
-        return char not in ("x", "\x04")
-
-
-def _has_screen() -> bool:
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def _read_keys(demo: Demo) -> None:
-    """Until x or Ctrl-C: one key at a time from the terminal (no Enter needed) or a pipe."""
-    stop = threading.Event()
-    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
-    fd = sys.stdin.fileno()
-    saved = termios.tcgetattr(fd) if sys.stdin.isatty() else None
-    keys_open = True
-    try:
-        if saved is not None:
-            tty.setcbreak(fd)
-        while not stop.is_set():
-            if not keys_open:
-                stop.wait(0.5)
-                continue
-            ready, _, _ = select.select([fd], [], [], 0.5)
-            if not ready:
-                continue
-            key = os.read(fd, 1).decode("utf-8", "replace").lower()
-            if not key:
-                keys_open = False  # a pipe that ended: run on until Ctrl-C or SIGTERM
-            elif not demo.key(key):
-                break
-    finally:
-        if saved is not None:
-            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _build_voice(out: Path) -> bool:
-    """The default voice pack (espeak-ng), once; False when it cannot be made here."""
-    from display.voice import VoiceError, build_voice_pack
-
-    try:
-        build_voice_pack(out / "voice", keep_existing=True)
-    except (VoiceError, OSError) as e:
-        print(f"demo: calls will be shown but not spoken ({e})", flush=True)
-        return False
-    return True
-
-
-def _headless(demo: Demo, tickets: int) -> int:
-    print("No screen: playing a scripted morning through the same processes…", flush=True)
-    calls = demo.scripted_morning(tickets, random.Random(2026))
-    wait_until(lambda: len(list(demo.tickets.glob("*.png"))) >= tickets, STEP_S, 0.1)
-    wait_until(lambda: len(list(demo.screenshots.glob("*.png"))) >= calls, STEP_S, 0.1)
-    printed = sorted(demo.tickets.glob("*.png"))
-    shots = sorted(demo.screenshots.glob("*.png"))
-    demo.stop()
-    if len(printed) < tickets or not shots:
-        raise DemoError(f"{len(printed)} of {tickets} tickets printed and {len(shots)} screenshots; "
-                        f"see {demo.logs}")
-    db = sqlite3.connect(f"file:{demo.centre.database}?mode=ro", uri=True)
-    try:
-        first, last = db.execute("SELECT MIN(day), MAX(day) FROM tickets").fetchone()
-    finally:
-        db.close()
-    code = report.main(["--db", str(demo.centre.database), "--site", str(demo.centre.site_file),
-                        "--from", first, "--to", last, "--out", str(demo.out / "report")])
-    if code != 0:
-        raise DemoError("the day's report could not be written")
-    summary = {"tickets": len(printed), "calls": calls, "screenshots": len(shots)}
-    (demo.out / "demo.json").write_text(json.dumps(summary) + "\n")
-    print()
-    print(f"Done: {len(printed)} tickets, {calls} calls.")
-    print(f"  tickets (as printed):  {demo.tickets}/")
-    print(f"  display screenshots:   {demo.screenshots}/")
-    print(f"  the day's report:      {demo.out / 'report' / 'summary.png'} (and CSV)")
-    print(f"  logs of each process:  {demo.logs}/")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="luot demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--headless", action="store_true",
-                        help="no windows: play a scripted morning and write what it produced")
-    parser.add_argument("--tickets", type=int, default=12,
-                        help="numbers taken in the scripted morning (default: %(default)s)")
-    parser.add_argument("--out", type=Path, default=Path("demo-output"),
-                        help="folder for tickets, screenshots, report and logs (default: %(default)s)")
-    parser.add_argument("--site", type=Path, default=EXAMPLE_SITE,
-                        help="the site file to copy (default: the example ward)")
-    args = parser.parse_args(argv)
-    if not 1 <= args.tickets <= 500:
-        print("luot demo: --tickets must be 1 to 500")
-        return 2
-    headless = args.headless or not _has_screen()
-    try:
-        sound = not headless and _build_voice(args.out.resolve())
-        demo = Demo(args.out, args.site, headless=headless, sound=sound)
-    except (ConfigError, ValueError) as e:
-        print(f"luot demo: configuration error: {e}")
-        return 2
-    print(f"Lượt demo: {demo.site.name}")
-    print(f"  broker 127.0.0.1:{demo.centre.broker.port}, database {demo.centre.database}")
-    try:
-        demo.start()
-        print("  hub, display, kiosk and counters 1–3 are online", flush=True)
-        if headless:
-            return _headless(demo, args.tickets)
-        print(f"  tickets are printed as PNG into {demo.tickets}/; logs in {demo.logs}/")
-        print(demo.help(), flush=True)
-        demo.echo_calls()
-        _read_keys(demo)
-        return 0
-    except DemoError as e:
-        print(f"luot demo: {e}", flush=True)
-        return 1
-    finally:
-        demo.stop()
-
