@@ -23,8 +23,9 @@ from kiosk import ui as screens
 from kiosk.__main__ import versions
 from kiosk.desk import TakeRequest, TicketDesk
 from kiosk.printer import EscposPrinter, TicketPrinter, open_printer
+from kiosk.screens import HubSnapshot, link_snapshot
 from kiosk.settings import parse_printer_url
-from kiosk.ui import HubSnapshot, KioskUI, link_snapshot
+from kiosk.ui import KioskUI
 from luot import EXAMPLE_SITE
 from luot.config import load_site
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
@@ -462,10 +463,10 @@ def test_a_large_centre_fits_every_size(display, artifacts, size):
         frame = ui.frame()
         assert len(frame.buttons) == (9 if screen == screens.HOME else 6)
         for button in frame.buttons:
-            rect, blocks = ui._button_text(button)
-            lines, scale = ui._fitted(rect, blocks)
+            rect, blocks = ui.painter.button_text(button)
+            lines, scale = ui.painter.fitted(rect, blocks)
             assert scale > 0.4, f"{button.vi!r} had to shrink to {scale:.2f} at {size}"
-            assert all(ui.text.render(t, s, c, b).get_width() <= rect[2] for t, s, b, c, _ in lines)
+            assert all(ui.painter.text.render(t, s, c, b).get_width() <= rect[2] for t, s, b, c, _ in lines)
         ui.draw(force=True)
         pygame.image.save(surface, artifacts / f"kiosk_large_centre_{screen}_{size[0]}x{size[1]}.png")
 

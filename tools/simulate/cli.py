@@ -1,0 +1,130 @@
+"""`luot simulate`: a day of a ward centre at accelerated time, through the real parts.
+
+A private Mosquitto, the real dispatcher as its own process, one kiosk and
+one link per counter (each with its device's own credentials) send real
+`take`, `next` and `noshow` commands. Citizens arrive as a Poisson stream
+whose rate changes hour by hour (the load profile); officers press NEXT when
+a citizen is done, wait a little for one who does not come and press NO-SHOW.
+
+The dispatcher keeps the real clock, so simulated time lives here: events run
+in simulated order, paced at `--ms-per-min` real milliseconds per simulated
+minute, and waits are computed from the simulated time at which each ticket
+was taken and called. Which ticket a counter gets is always the dispatcher's
+choice. The planner's question (how many counters keep the p90 wait under a
+target) is answered per service with Erlang C at each hour's arrival rate and
+the simulated service times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from luot.config import ConfigError, SiteConfig
+from tools.report import Figures, render_summary, write_csv
+from tools.simulate.day import DayResult, day_figures, simulate
+from tools.simulate.plan import hour_label, plan, plan_section
+from tools.simulate.profile import EXAMPLE_PROFILE, LoadProfile, load_profile
+
+
+def write_outputs(out: Path, profile: LoadProfile, site: SiteConfig, result: DayResult,
+                  figures: Figures) -> list[Path]:
+    files = write_csv(figures, out)
+    rows, table = plan(profile, site, figures)
+    planning = out / "planning.csv"
+    with planning.open("w", newline="", encoding="utf-8-sig") as f:
+        w = csv.writer(f)
+        w.writerow(["Lĩnh vực (service)", "Giờ (hour)", "Phiếu/giờ (arrivals per hour)",
+                    "Phục vụ TB, phút (service mean, min)",
+                    f"Quầy cần cho p90 ≤ {profile.p90_target_min:g} phút (counters needed)"])
+        w.writerows(table)
+    tickets = out / "tickets.csv"
+    with tickets.open("w", newline="", encoding="utf-8-sig") as f:
+        w = csv.writer(f)
+        w.writerow(["ticket", "number", "service", "status", "counter", "issued_min", "called_min",
+                    "finished_min", "wait_min", "service_min"])
+        for v in sorted(result.visits, key=lambda v: v.issued_at):
+            w.writerow([v.ticket, v.number, v.service, v.status, v.counter or "",
+                        *(("" if x is None else round(x / 60, 2))
+                          for x in (v.issued_at, v.called_at, v.finished_at, v.wait_s, v.service_s))])
+    png = render_summary(
+        out / "summary.png",
+        figures,
+        centre=site.name,
+        title="Mô phỏng một ngày làm việc",
+        subtitle=f"A simulated day: {figures.total.issued} tickets, {len(site.counters)} counters, "
+                 f"profile {Path(profile.file).name}, seed {profile.seed}",
+        show_ratings=False,
+        target_min=profile.p90_target_min,
+        sections=(plan_section(rows, {s.code: s.name for s in figures.services}, profile.p90_target_min),),
+    )
+    return [*files, planning, tickets, png]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="luot simulate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", type=Path, default=EXAMPLE_PROFILE,
+                        help="the load profile (default: the example ward, %(default)s)")
+    parser.add_argument("--out", type=Path, default=Path("simulation"),
+                        help="folder for the CSV files and the chart (default: %(default)s)")
+    parser.add_argument("--p90-target-min", type=float, default=None,
+                        help="the planner's target for the p90 wait, minutes (default: the profile's)")
+    parser.add_argument("--ms-per-min", type=float, default=5.0,
+                        help="real milliseconds per simulated minute; 0 runs flat out (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the profile's)")
+    args = parser.parse_args(argv)
+    if args.p90_target_min is not None and args.p90_target_min <= 0:
+        print("luot simulate: --p90-target-min must be more than 0")
+        return 2
+    if args.ms_per_min < 0:
+        print("luot simulate: --ms-per-min cannot be negative")
+        return 2
+    try:
+        profile, _ = load_profile(args.profile)
+    except ConfigError as e:
+        print(f"luot simulate: configuration error: {e}")
+        return 2
+    changes: dict[str, Any] = {}
+    if args.p90_target_min is not None:
+        changes["p90_target_min"] = args.p90_target_min
+    if args.seed is not None:
+        changes["seed"] = args.seed
+    profile = replace(profile, **changes)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="luot-simulate-") as tmp:
+        print(f"simulating {profile.hours} hours from {profile.opens:%H:%M} through a private broker "
+              f"and dispatcher…", flush=True)
+        result, site = simulate(profile, Path(tmp), args.ms_per_min)
+    figures = day_figures(profile, site, result)
+    files = write_outputs(args.out, profile, site, result, figures)
+    rows, _ = plan(profile, site, figures)
+    print(f"{figures.total.issued} tickets ({sum(result.refused.values())} refused at the daily cap), "
+          f"{result.commands} commands in {result.real_s:.1f} s; day ended at "
+          f"{hour_label(profile, 0)} + {result.closed_at_min / 60:.1f} h")
+    print(f"{'service':<8}{'tickets':>8}{'wait':>8}{'p90':>8}{'max':>8}{'svc':>7}{'now':>9}{'need':>6}")
+    needs = {row.code: row for row in rows}
+    for s in figures.services:
+        row = needs[s.code]
+        print(f"{s.code:<8}{s.issued:>8}{_num(s.wait_mean_min):>8}{_num(s.wait_p90_min):>8}"
+              f"{_num(s.wait_max_min):>8}{_num(s.service_mean_min):>7}"
+              f"{f'{row.counters_now} ({row.first_choice})':>9}"
+              f"{'-' if row.needed is None else row.needed:>6}")
+    print(f"(minutes; 'now' = counters serving it (first choice); 'need' = counters serving only it "
+          f"to keep p90 ≤ {profile.p90_target_min:g} min at its peak hour)")
+    for path in files:
+        print(f"  {path}")
+    return 0
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
