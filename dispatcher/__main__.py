@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         if site.id != device.site:
             raise device.error("site", f"is {device.site!r} but {site_file} is {site.id!r}")
     except ConfigError as e:
-        print(f"luot dispatcher: configuration error: {e}")
+        print(e.explain("luot dispatcher: configuration error: "))
         return 2
     setup_logging(device.log_level)
     database.parent.mkdir(parents=True, exist_ok=True)

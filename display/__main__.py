@@ -72,7 +72,7 @@ def build_voice(folder: Path) -> int:
     try:
         written = build_voice_pack(folder, keep_existing=True)
     except VoiceError as e:
-        print(f"luot display: {e}")
+        print(e.explain("luot display: "))
         return 1
     print(f"luot display: {len(written)} clips written to {folder} (clips already there were kept)")
     return 0
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             return main_led(device)
         settings = tv_settings(device)
     except ConfigError as e:
-        print(f"luot display: configuration error: {e}")
+        print(e.explain("luot display: configuration error: "))
         return 2
     setup_logging(device.log_level)
     return run_tv(device, settings, args)

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         device.require_role("kiosk", "kiosk")
         settings = load_kiosk_settings(device)
     except ConfigError as e:
-        print(f"luot kiosk: configuration error: {e}")
+        print(e.explain("luot kiosk: configuration error: "))
         return 2
     setup_logging(device.log_level)
 

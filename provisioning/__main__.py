@@ -132,10 +132,10 @@ def main(argv: list[str] | None = None) -> int:
             return do_check(args)
         return do_image(args)
     except ConfigError as e:
-        print(f"luot provision: configuration error: {e}")
+        print(e.explain("luot provision: configuration error: "))
         return 2
     except ImageError as e:
-        print(f"luot provision image: {e}")
+        print(e.explain("luot provision image: "))
         return 2
     except (OSError, TimeoutError, RuntimeError) as e:
         print(f"luot provision {args.command}: {e}")

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         device = load_device(args.config)
         device.require_role("admin", "admin")
     except ConfigError as e:
-        print(f"luot admin: configuration error: {e}")
+        print(e.explain("luot admin: configuration error: "))
         return 2
     link = HubLink(device.broker, device_id=device.id, site=device.site, purpose="admin")
     link.start()

@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         sound = not headless and _build_voice(args.out.resolve())
         demo = Demo(args.out, args.site, headless=headless, sound=sound)
     except (ConfigError, ValueError) as e:
-        print(f"luot demo: configuration error: {e}")
+        print(e.explain("luot demo: configuration error: "))
         return 2
     print(f"Lượt demo: {demo.site.name}")
     print(f"  broker 127.0.0.1:{demo.centre.broker.port}, database {demo.centre.database}")

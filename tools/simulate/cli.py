@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         profile, _ = load_profile(args.profile)
     except ConfigError as e:
-        print(f"luot simulate: configuration error: {e}")
+        print(e.explain("luot simulate: configuration error: "))
         return 2
     changes: dict[str, Any] = {}
     if args.p90_target_min is not None:
