@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from dispatcher.epoch import database_epoch
 from luot import protocol as p
 from luot.config import Counter, DeviceEntry, SiteConfig
 
@@ -114,6 +115,7 @@ class QueueBook:
     def __init__(self, db: sqlite3.Connection, site: SiteConfig) -> None:
         self.db = db
         self.site = site
+        self.epoch = database_epoch(db)
         for c in site.counters:
             db.execute("INSERT OR IGNORE INTO counters (number) VALUES (?)", (c.number,))
 
@@ -571,6 +573,7 @@ class QueueBook:
         is_open = self.is_open(day)
         return {
             "day": day,
+            "epoch": self.epoch,
             "open": is_open,
             "taking": is_open and self.site.hours.is_taking(now.astimezone(self.site.timezone)),
             "issued": row["issued"],
@@ -586,6 +589,7 @@ class QueueBook:
         assert counter is not None
         return {
             "seq": seq,
+            "epoch": self.epoch,
             "counter": row["counter"],
             "counter_name": counter.name,
             "ticket": self.ticket_view(ticket),
