@@ -16,6 +16,7 @@ from pygame import Rect
 from display import layout as layout_mod
 from display.state import BoardState, CallView, CounterView, ServiceView, counter_region
 from luot.screen import Color, TextCache
+from luot.words import minutes_text
 
 BACKGROUND: Color = (10, 28, 56)
 HEADER: Color = (6, 18, 38)
@@ -48,9 +49,7 @@ def vietnamese_date(day: datetime) -> str:
 
 
 def minutes(value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return "—"
-    return f"{value:.0f} phút"
+    return minutes_text(value if isinstance(value, int | float) else None)[0]
 
 
 class Board:

@@ -46,7 +46,7 @@ PAPER_UNKNOWN = "unknown"
 FAULTS = {
     "out_of_paper": ("Máy in hết giấy", "The printer is out of paper"),
     "cover_open": ("Nắp máy in đang mở", "The printer cover is open"),
-    "offline": ("Máy in đang tạm dừng", "The printer is offline"),
+    "offline": ("Máy in không sẵn sàng", "The printer is not ready"),
     "unplugged": ("Không tìm thấy máy in", "The printer is not connected"),
     "not_answering": ("Máy in không phản hồi", "The printer does not answer"),
 }

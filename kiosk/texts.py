@@ -40,7 +40,7 @@ OUTSIDE_HOURS: Bilingual = (
 )
 HOURS: Bilingual = ("Giờ lấy số: {periods}", "Taking hours: {periods}")
 CAP_REACHED_BUTTON: Bilingual = ("Đã hết số hôm nay", "No more numbers today")
-CARD_OK: Bilingual = ("Đã đọc thẻ Căn cước công dân", "Citizen ID card read")
+CARD_OK: Bilingual = ("Đã đọc thẻ căn cước / CCCD", "ID card read")
 CARD_ELDERLY: Bilingual = (
     "Quý vị từ {age} tuổi trở lên được ưu tiên. Vui lòng chọn đối tượng ưu tiên.",
     "At {age} or over you may take a priority number. Please choose your group.",

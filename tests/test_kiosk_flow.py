@@ -264,7 +264,7 @@ def test_a_younger_card_and_a_bad_code(kiosk):
     kiosk.touch("done")
     kiosk.ui.notify("scan", "https://shop.example/qr")
     kiosk.pump_until(lambda: kiosk.ui.screen == screens.MESSAGE, what="the bad-code message")
-    assert "Căn cước" in kiosk.ui.visit.message[0]
+    assert "căn cước / CCCD" in kiosk.ui.visit.message[0]
 
 
 def test_hub_unreachable_greys_the_screen(kiosk, broker):
