@@ -111,14 +111,19 @@ class TicketPrinter:
         self.printed = 0
 
     def print_ticket(self, image: Image.Image, number: str) -> PrinterStatus:
-        """Print and cut, or raise PrintFault; returns the state after printing."""
+        """Print and cut, or raise PrintFault; returns the state after printing.
+
+        A printer that reports a fault right after the job (a jam, the cover opened, paper
+        run out mid-ticket) has not given the citizen a ticket: that is a fault too."""
         try:
             self._send(image, number)
+            after = self.check()
+            if after.fault is not None:
+                raise PrintFault(after.fault, f"the printer reports {after.fault} after ticket {number}")
         except PrintFault as fault:
             self._failed(fault)
             raise
         self.printed += 1
-        self.status = self.check()
         return self.status
 
     def check(self) -> PrinterStatus:

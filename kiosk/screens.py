@@ -119,8 +119,15 @@ def build_frame(lay: Layout, at: Moment, snap: HubSnapshot) -> Frame:
     if at.screen == TAKING:
         return replace(base, message=texts.TAKING, message_style="normal")
     if at.screen == NUMBER:
-        done = Button("done", lay.bottom_button(), *texts.DONE, "back")
-        return replace(base, number=visit.ticket, print_state=visit.print_state, buttons=(done,))
+        if visit.print_state.startswith("fault:"):
+            x, y, w, h = lay.bottom_button()
+            half = (w - lay.gap) // 2
+            again = Button("reprint", (x, y, half, h), *texts.PRINT_AGAIN, "service")
+            done = Button("done", (x + w - half, y, half, h), *texts.DONE, "back")
+            buttons: tuple[Button, ...] = (again, done)
+        else:
+            buttons = (Button("done", lay.bottom_button(), *texts.DONE, "back"),)
+        return replace(base, number=visit.ticket, print_state=visit.print_state, buttons=buttons)
     if at.screen == MESSAGE:
         back = Button("back", lay.bottom_button(), *texts.BACK, "back")
         return replace(base, message=visit.message, message_style=visit.message_style, buttons=(back,))

@@ -13,6 +13,7 @@ CHOOSE_PRIORITY: Bilingual = ("Quý vị thuộc đối tượng ưu tiên nào?
 PRIORITY_FOR: Bilingual = ("Ưu tiên: {vi}", "Priority: {en}")
 BACK: Bilingual = ("Quay lại", "Back")
 DONE: Bilingual = ("Xong", "Done")
+PRINT_AGAIN: Bilingual = ("In lại phiếu", "Print again")
 TAKING: Bilingual = ("Đang lấy số…", "Taking your number…")
 YOUR_NUMBER: Bilingual = ("Số thứ tự của quý vị", "Your number")
 PRINTING: Bilingual = ("Đang in phiếu…", "Printing your ticket…")

@@ -20,7 +20,7 @@ import pygame
 
 from kiosk import desk, texts
 from kiosk.cccd import CardError, parse_card
-from kiosk.desk import TakeRequest
+from kiosk.desk import Reprint, TakeRequest
 from kiosk.key_script import KeyScript
 from kiosk.memory import give_back_memory
 from kiosk.painter import Painter
@@ -51,7 +51,7 @@ ACTIVE_FOR_S = 5.0
 
 class KioskUI:
     def __init__(self, surface: pygame.Surface, snapshot: Callable[[], HubSnapshot],
-                 submit: Callable[[TakeRequest], None], *, return_after_s: float = 8.0,
+                 submit: Callable[[TakeRequest | Reprint], None], *, return_after_s: float = 8.0,
                  citizen_secret: str | None = None,
                  now: Callable[[], datetime] = lambda: datetime.now().astimezone()) -> None:
         self.surface = surface
@@ -163,6 +163,9 @@ class KioskUI:
         elif kind == "back" and self.screen == PRIORITY_SERVICES:
             self.visit.priority = None
             self._go(PRIORITY, IDLE_SCREEN_S)
+        elif kind == "reprint" and self.screen == NUMBER and self.visit.ticket is not None:
+            self.visit.print_state = "printing"
+            self.submit(Reprint(self.visit.ticket.number))
         elif kind in ("back", "done"):
             self.go_home()
 
