@@ -21,8 +21,11 @@ class KeyScript:
         if line.split():
             self.lines.append(line)
 
-    def next_touch(self, screen: str, visit: Visit, catalogue: dict[str, Any] | None) -> str | None:
-        """The button to touch now on the way to the first line's ticket; None to wait."""
+    def next_touch(self, screen: str, visit: Visit, catalogue: dict[str, Any] | None,
+                   on_screen: set[str]) -> str | None:
+        """The button to touch now on the way to the first line's ticket; None to wait.
+
+        A service on another page is reached by turning pages forward, then back."""
         if not self.lines or self.injected or catalogue is None:
             return None
         step = _parse(self.lines[0], catalogue)
@@ -31,6 +34,8 @@ class KeyScript:
             return None
         service, priority = step
         target = _touch_for(screen, visit, service, priority)
+        if target == f"service:{service}" and target not in on_screen:
+            return "page:next" if "page:next" in on_screen else "page:prev"
         if target == f"service:{service}":
             self.lines.pop(0)
         return target

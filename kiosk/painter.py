@@ -13,7 +13,7 @@ import pygame
 from kiosk import texts
 from kiosk.layout import Layout, Rect
 from kiosk.printer import FAULTS
-from kiosk.screens import Button, Frame
+from kiosk.screens import Button, Frame, page_slices
 from kiosk.texts import Bilingual
 from kiosk.ticket import wait_text
 from luot.screen import Color, TextCache
@@ -35,6 +35,10 @@ STYLES: dict[str, tuple[Color, Color]] = {  # background, text
     "error": ((255, 205, 210), (150, 20, 20)),
 }
 TEXT_CACHE_ITEMS = 64
+# The smallest a service's name may be drawn, in twentieths of the screen's short side:
+# 19 px (tone marks apart) and 12 px for the English on the 800x480 Pi display.
+MIN_NAME_U = 0.8
+MIN_NAME_EN_U = 0.5
 
 Block = tuple[str, float, bool, Color]
 Line = tuple[str, int, bool, Color, int]
@@ -65,8 +69,7 @@ class Painter:
         if frame.prompt is not None:
             tall = frame.prompt_style != "normal"
             self.panel(lay.prompt(tall), frame.prompt, frame.prompt_style, u * (1.2 if tall else 1.0))
-        bottom = lay.bottom_button()
-        grid = [b for b in frame.buttons if b.rect != bottom]
+        grid = [b for b in frame.buttons if b.id.startswith(("service:", "category:"))]
         scale = min((self.fitted(*self.button_text(b))[1] for b in grid), default=1.0)
         for button in frame.buttons:
             self.button(button, button.id == frame.pressed, scale if button in grid else 1.0)
@@ -191,6 +194,44 @@ class Painter:
                 self._fit_cache[key] = found
         return found
 
+    def _balanced_wrap(self, text: str, px: int, w: int, bold: bool) -> list[str]:
+        """Wrapped into as few lines as fit `w`, of widths as even as can be: the narrowest
+        width that needs no more lines, so a wrap does not leave a word alone on its line."""
+        lines = self.text.wrap(text, px, w, bold)
+        if len(lines) < 2:
+            return lines
+        low, high = 1, w
+        while low < high:
+            mid = (low + high) // 2
+            if len(self.text.wrap(text, px, mid, bold)) <= len(lines):
+                high = mid
+            else:
+                low = mid + 1
+        return self.text.wrap(text, px, low, bold)
+
+    def legible(self, rect: Rect, vi: str, en: str) -> bool:
+        """Whether a service button of this size shows both its names at a size read at arm's
+        length (tone marks apart), no word left alone on a line of its own."""
+        box, blocks = self.button_text(Button("", rect, vi, en, "service"))
+        lines, _ = self.fitted(box, blocks, keep=False)
+        plain_u = min(self.layout.width, self.layout.height) / 20
+        for text, size, bold, _, _ in lines:
+            if size < plain_u * (MIN_NAME_U if bold else MIN_NAME_EN_U):
+                return False
+            source = vi if bold else en
+            if len(text.split()) == 1 and len(source.split()) > 1:
+                return False
+        return True
+
+    def pages_needed(self, names: list[tuple[str, str]], area: Rect) -> int:
+        """The fewest pages of service buttons in `area` in which every button is legible."""
+        for pages in range(1, len(names) + 1):
+            if all(self.legible(cell, *names[i])
+                   for page in page_slices(len(names), pages)
+                   for i, cell in zip(page, self.layout.grid(len(page), area), strict=True)):
+                return pages
+        return max(1, len(names))
+
     def _fit_blocks(self, blocks: list[Block], w: int, h: int,
                     scale: float) -> tuple[list[Line], float]:
         while True:
@@ -201,7 +242,7 @@ class Painter:
                     continue
                 px = max(8, round(size * scale))
                 line_h = self.text.font(px, bold).get_linesize()
-                for line in self.text.wrap(text, px, w, bold):
+                for line in self._balanced_wrap(text, px, w, bold):
                     placed.append((line, px, bold, color, total))
                     total += line_h
             if total <= h or scale < 0.2:

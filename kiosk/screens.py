@@ -6,6 +6,7 @@ screen is redrawn only when the frame built for this moment differs from the las
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from functools import lru_cache
@@ -88,6 +89,7 @@ class Visit:
     notice: Bilingual | None = None
     citizen: Citizen | None = None
     citizen_at: float = 0.0
+    page: int = 0
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class Moment:
     printer: PrinterStatus
     pressed: str | None
     now: datetime
+    pages: int = 1  # the services in this many pages, each button legible
+    category_pages: int = 1  # and the priority groups
 
 
 def build_frame(lay: Layout, at: Moment, snap: HubSnapshot) -> Frame:
@@ -133,13 +137,51 @@ def build_frame(lay: Layout, at: Moment, snap: HubSnapshot) -> Frame:
         return replace(base, message=visit.message, message_style=visit.message_style, buttons=(back,))
     if at.screen == PRIORITY:
         categories = catalogue.get("priority", {}).get("categories", [])
-        cells = lay.grid(len(categories), lay.body(tall_prompt=visit.notice is not None))
-        buttons = tuple(Button(f"category:{c['code']}", r, c["name"], c["name_en"], "priority")
-                        for c, r in zip(categories, cells, strict=True))
         prompt, style = (visit.notice, "ok") if visit.notice else (texts.CHOOSE_PRIORITY, "normal")
-        back = Button("back", lay.bottom_button(), *texts.BACK, "back")
-        return replace(base, prompt=prompt, prompt_style=style, buttons=(*buttons, back))
+        paged = _Paged(lay, len(categories), at.category_pages, visit.page)
+        cells = lay.grid(len(paged.shown), lay.body(tall_prompt=visit.notice is not None))
+        buttons = [Button(f"category:{categories[i]['code']}", r, categories[i]["name"],
+                          categories[i]["name_en"], "priority")
+                   for i, r in zip(paged.shown, cells, strict=True)]
+        back = Button("back", paged.bottom, *texts.BACK, "back")
+        return replace(base, prompt=paged.label(prompt), prompt_style=style,
+                       buttons=(*buttons, *paged.buttons, back))
     return _services_frame(lay, at, base, snap, catalogue)
+
+
+def page_slices(count: int, pages: int) -> list[range]:
+    """`count` buttons in `pages` pages of sizes as even as can be."""
+    size = max(1, math.ceil(count / max(1, pages)))
+    return [range(i, min(count, i + size)) for i in range(0, count, size)] or [range(0)]
+
+
+class _Paged:
+    """One page of a grid of choices: which are shown, the page buttons, what is left below."""
+
+    def __init__(self, lay: Layout, count: int, pages: int, page: int) -> None:
+        slices = page_slices(count, pages)
+        self.page = min(page, len(slices) - 1)
+        self.pages = len(slices)
+        self.shown = slices[self.page]
+        self.bottom = lay.bottom_button()
+        self.buttons: list[Button] = []
+        if self.pages > 1:
+            x, y, w, h = self.bottom
+            side = round(w * 0.24)
+            self.buttons = [
+                Button("page:prev", (x, y, side, h), *texts.PREVIOUS_PAGE,
+                       "back" if self.page > 0 else "disabled"),
+                Button("page:next", (x + w - side, y, side, h), *texts.NEXT_PAGE,
+                       "back" if self.page < self.pages - 1 else "disabled"),
+            ]
+            self.bottom = (x + side + lay.gap, y, w - 2 * (side + lay.gap), h)
+
+    def label(self, prompt: Bilingual) -> Bilingual:
+        """The prompt, with which page this is when there are several."""
+        if self.pages == 1:
+            return prompt
+        vi, en = (t.format(n=self.page + 1, of=self.pages) for t in texts.PAGE)
+        return f"{prompt[0]} · {vi}", f"{prompt[1]} · {en}"
 
 
 def _services_frame(lay: Layout, at: Moment, base: Frame, snap: HubSnapshot,
@@ -147,9 +189,11 @@ def _services_frame(lay: Layout, at: Moment, base: Frame, snap: HubSnapshot,
     prompt, style = _home_prompt(at, snap, catalogue)
     closed = style == "error"
     services = catalogue.get("services", [])
-    cells = lay.grid(len(services), lay.body(tall_prompt=style != "normal"))
+    paged = _Paged(lay, len(services), at.pages, at.visit.page)
+    cells = lay.grid(len(paged.shown), lay.body(tall_prompt=style != "normal"))
     buttons: list[Button] = []
-    for service, rect in zip(services, cells, strict=True):
+    for i, rect in zip(paged.shown, cells, strict=True):
+        service = services[i]
         state = snap.services.get(service["code"]) or {}
         full = state.get("remaining", 1) <= 0
         if closed or full:
@@ -161,13 +205,14 @@ def _services_frame(lay: Layout, at: Moment, base: Frame, snap: HubSnapshot,
             style_name = "priority" if at.screen == PRIORITY_SERVICES else "service"
             buttons.append(Button(f"service:{service['code']}", rect, service["name"],
                                   service["name_en"], style_name))
+    buttons += paged.buttons
     if at.screen == PRIORITY_SERVICES:
-        bottom = Button("back", lay.bottom_button(), *texts.BACK, "back")
+        buttons.append(Button("back", paged.bottom, *texts.BACK, "back"))
     else:
         has_priority = bool(catalogue.get("priority", {}).get("categories"))
-        bottom = Button("priority", lay.bottom_button(), *texts.PRIORITY_BUTTON,
-                        "disabled" if closed or not has_priority else "priority")
-    return replace(base, prompt=prompt, prompt_style=style, buttons=(*buttons, bottom))
+        buttons.append(Button("priority", paged.bottom, *texts.PRIORITY_BUTTON,
+                              "disabled" if closed or not has_priority else "priority"))
+    return replace(base, prompt=paged.label(prompt), prompt_style=style, buttons=tuple(buttons))
 
 
 def _home_prompt(at: Moment, snap: HubSnapshot, catalogue: dict[str, Any]) -> tuple[Bilingual, str]:

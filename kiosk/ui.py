@@ -73,6 +73,7 @@ class KioskUI:
         self._pressed: str | None = None
         self._drawn: Frame | None = None
         self._active_until = 0.0
+        self._page_counts: dict[tuple[tuple[str, str], ...], int] = {}
 
     # ------------------------------------------------------------------ the loop
 
@@ -155,13 +156,19 @@ class KioskUI:
             citizen = self.visit.citizen
             self.submit(TakeRequest(value, self.visit.priority, citizen.id_hash if citizen else None))
             self._go(TAKING, TAKING_GIVE_UP_S)
+        elif kind == "page" and self.screen in (HOME, PRIORITY, PRIORITY_SERVICES):
+            self.visit.page = max(0, self.visit.page + (1 if value == "next" else -1))
+            self._go(self.screen, IDLE_SCREEN_S)
         elif kind == "priority":
+            self.visit.page = 0
             self._go(PRIORITY, IDLE_SCREEN_S)
         elif kind == "category":
+            self.visit.page = 0
             self.visit.priority = value
             self._go(PRIORITY_SERVICES, IDLE_SCREEN_S)
         elif kind == "back" and self.screen == PRIORITY_SERVICES:
             self.visit.priority = None
+            self.visit.page = 0
             self._go(PRIORITY, IDLE_SCREEN_S)
         elif kind == "reprint" and self.screen == NUMBER and self.visit.ticket is not None:
             self.visit.print_state = "printing"
@@ -178,7 +185,7 @@ class KioskUI:
             give_back_memory()
         citizen, at = self.visit.citizen, self.visit.citizen_at
         self.visit = Visit()
-        if citizen is not None and self.screen in (PRIORITY, PRIORITY_SERVICES):
+        if citizen is not None and self.screen in (HOME, PRIORITY, PRIORITY_SERVICES):
             self.visit.citizen, self.visit.citizen_at = citizen, at
         self._go(HOME, None)
 
@@ -244,7 +251,8 @@ class KioskUI:
             self._go(HOME, None)
 
     def _run_script(self) -> None:
-        target = self.script.next_touch(self.screen, self.visit, self.snapshot().catalogue)
+        on_screen = {b.id for b in self.frame().buttons if b.style != "disabled"}
+        target = self.script.next_touch(self.screen, self.visit, self.snapshot().catalogue, on_screen)
         if target is None:
             return
         if self.touch(target):
@@ -275,9 +283,20 @@ class KioskUI:
     # ------------------------------------------------------------------ the frame and drawing
 
     def frame(self) -> Frame:
-        moment = Moment(self.screen, self.visit, self.printer, self._pressed, self.now())
-        return build_frame(self.layout, moment, self.snapshot())
+        snap = self.snapshot()
+        catalogue = snap.catalogue or {}
+        categories = catalogue.get("priority", {}).get("categories", [])
+        moment = Moment(self.screen, self.visit, self.printer, self._pressed, self.now(),
+                        self._pages(catalogue.get("services", [])), self._pages(categories))
+        return build_frame(self.layout, moment, snap)
 
+    def _pages(self, choices: list[dict[str, Any]]) -> int:
+        """How many pages these choices take at this screen size, measured once for each list."""
+        names = tuple((str(c.get("name", "")), str(c.get("name_en", ""))) for c in choices)
+        if names not in self._page_counts:
+            self._page_counts[names] = self.painter.pages_needed(list(names),
+                                                                 self.layout.body(tall_prompt=True))
+        return self._page_counts[names]
 
     def draw(self, force: bool = False) -> bool:
         """Draw the frame if it changed; True if something was drawn."""

@@ -26,8 +26,6 @@ from kiosk.printer import EscposPrinter, TicketPrinter, open_printer
 from kiosk.screens import HubSnapshot, link_snapshot
 from kiosk.settings import parse_printer_url
 from kiosk.ui import KioskUI
-from luot import EXAMPLE_SITE
-from luot.config import load_site
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
 
 SECRET = "site-secret-0123456789"
@@ -449,26 +447,6 @@ def test_luot_kiosk_keys_prints_pngs(dispatcher, broker, site, tmp_path):
         out, err = process.communicate(timeout=10)
     assert process.returncode == 0, err
     assert "cannot do 'ZZ'" in out
-
-
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_a_large_centre_fits_every_size(display, artifacts, size):
-    """The example ward: eight services and five priority groups with long names."""
-    catalogue = load_site(EXAMPLE_SITE).catalogue()
-    snap = HubSnapshot(True, catalogue, {"open": True, "taking": True}, {})
-    surface = pygame.display.set_mode(size)
-    ui = KioskUI(surface, lambda: snap, lambda _r: None)
-    for screen in (screens.HOME, screens.PRIORITY):
-        ui.screen = screen
-        frame = ui.frame()
-        assert len(frame.buttons) == (9 if screen == screens.HOME else 6)
-        for button in frame.buttons:
-            rect, blocks = ui.painter.button_text(button)
-            lines, scale = ui.painter.fitted(rect, blocks)
-            assert scale > 0.4, f"{button.vi!r} had to shrink to {scale:.2f} at {size}"
-            assert all(ui.painter.text.render(t, s, c, b).get_width() <= rect[2] for t, s, b, c, _ in lines)
-        ui.draw(force=True)
-        pygame.image.save(surface, artifacts / f"kiosk_large_centre_{screen}_{size[0]}x{size[1]}.png")
 
 
 def test_a_hung_printer_never_freezes_the_screen(display, dispatcher, connect, tmp_path, monkeypatch):
