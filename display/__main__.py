@@ -11,6 +11,7 @@ import argparse
 import logging
 import signal
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -149,8 +150,9 @@ def run_tv(device: DeviceConfig, settings: TvSettings, args: argparse.Namespace)
     signal.signal(signal.SIGTERM, lambda *_: app.stop_soon())
     signal.signal(signal.SIGINT, lambda *_: app.stop_soon())
     width, height = screen.get_size()
-    link.publish_health({"kind": "tv", "screen": f"{width}x{height}", "sound": announcer is not None,
-                         "voice": voice, "versions": {"luot": __version__}})
+    link.publish_health({"role": "display", "kind": "tv", "screen": f"{width}x{height}",
+                         "sound": announcer is not None, "voice": voice, "versions": {"luot": __version__},
+                         "at": datetime.now().astimezone().isoformat(timespec="seconds")})
     link.start()
     log.info("board %dx%d for %s; voice %s", width, height, device.site,
              settings.voice if announcer else "off")

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from kiosk import texts
@@ -204,6 +205,7 @@ class TicketDesk:
 
     def publish_health(self) -> None:
         self.link.publish_health(
-            {**self.printer.health(), "unprinted": self.unprinted, "versions": self.versions,
+            {"role": "kiosk", **self.printer.health(), "unprinted": self.unprinted,
+             "versions": self.versions, "at": datetime.now().astimezone().isoformat(timespec="seconds"),
              **self.extra_health}
         )
