@@ -37,7 +37,7 @@ def _service(s: Section, services: list[Service], blocks: list[tuple[int, int, s
     if block_start is not None:
         end = block_start + daily_cap
         for other_start, other_end, other in blocks:
-            if block_start <= other_end and other_start <= end:
+            if block_start < other_end and other_start < end:
                 s.problem("block_start", f"numbers {block_start + 1}–{end} overlap service {other}'s block")
         blocks.append((block_start, end, code))
     return Service(
