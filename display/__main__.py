@@ -72,7 +72,7 @@ def build_voice(folder: Path) -> int:
     try:
         written = build_voice_pack(folder, keep_existing=True)
     except VoiceError as e:
-        print(e.explain("luot display: "))
+        print(f"luot display: {e}")
         return 1
     print(f"luot display: {len(written)} clips written to {folder} (clips already there were kept)")
     return 0
