@@ -32,7 +32,8 @@ import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from dispatcher.queue import Effects, QueueBook, open_database
+from dispatcher.queue import Effects, QueueBook
+from dispatcher.storage import open_database
 from luot import protocol as p
 from luot.config import BrokerSettings, SiteConfig
 from luot.mqtt import make_paho_client, session_properties
