@@ -23,7 +23,7 @@ from broker_config import (
     write_broker_files,
     write_if_changed,
 )
-from luot.config import ID_PATTERN, ConfigError, DeviceEntry, Section, SiteConfig, load_site
+from luot.config import ID_PATTERN, ConfigError, DeviceEntry, SiteConfig, load_site
 
 SECRETS_FILE = "secrets"
 ETC = Path("/etc/luot")
@@ -100,16 +100,15 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
 def load_network_options(site: SiteConfig) -> NetworkOptions:
-    n = Section(site.network, site.file, "network")
-    options = NetworkOptions(
-        hub_host=n.str("hub_host", "luot-hub.local"),
-        wifi_ssid=n.str("wifi_ssid", ""),
-        wifi_password=n.str("wifi_password", ""),
-        wifi_country=n.str("wifi_country", "VN", pattern=_COUNTRY, hint="a two-letter country code"),
-    )
-    if options.wifi_ssid and not 8 <= len(options.wifi_password) <= 63:
-        raise n.error("wifi_password", "a WPA2 passphrase has 8 to 63 characters")
-    n.done()
+    with site.table("network") as n:
+        options = NetworkOptions(
+            hub_host=n.str("hub_host", "luot-hub.local"),
+            wifi_ssid=n.str("wifi_ssid", ""),
+            wifi_password=n.str("wifi_password", ""),
+            wifi_country=n.str("wifi_country", "VN", pattern=_COUNTRY, hint="a two-letter country code"),
+        )
+        if options.wifi_ssid and not 8 <= len(options.wifi_password) <= 63:
+            n.problem("wifi_password", "a WPA2 passphrase has 8 to 63 characters")
     return options
 
 
