@@ -365,14 +365,16 @@ class QueueBook(QueueViews):
 
     # ------------------------------------------------------------------ idempotency
 
-    def stored_reply(self, device: str, command_id: str) -> str | None:
+    def stored_reply(self, device: str, command_id: str) -> tuple[str, str | None] | None:
+        """The reply already given to this id, and the digest of the command it answered."""
         row = self.db.execute(
-            "SELECT reply FROM commands WHERE device = ? AND id = ?", (device, command_id)
+            "SELECT reply, digest FROM commands WHERE device = ? AND id = ?", (device, command_id)
         ).fetchone()
-        return row[0] if row else None
+        return (row[0], row[1]) if row else None
 
-    def store_reply(self, device: str, command_id: str, reply: str, now: datetime) -> None:
+    def store_reply(self, device: str, command_id: str, digest: str, reply: str,
+                    now: datetime) -> None:
         self.db.execute(
-            "INSERT INTO commands (device, id, at, reply) VALUES (?, ?, ?, ?)",
-            (device, command_id, now.timestamp(), reply),
+            "INSERT INTO commands (device, id, at, reply, digest) VALUES (?, ?, ?, ?, ?)",
+            (device, command_id, now.timestamp(), reply, digest),
         )

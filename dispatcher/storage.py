@@ -64,17 +64,32 @@ CREATE TABLE IF NOT EXISTS commands (
     id TEXT NOT NULL,
     at REAL NOT NULL,
     reply TEXT NOT NULL,
+    digest TEXT,                    -- what the command asked for: another body is id_conflict
     PRIMARY KEY (device, id)
 ) WITHOUT ROWID;
 """
 
 
-def open_database(path: str | Path) -> sqlite3.Connection:
-    """SQLite in WAL mode with synchronous=FULL: a commit survives a power cut."""
+def open_database(path: str | Path, *, max_pages: int | None = None) -> sqlite3.Connection:
+    """SQLite in WAL mode with synchronous=FULL: a commit survives a power cut.
+
+    `max_pages` caps the file (SQLite's max_page_count): past it every write fails as on a
+    full card, which is how a hub keeps room for the rest of the system.
+    """
     db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
     db.execute("PRAGMA foreign_keys=ON")
     db.executescript(SCHEMA)
+    columns = {row["name"] for row in db.execute("PRAGMA table_info(commands)")}
+    if "digest" not in columns:  # a database from before id_conflict
+        db.execute("ALTER TABLE commands ADD COLUMN digest TEXT")
+    if max_pages is not None:
+        db.execute(f"PRAGMA max_page_count = {int(max_pages)}")
     return db
+
+
+def is_full(error: sqlite3.Error) -> bool:
+    """Whether SQLite failed because the card (or the database's cap) is full."""
+    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
