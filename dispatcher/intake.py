@@ -81,10 +81,10 @@ class Intake:
         try:
             reply = self._answer(item, now, step)
         except Exception as e:
+            if isinstance(e, sqlite3.Error) and is_full(e):
+                raise  # SQLite may have rolled back the whole transaction: the batch fails
             self.db.execute("ROLLBACK TO command")
             self.db.execute("RELEASE command")
-            if isinstance(e, sqlite3.Error) and is_full(e):
-                raise
             log.exception("a command from %s failed", item.device)
             return p.encode(p.error_reply(self.correlation_id(item), p.INTERNAL,
                                           "the dispatcher failed; try again"))

@@ -7,6 +7,7 @@ Mosquitto with the dispatcher serving, and restart it on the same database and s
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import datetime
 
@@ -19,6 +20,7 @@ from dispatcher.queue import Effects, QueueBook
 from dispatcher.service import Dispatcher
 from dispatcher.storage import open_database
 from luot import protocol as p
+from luot.mqtt import CommandRefused, HubTimeout, command_expiry, make_paho_client, unique_client_id
 from testbed.hostile import PAYLOADS
 
 MONDAY_9AM = datetime(2026, 11, 30, 9, 0)
@@ -105,3 +107,71 @@ def test_any_bytes_from_any_device_get_a_reply_that_is_not_internal(desk, site, 
     for _, reply in replies:
         decoded = json.loads(reply)
         assert decoded["ok"] or decoded["error"] != p.INTERNAL, decoded
+
+
+def test_a_command_its_sender_gave_up_on_is_never_carried_out(broker, site, tmp_path, connect):
+    """Broker up, dispatcher down: the press fails, and stays failed when the hub returns."""
+    database = tmp_path / "hub.db"
+    first = Dispatcher(site, database, broker.settings("hub"))
+    first.start()
+    wait_for(lambda: first.client.is_connected() and first.batches > 0, what="the dispatcher")
+    first.stop()  # its persistent session keeps collecting commands
+    kiosk = connect("kiosk-1", wait_config=False)
+    expiry, wait = command_expiry(2.0)
+    with pytest.raises(HubTimeout):
+        kiosk.request("take", service="CT", timeout=2.0)
+    time.sleep(expiry + 1.0 - wait + 0.1)  # past the broker's whole-second rounding
+    second = Dispatcher(site, database, broker.settings("hub"))
+    second.start()
+    try:
+        wait_for(lambda: second.batches > 0, what="the second dispatcher")
+        assert kiosk.request("take", service="CT", timeout=5)["ticket"]["number"] == "A001"
+        assert second.db.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 1
+    finally:
+        second.stop()
+
+
+def test_a_command_read_after_its_expiry_is_refused(desk, site):
+    intake, db = desk
+    now = MONDAY_9AM.replace(tzinfo=site.timezone)
+    payload = json.dumps({"id": uuid.uuid4().hex, "op": "take", "service": "CT"}).encode()
+    late = Incoming("kiosk-1", payload, None, 0, 1, deadline=time.monotonic() - 0.1)
+    [(_, reply)] = intake.apply([late], now, Effects(), lambda _o: db.execute("COMMIT"))
+    assert json.loads(reply)["error"] == p.EXPIRED
+
+
+def test_a_full_card_refuses_with_storage_full_and_recovers(broker, site, tmp_path, connect):
+    """SQLite's max_page_count makes the file as full as a card: every write past it fails."""
+    database = tmp_path / "hub.db"
+    hub = Dispatcher(site, database, broker.settings("hub"))
+    pages = hub.db.execute("PRAGMA page_count").fetchone()[0]
+    hub.db.execute(f"PRAGMA max_page_count = {pages + 2}")
+    hub.start()
+    try:
+        wait_for(lambda: hub.client.is_connected() and hub.batches > 0, what="the dispatcher")
+        health: dict[str, dict] = {}
+        watcher = make_paho_client(broker.settings("admin"), unique_client_id("admin", "health"))
+        watcher.on_connect = lambda c, *_: c.subscribe(p.Topics(site.id).device_health("hub"), qos=1)
+        watcher.on_message = lambda _c, _u, msg: health.update(hub=p.decode(msg.payload))
+        watcher.connect(broker.host, broker.port)
+        watcher.loop_start()
+        kiosk = connect("kiosk-1", wait_config=False)
+        refused = None
+        for n in range(400):
+            try:
+                kiosk.request("take", service="CT", citizen=f"{n:03d}" + "x" * 120)
+            except CommandRefused as e:
+                refused = e
+                break
+        assert refused is not None and refused.code == p.STORAGE_FULL
+        assert hub._thread is not None and hub._thread.is_alive()
+        issued = hub.db.execute("SELECT COUNT(*) FROM tickets").fetchone()[0]
+        wait_for(lambda: health.get("hub", {}).get("storage") == "full", what="health: full")
+        hub.db.execute("PRAGMA max_page_count = 1000000")  # an officer cleared the card
+        number = kiosk.request("take", service="CT")["ticket"]["number"]
+        assert number == f"A{issued + 1:03d}", "no number lost or given twice across the full card"
+        wait_for(lambda: health["hub"]["storage"] == "ok", what="health back to ok")
+        watcher.disconnect()
+        watcher.loop_stop()
+    finally:
+        hub.stop()
