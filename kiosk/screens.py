@@ -21,6 +21,7 @@ from kiosk.texts import Bilingual
 from kiosk.ticket import TicketInfo
 from luot import protocol as p
 from luot.mqtt import HubLink
+from luot.text import WEEKDAYS
 
 HOME = "home"
 PRIORITY = "priority"
@@ -28,9 +29,6 @@ PRIORITY_SERVICES = "priority_services"
 TAKING = "taking"
 NUMBER = "number"
 MESSAGE = "message"
-
-WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
-
 
 @dataclass(frozen=True)
 class HubSnapshot:

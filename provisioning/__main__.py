@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         print(e.explain("luot provision: configuration error: "))
         return 2
     except ImageError as e:
-        print(e.explain("luot provision image: "))
+        print(f"luot provision image: {e}")
         return 2
     except (OSError, TimeoutError, RuntimeError) as e:
         print(f"luot provision {args.command}: {e}")

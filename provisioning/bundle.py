@@ -23,7 +23,7 @@ from broker_config import (
     write_broker_files,
     write_if_changed,
 )
-from luot.config import ID_PATTERN, ConfigError, DeviceEntry, SiteConfig, load_site
+from luot.config import ConfigError, DeviceEntry, SiteConfig, device_file, dump_toml, load_site
 
 SECRETS_FILE = "secrets"
 ETC = Path("/etc/luot")
@@ -147,13 +147,9 @@ def read_secrets(out: Path) -> dict[str, str]:
 
 
 def write_secrets(out: Path, passwords: dict[str, str]) -> bool:
-    text = "# Lượt device passwords in clear. Keep this file private (mode 0600).\n[passwords]\n"
-    text += "".join(f'"{user}" = "{pw}"\n' for user, pw in sorted(passwords.items()))
+    text = dump_toml({"passwords": dict(sorted(passwords.items()))},
+                     comment="Lượt device passwords in clear. Keep this file private (mode 0600).")
     return write_if_changed(out / SECRETS_FILE, text, 0o600)
-
-
-def toml_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def render_device_toml(site: SiteConfig, device: DeviceEntry, network: NetworkOptions,
@@ -161,23 +157,13 @@ def render_device_toml(site: SiteConfig, device: DeviceEntry, network: NetworkOp
     port, tls, _ca = broker.device_endpoint()
     host = "localhost" if device.role == "hub" else network.hub_host
     where = f"counter {device.counter}" if device.counter is not None else device.role
-    lines = [
-        f"# Lượt device {device.id} ({where}) of site {site.id}. Written by `luot provision bundle`.",
-        "# Check it with: luot check-site site.toml device.toml",
-        f"id = {toml_string(device.id)}",
-        f"role = {toml_string(device.role)}",
-        f"site = {toml_string(site.id)}",
-        'log_level = "info"',
-        "",
-        "[broker]",
-        f"host = {toml_string(host)}",
-        f"port = {port}",
-        f"password_file = {toml_string(str(DEVICE_PASSWORD_FILE))}",
-    ]
+    broker_table: dict[str, object] = {"host": host, "port": port, "password_file": str(DEVICE_PASSWORD_FILE)}
     if tls:
-        lines += ["tls = true", f"ca_file = {toml_string(str(DEVICE_CA_FILE))}"]
-    table = role_table(device)
-    return "\n".join(lines) + "\n" + ("\n" + table if table else "")
+        broker_table |= {"tls": True, "ca_file": str(DEVICE_CA_FILE)}
+    comment = (f"Lượt device {device.id} ({where}) of site {site.id}. Written by `luot provision bundle`.\n"
+               "Check it with: luot check-site site.toml device.toml")
+    return device_file(device.id, device.role, site.id, broker_table, log_level="info", comment=comment,
+                       role_table=role_table(device))
 
 
 def hub_device(site: SiteConfig) -> DeviceEntry:
@@ -251,13 +237,3 @@ def make_bundles(site_file: Path, out: Path, *, rotate: tuple[str, ...] = ()) ->
             shutil.rmtree(folder)
             report.removed.append(folder)
     return report
-
-
-def read_bundle_password(out: Path, device_id: str) -> str:
-    if not ID_PATTERN.match(device_id):
-        raise ConfigError(out, device_id, "not a device id")
-    secrets = read_secrets(out)
-    if device_id not in secrets:
-        raise ConfigError(out / SECRETS_FILE, device_id,
-                          "no password for this device: run `luot provision bundle`")
-    return secrets[device_id]

@@ -11,7 +11,7 @@ import pygame
 import pytest
 
 from dispatcher.queue import QueueBook, open_database
-from display.board import HIGHLIGHT, SERVICES_PAGE_S, Board
+from display.board import HIGHLIGHT, SERVICES_PAGE_S, TvBoard
 from display.state import BoardState
 from luot import EXAMPLE_SITE
 from luot.config import load_site
@@ -30,11 +30,11 @@ def call(seq: int, counter: int, number: str, epoch: str | None = "e1") -> dict[
     return payload
 
 
-def board(size: tuple[int, int]) -> Board:
+def board(size: tuple[int, int]) -> TvBoard:
     state = BoardState()
     state.apply("config", SITE.catalogue(), True)
     screen = pygame.display.set_mode(size)
-    made = Board(screen, state, TZ)
+    made = TvBoard(screen, state, TZ)
     made.relayout()
     made.frame(set(), 0.0, WALL, full=True)
     return made

@@ -18,6 +18,7 @@ from luot.config.site_model import (
     SiteConfig,
     TakingHours,
 )
+from luot.config.write import device_file, dump_toml
 
 __all__ = [
     "ID_PATTERN",
@@ -35,6 +36,8 @@ __all__ = [
     "SiteConfig",
     "TakingHours",
     "counter_number",
+    "device_file",
+    "dump_toml",
     "load_device",
     "load_site",
     "open_toml",

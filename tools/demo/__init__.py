@@ -97,8 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sound = not headless and _build_voice(args.out.resolve())
         demo = Demo(args.out, args.site, headless=headless, sound=sound)
-    except (ConfigError, ValueError) as e:
+    except ConfigError as e:
         print(e.explain("luot demo: configuration error: "))
+        return 2
+    except ValueError as e:
+        print(f"luot demo: configuration error: {e}")
         return 2
     print(f"Lượt demo: {demo.site.name}")
     print(f"  broker 127.0.0.1:{demo.centre.broker.port}, database {demo.centre.database}")
