@@ -165,7 +165,7 @@ class QueueBook(QueueViews):
         return {
             "ticket": self.ticket_view(row),
             "ahead": ahead,
-            "est_wait_min": self._estimate_min(service.code, day, ahead),
+            "est_wait_min": self._estimate_min(service.code, now, ahead),
         }
 
     def _open_close(self, opening: bool, now: datetime, effects: Effects) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from dispatcher.epoch import database_epoch
+from dispatcher.estimate import estimate_minutes
 from luot.config import SiteConfig
 
 RECENT_SERVICE_TIMES = 20
@@ -90,12 +91,10 @@ class QueueViews:
             f"SELECT COUNT(*) FROM counters WHERE paused = 0 AND number IN ({marks})", numbers
         ).fetchone()[0]
 
-    def _estimate_min(self, code: str, day: str, ahead: int) -> int | None:
+    def _estimate_min(self, code: str, now: datetime, ahead: int) -> int | None:
         """Minutes until a ticket with `ahead` people before it is called; None if nobody serves."""
-        counters = self._open_counters(code)
-        if counters == 0:
-            return None
-        return round(ahead * self._service_minutes(code, day) / counters)
+        return estimate_minutes(self.db, self.site, code, now.timestamp(), ahead,
+                                self._service_minutes(code, self.day_of(now)))
 
     # ------------------------------------------------------------------ retained state
 
@@ -159,7 +158,7 @@ class QueueViews:
             "remaining": service.daily_cap - issued,
             "taking": taking,
             "open_counters": self._open_counters(code),
-            "est_wait_min": self._estimate_min(code, day, waiting),
+            "est_wait_min": self._estimate_min(code, now, waiting),
             "avg_wait_min": round(row["avg_wait_s"] / 60, 1) if row["avg_wait_s"] else None,
         }
 

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pygame
 import pytest
 
-from dispatcher.queue import QueueBook, open_database
+from dispatcher.queue import QueueBook
+from dispatcher.storage import open_database
 from display.board import HIGHLIGHT, SERVICES_PAGE_S, TvBoard
 from display.state import BoardState
 from luot import EXAMPLE_SITE
