@@ -47,11 +47,13 @@ def write_outputs(out: Path, profile: LoadProfile, site: SiteConfig, result: Day
     with tickets.open("w", newline="", encoding="utf-8-sig") as f:
         w = csv.writer(f)
         w.writerow(["ticket", "number", "service", "status", "counter", "issued_min", "called_min",
-                    "finished_min", "wait_min", "service_min"])
+                    "finished_min", "wait_min", "service_min", "estimated_wait_min"])
         for v in sorted(result.visits, key=lambda v: v.issued_at):
+            estimate = result.estimates.get(v.ticket)
             w.writerow([v.ticket, v.number, v.service, v.status, v.counter or "",
                         *(("" if x is None else round(x / 60, 2))
-                          for x in (v.issued_at, v.called_at, v.finished_at, v.wait_s, v.service_s))])
+                          for x in (v.issued_at, v.called_at, v.finished_at, v.wait_s, v.service_s)),
+                        "" if estimate is None else estimate])
     png = render_summary(
         out / "summary.png",
         figures,
@@ -117,6 +119,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{'-' if row.needed is None else row.needed:>6}")
     print(f"(minutes; 'now' = counters serving it (first choice); 'need' = counters serving only it "
           f"to keep p90 ≤ {profile.p90_target_min:g} min at its peak hour)")
+    mae, bias, compared, without = result.estimate_error()
+    naive_mae, naive_bias, _, _ = result.estimate_error(naive=True)
+    print(f"estimated wait on the tickets: mean absolute error {_num(mae)} min, mean error {_num(bias)} min "
+          f"over {compared} tickets called ({without} printed with no estimate: no counter serving); "
+          f"counting every counter the site lists instead: {_num(naive_mae)} and {_num(naive_bias)} min")
     for path in files:
         print(f"  {path}")
     return 0

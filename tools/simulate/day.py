@@ -6,9 +6,11 @@ import heapq
 import random
 import time as clock
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from dispatcher.service import Dispatcher
 from luot.config import SiteConfig
 from luot.mqtt import CommandRefused, HubLink, HubTimeout
 from testbed.centre import LocalCentre
@@ -39,9 +41,10 @@ class HubDesk:
         raise RuntimeError(f"the dispatcher did not answer {op} five times")
 
     def take(self, service: str, priority: str | None) -> dict[str, Any] | None:
-        """The ticket taken, or None when the dispatcher refuses (the daily cap)."""
+        """The dispatcher's reply (the ticket and its estimated wait), or None when it refuses
+        (the daily cap)."""
         try:
-            return self._request(self.kiosk, "take", service=service, priority=priority)["ticket"]
+            return self._request(self.kiosk, "take", service=service, priority=priority)
         except CommandRefused as e:
             if e.code == "cap_reached":
                 return None
@@ -75,15 +78,47 @@ class DayResult:
     commands: int
     real_s: float
     spans: dict[tuple[str, int], tuple[float, float]] = field(default_factory=dict)
+    estimates: dict[int, int | None] = field(default_factory=dict)  # ticket id → minutes on its ticket
+    # The baseline: people ahead × the catalogue's service time ÷ every counter the site lists.
+    naive: dict[int, float | None] = field(default_factory=dict)
+
+    def estimate_error(self, naive: bool = False) -> tuple[float | None, float | None, int, int]:
+        """(mean absolute error, mean error) in minutes between the wait printed on each ticket
+        (or the baseline's) and the wait it then had; the tickets compared; those with none."""
+        given = self.naive if naive else self.estimates
+        pairs = [(given[v.ticket], v.wait_s / 60) for v in self.visits
+                 if v.wait_s is not None and given.get(v.ticket) is not None]
+        without = sum(1 for e in given.values() if e is None)
+        if not pairs:
+            return None, None, 0, without
+        mae = sum(abs(e - w) for e, w in pairs) / len(pairs)
+        bias = sum(e - w for e, w in pairs) / len(pairs)
+        return round(mae, 2), round(bias, 2), len(pairs), without
+
+
+class SimulatedClock:
+    """The dispatcher's clock in a simulation: the day's start plus the simulated minutes."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+        self.minutes = 0.0
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(minutes=self.minutes)
 
 
 class DaySimulation:
     """Discrete events in simulated minutes; every decision about the queue is the dispatcher's."""
 
     def __init__(self, profile: LoadProfile, site: SiteConfig, desk: HubDesk,
-                 ms_per_min: float = 5.0) -> None:
+                 ms_per_min: float = 5.0, sim_clock: SimulatedClock | None = None) -> None:
         self.profile = profile
         self.desk = desk
+        self.clock = sim_clock or SimulatedClock(datetime.now().astimezone())
+        self.estimates: dict[int, int | None] = {}
+        self.naive: dict[int, float | None] = {}
+        self.listed = {s.code: (s.avg_service_min, sum(s.code in c.services for c in site.counters))
+                       for s in site.services}
         self.rng = random.Random(profile.seed)
         self.ms_per_min = ms_per_min
         self.counters = {c.number: _CounterDesk(c.number, c.services) for c in site.counters}
@@ -111,6 +146,8 @@ class DaySimulation:
 
     def run(self) -> DayResult:
         self._arrivals()
+        for number in self.counters:  # officers sit down and press NEXT at the opening
+            self._schedule(0.0, "done", number)
         started = clock.monotonic()
         now = 0.0
         while self._events:
@@ -118,22 +155,27 @@ class DaySimulation:
             lag = started + now * self.ms_per_min / 1000 - clock.monotonic()
             if lag > 0:
                 clock.sleep(lag)
+            self.clock.minutes = now
             if kind == "arrive":
                 self._arrive(now, what)
             else:
                 self._press(now, what, "next" if kind == "done" else "noshow")
         spans = {("sim", n): (0.0, self.profile.hours * 3600.0) for n in self.counters}
         return DayResult(list(self.visits.values()), self.stints, self.refused, now,
-                         self.desk.commands, clock.monotonic() - started, spans)
+                         self.desk.commands, clock.monotonic() - started, spans, self.estimates, self.naive)
 
     def _arrive(self, now: float, service: str) -> None:
         priority = None
         if self.profile.priority_rate and self.rng.random() < self.profile.priority_rate:
             priority = self.rng.choice(self.priority_codes)
-        ticket = self.desk.take(service, priority)
-        if ticket is None:
+        reply = self.desk.take(service, priority)
+        if reply is None:
             self.refused[service] += 1
             return
+        ticket = reply["ticket"]
+        self.estimates[ticket["id"]] = reply.get("est_wait_min")
+        service_min, listed = self.listed[service]
+        self.naive[ticket["id"]] = reply["ahead"] * service_min / listed if listed else None
         self.visits[ticket["id"]] = Visit(ticket["id"], ticket["number"], service, now * 60, day="sim")
         idle = [c for c in self.counters.values() if c.current is None and service in c.services]
         if idle:
@@ -167,17 +209,31 @@ class DaySimulation:
 
 
 def simulate(profile: LoadProfile, workdir: Path, ms_per_min: float = 5.0) -> tuple[DayResult, SiteConfig]:
-    """Start broker and dispatcher in `workdir`, play the day, stop everything."""
+    """Start the broker and the dispatcher in `workdir`, play the day, stop everything.
+
+    The dispatcher runs in this process on the simulated clock, from today's opening time, so
+    what it measures (service times, counters heard from lately) and so the waits it estimates
+    are in simulated time. A day is a day: a profile must end before midnight."""
     centre = LocalCentre(workdir, profile.site_file, counters=profile.counters, midday=True)
     centre.start_broker()
     desk = None
+    today = centre.site.now()
+    sim_clock = SimulatedClock(today.replace(hour=profile.opens.hour, minute=profile.opens.minute,
+                                             second=0, microsecond=0))
+    hub = Dispatcher(centre.site, centre.database, centre.broker.settings(centre.hub_id), clock=sim_clock)
     try:
-        centre.start_dispatcher()
+        hub.start()
+        deadline = clock.monotonic() + 15
+        while not (hub.client.is_connected() and hub.batches > 0):
+            if clock.monotonic() > deadline:
+                raise RuntimeError("the dispatcher did not connect to the simulation's broker")
+            clock.sleep(0.02)
         desk = HubDesk(centre, [c.number for c in centre.site.counters])
-        result = DaySimulation(profile, centre.site, desk, ms_per_min).run()
+        result = DaySimulation(profile, centre.site, desk, ms_per_min, sim_clock).run()
     finally:
         if desk is not None:
             desk.close()
+        hub.stop()
         centre.stop()
     return result, centre.site
 

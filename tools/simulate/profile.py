@@ -122,6 +122,10 @@ def _read_profile(top: Section, path: Path) -> tuple[LoadProfile, SiteConfig]:
         demand.append(Demand(code, per_hour, service_time))
     if not demand:
         top.problem("demand", "at least one [[demand]] is required")
+    hours = max((len(d.per_hour) for d in demand), default=0)
+    if opens.hour * 60 + opens.minute + hours * 60 > 23 * 60 + 30:
+        top.problem("demand", f"{hours} hours from {opens:%H:%M} run past midnight, when the dispatcher "
+                              "starts the next business day; a simulated day ends by 23:30")
     counters = None
     if top.has("counters"):
         counters = []
