@@ -117,6 +117,9 @@ class TicketPrinter:
         run out mid-ticket) has not given the citizen a ticket: that is a fault too."""
         try:
             self._send(image, number)
+            # The job went through, so an earlier fault is over unless the printer says otherwise
+            # now (a printer that cannot be asked keeps no stale fault).
+            self.status = PrinterStatus(self.status.paper, None)
             after = self.check()
             if after.fault is not None:
                 raise PrintFault(after.fault, f"the printer reports {after.fault} after ticket {number}")
