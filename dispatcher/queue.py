@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dispatcher.day_catalogue import keep_catalogue
 from dispatcher.views import QueueViews
 from luot import protocol as p
 from luot.config import Counter, DeviceEntry, SiteConfig
@@ -149,6 +150,7 @@ class QueueBook(QueueViews):
                 raise p.ProtocolError(
                     p.DUPLICATE_CITIZEN, f"this citizen already holds number {held['number']}"
                 )
+        keep_catalogue(self.db, self.site, day)
         cursor = self.db.execute(
             "INSERT INTO tickets (day, issued_service, seq, number, service, priority, citizen,"
             " status, rank, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', 0, ?)",

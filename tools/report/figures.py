@@ -64,6 +64,10 @@ def _minutes(value: float | None) -> float | None:
     return None if value is None else round(value / 60, 2)
 
 
+def _overlap(a: float, b: float, c: float, d: float) -> float:
+    return max(0.0, min(b, d) - max(a, c))
+
+
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
@@ -149,12 +153,14 @@ def compute_figures(
     hour_of: Callable[[float], int],
     refused: dict[str, int] | None = None,
     spans: dict[tuple[str, int], tuple[float, float]] | None = None,
+    breaks: dict[str, list[tuple[float, float]]] | None = None,
 ) -> Figures:
     """Figures per service and per counter.
 
-    A counter's idle time is its span minus its busy time. The span of a counter on a
-    day is `spans[(day, counter)]` when given (a simulation knows when officers sit
-    down), else from its first call to its last end that day.
+    A counter's idle time is its span minus its busy time and minus the part of the day's
+    `breaks` (the lunch break between taking periods) it was not serving in. The span of
+    a counter on a day is `spans[(day, counter)]` when given (a simulation knows when
+    officers sit down), else from its first call to its last end that day.
     """
     visits = list(visits)
     stints = list(stints)
@@ -192,6 +198,9 @@ def compute_figures(
                 start = min(s.start for s in mine if s.day == day)
                 end = max(s.end for s in mine if s.day == day)
             span += end - start
+            for pause_start, pause_end in (breaks or {}).get(day, []):
+                span -= _overlap(pause_start, pause_end, start, end) - sum(
+                    _overlap(pause_start, pause_end, s.start, s.end) for s in mine if s.day == day)
         ended = [visit_by_id[s.ticket] for s in mine if s.ticket in visit_by_id]
         finished_here = {v.ticket: v for v in ended if v.counter == number}
         times = [v.service_s for v in finished_here.values() if v.service_s is not None]
