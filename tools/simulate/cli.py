@@ -28,21 +28,24 @@ from typing import Any
 from luot.config import ConfigError, SiteConfig
 from tools.report import Figures, render_summary, write_csv
 from tools.simulate.day import DayResult, day_figures, simulate
-from tools.simulate.plan import hour_label, plan, plan_section
+from tools.simulate.plan import CentrePlan, hour_label, hourly_load, plan_centre, plan_lines, plan_section
 from tools.simulate.profile import EXAMPLE_PROFILE, LoadProfile, load_profile
 
 
 def write_outputs(out: Path, profile: LoadProfile, site: SiteConfig, result: DayResult,
-                  figures: Figures) -> list[Path]:
+                  figures: Figures, plan: CentrePlan | None = None) -> list[Path]:
     files = write_csv(figures, out)
-    rows, table = plan(profile, site, figures)
     planning = out / "planning.csv"
     with planning.open("w", newline="", encoding="utf-8-sig") as f:
         w = csv.writer(f)
-        w.writerow(["Lĩnh vực (service)", "Giờ (hour)", "Phiếu/giờ (arrivals per hour)",
-                    "Phục vụ TB, phút (service mean, min)",
-                    f"Quầy cần cho p90 ≤ {profile.p90_target_min:g} phút (counters needed)"])
-        w.writerows(table)
+        w.writerow(["Giờ (hour)", "Phiếu/giờ (arrivals per hour)", "Tải, Erlang (load)",
+                    "Phục vụ TB, phút (service mean, min)"])
+        for hour, (arrivals, erlangs, service_min) in enumerate(hourly_load(profile)):
+            w.writerow([hour_label(profile, hour), arrivals, round(erlangs, 2), round(service_min, 2)])
+        if plan is not None and plan.answer is not None:
+            w.writerow([])
+            w.writerow(["Quầy (counter)", "Lĩnh vực, theo thứ tự (services, first first)"])
+            w.writerows([c["number"], " ".join(c["services"])] for c in plan.answer.counters)
     tickets = out / "tickets.csv"
     with tickets.open("w", newline="", encoding="utf-8-sig") as f:
         w = csv.writer(f)
@@ -63,7 +66,8 @@ def write_outputs(out: Path, profile: LoadProfile, site: SiteConfig, result: Day
                  f"profile {Path(profile.file).name}, seed {profile.seed}",
         show_ratings=False,
         target_min=profile.p90_target_min,
-        sections=(plan_section(rows, {s.code: s.name for s in figures.services}, profile.p90_target_min),),
+        sections=(plan_section(plan, {s.code: s.name for s in site.services}, profile.p90_target_min),)
+        if plan is not None else (),
     )
     return [*files, planning, tickets, png]
 
@@ -80,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ms-per-min", type=float, default=5.0,
                         help="real milliseconds per simulated minute; 0 runs flat out (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: the profile's)")
+    parser.add_argument("--no-plan", action="store_true",
+                        help="only the day with the site's counters, not the planner's search")
     args = parser.parse_args(argv)
     if args.p90_target_min is not None and args.p90_target_min <= 0:
         print("luot simulate: --p90-target-min must be more than 0")
@@ -102,23 +108,22 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="luot-simulate-") as tmp:
         print(f"simulating {profile.hours} hours from {profile.opens:%H:%M} through a private broker "
               f"and dispatcher…", flush=True)
-        result, site = simulate(profile, Path(tmp), args.ms_per_min)
+        result, site = simulate(profile, Path(tmp) / "day", args.ms_per_min)
+        plan = None if args.no_plan else plan_centre(profile, Path(tmp), args.ms_per_min,
+                                                     lambda line: print(line, flush=True))
     figures = day_figures(profile, site, result)
-    files = write_outputs(args.out, profile, site, result, figures)
-    rows, _ = plan(profile, site, figures)
+    files = write_outputs(args.out, profile, site, result, figures, plan)
     print(f"{figures.total.issued} tickets ({sum(result.refused.values())} refused at the daily cap), "
           f"{result.commands} commands in {result.real_s:.1f} s; day ended at "
           f"{hour_label(profile, 0)} + {result.closed_at_min / 60:.1f} h")
-    print(f"{'service':<8}{'tickets':>8}{'wait':>8}{'p90':>8}{'max':>8}{'svc':>7}{'now':>9}{'need':>6}")
-    needs = {row.code: row for row in rows}
+    print(f"{'service':<8}{'tickets':>8}{'wait':>8}{'p90':>8}{'max':>8}{'svc':>7}{'counters':>10}")
     for s in figures.services:
-        row = needs[s.code]
+        serving = sum(s.code in c.services for c in site.counters)
         print(f"{s.code:<8}{s.issued:>8}{_num(s.wait_mean_min):>8}{_num(s.wait_p90_min):>8}"
-              f"{_num(s.wait_max_min):>8}{_num(s.service_mean_min):>7}"
-              f"{f'{row.counters_now} ({row.first_choice})':>9}"
-              f"{'-' if row.needed is None else row.needed:>6}")
-    print(f"(minutes; 'now' = counters serving it (first choice); 'need' = counters serving only it "
-          f"to keep p90 ≤ {profile.p90_target_min:g} min at its peak hour)")
+              f"{_num(s.wait_max_min):>8}{_num(s.service_mean_min):>7}{serving:>10}")
+    print("(minutes; 'counters' = the site's counters that serve the field)")
+    if plan is not None:
+        print("\n".join(plan_lines(plan, profile.p90_target_min)))
     mae, bias, compared, without = result.estimate_error()
     naive_mae, naive_bias, _, _ = result.estimate_error(naive=True)
     print(f"estimated wait on the tickets: mean absolute error {_num(mae)} min, mean error {_num(bias)} min "
