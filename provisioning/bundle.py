@@ -24,10 +24,9 @@ from broker_config import (
     write_if_changed,
 )
 from luot.config import ID_PATTERN, ConfigError, DeviceEntry, Section, SiteConfig, load_site
+from provisioning.roles import ETC, password_file
 
 SECRETS_FILE = "secrets"
-ETC = Path("/etc/luot")
-DEVICE_PASSWORD_FILE = ETC / "password"
 DEVICE_CA_FILE = ETC / "ca.crt"
 HUB_SITE_FILE = ETC / "site.toml"
 HUB_DATABASE = Path("/var/lib/luot/luot.db")
@@ -173,7 +172,7 @@ def render_device_toml(site: SiteConfig, device: DeviceEntry, network: NetworkOp
         "[broker]",
         f"host = {toml_string(host)}",
         f"port = {port}",
-        f"password_file = {toml_string(str(DEVICE_PASSWORD_FILE))}",
+        f"password_file = {toml_string(str(password_file(device.role)))}",
     ]
     if tls:
         lines += ["tls = true", f"ca_file = {toml_string(str(DEVICE_CA_FILE))}"]
@@ -228,7 +227,8 @@ def make_bundles(site_file: Path, out: Path, *, rotate: tuple[str, ...] = ()) ->
         files.append((folder / "password", passwords[d.id] + "\n", 0o600))
         if ca_source is not None:
             files.append((folder / "ca.crt", ca_source.read_text(encoding="utf-8"), 0o644))
-    files.append((out / hub.id / "site.toml", Path(site_file).read_text(encoding="utf-8"), 0o644))
+    # site.toml holds the Wi-Fi and the city bridge's passwords.
+    files.append((out / hub.id / "site.toml", Path(site_file).read_text(encoding="utf-8"), 0o600))
     report.changed += [path for path, text, mode in files if write_if_changed(path, text, mode)]
 
     broker_files = write_broker_files(
@@ -245,6 +245,9 @@ def make_bundles(site_file: Path, out: Path, *, rotate: tuple[str, ...] = ()) ->
         max_queued_messages=broker.max_queued_messages,
     )
     report.changed += list(broker_files.changed)
+    # The password hashes and a city bridge's password in clear: for the hub's eyes only.
+    for secret in (broker_files.password_file, broker_files.conf):
+        secret.chmod(0o600)
 
     known = {d.id for d in site.devices}
     for folder in sorted(out.iterdir()):

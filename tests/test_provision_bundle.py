@@ -47,7 +47,8 @@ def test_every_device_gets_a_bundle_that_loads(bundles: tuple[Path, Path]) -> No
         assert oct((folder / "password").stat().st_mode & 0o777) == "0o600"
         assert (folder / "password").read_text().strip() == secrets[d.id]
         assert check_password_line(passwd[d.id], secrets[d.id])
-        text = (folder / "device.toml").read_text().replace("/etc/luot/password", str(folder / "password"))
+        text = (folder / "device.toml").read_text().replace(f"/etc/luot/{d.role}.password",
+                                                            str(folder / "password"))
         (folder / "here.toml").write_text(text)
         device = load_device(folder / "here.toml")
         assert (device.id, device.role, device.site) == (d.id, d.role, site.id)
