@@ -11,6 +11,7 @@ import logging
 import signal
 from pathlib import Path
 
+from dispatcher.backup import load_backup_options
 from dispatcher.service import Dispatcher
 from luot.config import ConfigError, DeviceConfig, load_device, load_site
 from luot.logs import setup_logging
@@ -20,6 +21,7 @@ def hub_paths(device: DeviceConfig) -> tuple[Path, Path]:
     hub = device.role_section()
     site_file = Path(hub.str("site_file", "/etc/luot/site.toml"))
     database = Path(hub.str("database", "/var/lib/luot/luot.db"))
+    load_backup_options(hub)  # [hub.backup] and [hub.retention]: a mistake stops the start, not the night
     hub.done()
     return site_file, database
 

@@ -41,6 +41,17 @@ return_after_s = 8.0            # back to the start screen after showing a numbe
 # citizen_secret = "…"          # the same on every kiosk of the site, 16 characters or more
 """
 
+HUB_BACKUP_TABLES = """
+[hub.backup]                    # luot-backup.timer, every night at 22:30
+folder = "/var/lib/luot/backups" # or a USB stick mounted at /media/luot-backup
+keep_days = 14
+
+[hub.retention]                 # Decree 13/2023: kept only as long as each purpose needs
+citizen_days = 1                # ID-card hashes: only for the day's "one number per field"
+ticket_months = 12              # ticket rows: the centre's reports and complaints about a day
+command_days = 30               # stored replies that make commands idempotent
+"""
+
 COUNTER_PINS = """\
 [counter.pins]                  # BCM GPIO numbers of the officer's buttons and the status light
 next = 17
@@ -63,6 +74,7 @@ def role_table(device: DeviceEntry) -> str:
             "[hub]\n"
             f'site_file = "{HUB_SITE_FILE}"     # the centre\'s catalogue, copied here by provisioning\n'
             f'database = "{HUB_DATABASE}"  # SQLite, WAL, synchronous=FULL\n'
+            + HUB_BACKUP_TABLES
         )
     if device.role == "kiosk":
         return KIOSK_TABLE

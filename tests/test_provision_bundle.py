@@ -55,7 +55,9 @@ def test_every_device_gets_a_bundle_that_loads(bundles: tuple[Path, Path]) -> No
         assert device.broker.password == secrets[d.id]
         assert device.broker.host == ("localhost" if d.role == "hub" else "luot-hub.local")
     hub = tomllib.loads((out / "hub/device.toml").read_text())
-    assert hub["hub"] == {"site_file": "/etc/luot/site.toml", "database": "/var/lib/luot/luot.db"}
+    assert hub["hub"] == {"site_file": "/etc/luot/site.toml", "database": "/var/lib/luot/luot.db",
+                          "backup": {"folder": "/var/lib/luot/backups", "keep_days": 14},
+                          "retention": {"citizen_days": 1, "ticket_months": 12, "command_days": 30}}
     assert (out / "hub/site.toml").read_text() == site_file.read_text()
     conf = (out / "hub/broker/mosquitto.conf").read_text()
     assert "password_file /etc/luot/broker/passwd\n" in conf and "allow_anonymous false\n" in conf
