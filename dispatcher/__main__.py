@@ -11,19 +11,17 @@ import logging
 import signal
 from pathlib import Path
 
-from dispatcher.backup import load_backup_options
 from dispatcher.service import Dispatcher
+from dispatcher.settings import load_hub_settings
 from luot.config import ConfigError, DeviceConfig, load_device, load_site
 from luot.logs import setup_logging
 
 
 def hub_paths(device: DeviceConfig) -> tuple[Path, Path]:
-    hub = device.role_section()
-    site_file = Path(hub.str("site_file", "/etc/luot/site.toml"))
-    database = Path(hub.str("database", "/var/lib/luot/luot.db"))
-    load_backup_options(hub)  # [hub.backup] and [hub.retention]: a mistake stops the start, not the night
-    hub.done()
-    return site_file, database
+    """The site file and the database; the whole [hub] table is read, so a mistake in
+    [hub.backup] or [hub.retention] stops the start, not the night's backup."""
+    settings = load_hub_settings(device)
+    return settings.site_file, settings.database
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,14 +31,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         device = load_device(args.config)
-        if device.role != "hub":
-            raise ConfigError(device.file, "role", f"the dispatcher runs on the hub, not a {device.role}")
+        device.require_role("hub", "dispatcher")
         site_file, database = hub_paths(device)
         site = load_site(site_file)
         if site.id != device.site:
-            raise ConfigError(device.file, "site", f"is {device.site!r} but {site_file} is {site.id!r}")
+            raise device.error("site", f"is {device.site!r} but {site_file} is {site.id!r}")
     except ConfigError as e:
-        print(f"luot dispatcher: configuration error: {e}")
+        print(e.explain("luot dispatcher: configuration error: "))
         return 2
     setup_logging(device.log_level)
     database.parent.mkdir(parents=True, exist_ok=True)

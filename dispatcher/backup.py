@@ -20,12 +20,12 @@ import shutil
 import sqlite3
 import sys
 import time
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from dispatcher.retention import Retention, apply_retention, load_retention
-from luot.config import ConfigError, Section, load_device, load_site
+from dispatcher.retention import apply_retention
+from dispatcher.settings import load_hub_settings
+from luot.config import ConfigError, load_device, load_site
 
 NAME = re.compile(r"^luot-(\d{4}-\d{2}-\d{2})-\d{6}\.db$")
 REQUIRED_TABLES = {"days", "tickets", "calls", "ticket_log", "counters", "commands"}
@@ -33,26 +33,6 @@ REQUIRED_TABLES = {"days", "tickets", "calls", "ticket_log", "counters", "comman
 
 class BackupError(Exception):
     """A backup or restore that cannot be done as asked; the message says why."""
-
-
-@dataclass(frozen=True)
-class BackupOptions:
-    folder: Path = Path("/var/lib/luot/backups")
-    keep_days: int = 14
-    retention: Retention = field(default_factory=Retention)
-
-
-def load_backup_options(hub: Section) -> BackupOptions:
-    """`[hub.backup]` and `[hub.retention]` of the hub's device.toml."""
-    b = hub.section("backup")
-    default = BackupOptions()
-    options = BackupOptions(
-        folder=Path(b.str("folder", str(default.folder))),
-        keep_days=b.int("keep_days", default.keep_days, min=1, max=3650),
-        retention=load_retention(hub),
-    )
-    b.done()
-    return options
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -153,8 +133,6 @@ def restore(backup_file: Path, database: Path, *, force: bool = False) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from dispatcher.__main__ import hub_paths  # here: that module imports this one
-
     parser = argparse.ArgumentParser(prog="luot backup", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, default=Path("/etc/luot/hub.toml"),
@@ -162,13 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         device = load_device(args.config)
-        if device.role != "hub":
-            raise ConfigError(device.file, "role", f"backups are made on the hub, not a {device.role}")
-        site_file, database = hub_paths(device)
-        options = load_backup_options(device.role_section())
-        now = datetime.now(load_site(site_file).timezone)
+        device.require_role("hub", "backup")
+        hub = load_hub_settings(device)
+        database, options = hub.database, hub.backup
+        now = datetime.now(load_site(hub.site_file).timezone)
     except ConfigError as e:
-        print(f"luot backup: configuration error: {e}")
+        print(e.explain("luot backup: configuration error: "))
         return 2
     try:
         db = sqlite3.connect(database, timeout=30)

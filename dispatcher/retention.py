@@ -74,7 +74,6 @@ def load_retention(hub: Section) -> Retention:
         ticket_months=r.int("ticket_months", default.ticket_months, min=1, max=120),
         command_days=r.int("command_days", default.command_days, min=1, max=365),
     )
-    r.done()
     return retention
 
 
