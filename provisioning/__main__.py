@@ -16,6 +16,7 @@ from pathlib import Path
 
 from broker_config import load_broker_options, site_roles
 from luot.config import ConfigError, DeviceEntry, load_site
+from provisioning import repo_build
 from provisioning.acl_check import run_check
 from provisioning.bundle import load_network_options, make_bundles, read_secrets
 from provisioning.firstboot import BOOKWORM, TRIXIE, FirstBoot, PiDevice
@@ -57,7 +58,28 @@ def parser() -> argparse.ArgumentParser:
                        help="firstrun.sh (bookworm) or cloud-init (trixie); auto looks at the image")
     image.add_argument("--user", default="kythuat", help="the technician's login (default: %(default)s)")
     image.add_argument("--ssh-key", type=Path, help="public key for SSH (default: ~/.ssh/id_*.pub)")
+    repo = commands.add_parser("repo", help="make the centre's offline repository (needs the internet once)",
+                               description=repo_build.__doc__,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    repo.add_argument("--wheel", type=Path, required=True,
+                      help="Lượt's wheel (python3 -m pip wheel --no-deps . -w dist/)")
+    repo.add_argument("--out", type=Path, default=Path("luot-repo"),
+                      help="the repository (default: %(default)s)")
+    repo.add_argument("--key-dir", type=Path, default=Path("luot-repo-key"),
+                      help="the signing key, made on the first build; keep it (default: %(default)s)")
+    repo.add_argument("--suite", action="append", choices=repo_build.SUITES,
+                      help="only this Debian suite (default: bookworm and trixie)")
     return top
+
+
+def do_repo(args: argparse.Namespace) -> int:
+    manifest = repo_build.build_repository(args.wheel, args.out, args.key_dir,
+                                           tuple(args.suite or repo_build.SUITES))
+    debs = {suite: len(found) for suite, found in manifest["debian"].items()}
+    print(f"{args.out}: {len(manifest['wheels'])} wheels, Debian packages {debs}, "
+          f"{manifest['bytes'] / 1e6:.1f} MB, signed by {manifest['key']['fingerprint']}, "
+          f"in {manifest['build_s']} s. Give it to `luot provision image --repo {args.out}`.")
+    return 0
 
 
 def default_ssh_key() -> Path | None:
@@ -152,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "check":
             return do_check(args)
+        if args.command == "repo":
+            return do_repo(args)
         return do_image(args)
     except ConfigError as e:
         print(e.explain("luot provision: configuration error: "))
@@ -159,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ImageError, RepositoryError) as e:
         print(f"luot provision image: {e}")
         return 2
+    except repo_build.BuildError as e:
+        print(f"luot provision repo: {e}")
+        return 1
     except (OSError, TimeoutError, RuntimeError) as e:
         print(f"luot provision {args.command}: {e}")
         return 1
