@@ -10,7 +10,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # and gpg to index and sign the centre's offline repository.
 DEB_PACKAGES := mosquitto fonts-dejavu-core espeak-ng libzbar0 dosfstools mtools python3-venv apt-utils gpg
 
-.PHONY: test demo lint bench system clean
+.PHONY: test demo lint bench system clean pi-test
 
 test: $(STAMP)
 	$(PY) -m ruff check .
@@ -50,3 +50,11 @@ $(STAMP): pyproject.toml | system
 
 clean:
 	rm -rf $(VENV) artifacts demo-output *.egg-info
+
+# The proof of the offline install (not part of `make test`): emulated arm64 Pis, network cut.
+# Needs root, mmdebstrap and qemu-user-static; the internet only for its first, cached step.
+PI_PACKAGES := mmdebstrap qemu-user-static binfmt-support
+pi-test: $(STAMP)
+	@command -v mmdebstrap >/dev/null 2>&1 && [ -x /usr/bin/qemu-aarch64-static ] || { \
+		$(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(PI_PACKAGES); }
+	$(SUDO) $(PY) -m bench.pitest
