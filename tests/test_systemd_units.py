@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from provisioning.firstboot import FIRSTBOOT_UNIT
+from provisioning.roles import ROLES, config_file
 
 UNITS = Path(__file__).resolve().parent.parent / "provisioning" / "systemd"
 ROLE_UNITS = {
@@ -121,3 +122,14 @@ def test_mosquitto_with_our_drop_in_is_hardened_too(tmp_path: Path) -> None:
         pytest.skip(f"this systemd-analyze cannot review unit files offline: {done.stderr.strip()[:200]}")
     assert float(found[1]) <= 4.0
     assert "User=/DynamicUser=" in done.stdout and "Service runs under a static non-root user" in done.stdout
+
+
+@pytest.mark.parametrize("role", ["hub", "kiosk", "display", "counter"])
+def test_each_role_unit_reads_the_file_first_boot_installs(role: str) -> None:
+    """One Pi may carry two roles: each unit names its own role's file, the one install.sh writes."""
+    units = [u for u in ROLES[role].units if u.startswith("luot-") and u.endswith(".service")
+             and u != "luot-repo.service"]
+    for unit in units:
+        assert f"--config {config_file(role)}" in UNITS.joinpath(unit).read_text(), unit
+    if role in ("kiosk", "display"):
+        assert "DeviceAllow=char-ttyS rw" in UNITS.joinpath(units[0]).read_text(), "the GPIO UART"
