@@ -12,7 +12,7 @@ import pytest
 from helpers import SITE_FILE, wait_for
 
 from dispatcher.backup import BackupError, backup, main, prune, restore
-from dispatcher.queue import open_database
+from dispatcher.storage import open_database
 from dispatcher.service import Dispatcher
 from luot.config import SiteConfig
 from testbed.broker import Mosquitto
