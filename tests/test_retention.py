@@ -7,8 +7,8 @@ import sqlite3
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from dispatcher.storage import open_database
 from dispatcher.retention import Retention, apply_retention, months_before
+from dispatcher.storage import open_database
 
 TODAY = date(2026, 12, 1)
 
