@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 T = TypeVar("T")
 _MISSING: Any = object()
 
-ROLES = ("hub", "kiosk", "display", "counter", "admin")
+ROLES = ("hub", "kiosk", "display", "counter", "admin", "web")
 DEFAULT_DEVICE_FILE = Path("/etc/luot/device.toml")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 

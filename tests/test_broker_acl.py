@@ -16,7 +16,8 @@ KINDS = ("state", "event", "config")
 def design_allows(site: str, user: str, role: str, access: str, topic: str) -> bool:
     """DESIGN.md: a device writes only cmd/<itself> and device/<itself>/…, reads reply/<itself>,
     state/…, event/…, config. The dispatcher (hub) answers, publishes state, events and config,
-    and reads commands and device health; the technician (admin) also reads device health."""
+    and reads commands and device health; the technician (admin) and the web service (web, for
+    the leader's dashboard) also read device health."""
     root = f"luot/{site}/"
     if not topic.startswith(root):
         return False
@@ -28,7 +29,7 @@ def design_allows(site: str, user: str, role: str, access: str, topic: str) -> b
         return role == "hub" and kind in ("reply", *KINDS)
     if rel == f"reply/{user}" or kind in KINDS:
         return True
-    return (role == "hub" and kind in ("cmd", "device")) or (role == "admin" and kind == "device")
+    return (role == "hub" and kind in ("cmd", "device")) or (role in ("admin", "web") and kind == "device")
 
 
 def topics_for(site: str, user: str, other: str) -> list[tuple[str, str | None]]:

@@ -1,0 +1,49 @@
+"""The `[web]` table of the web service's device.toml, validated key by key.
+
+```toml
+[web]
+listen = "0.0.0.0"                     # where browsers reach the service
+port = 8080
+public_url = "http://luot-hub.local:8080"   # the base the kiosk prints on tickets
+users_file = "/etc/luot/web-users"     # officers' and the leader's hashed passwords
+ticket_key = "…"                       # the same as the kiosks' (ticket links)
+```
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from luot.config import ConfigError, DeviceConfig
+
+_URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    listen: str
+    port: int
+    public_url: str
+    users_file: Path
+    ticket_key: bytes
+
+
+def web_settings(device: DeviceConfig) -> WebSettings:
+    if device.role != "web":
+        raise ConfigError(device.file, "role", f"the web service runs as a web device, not a {device.role}")
+    web = device.role_section()
+    port = web.int("port", 8080, min=1, max=65535)
+    settings = WebSettings(
+        listen=web.str("listen", "0.0.0.0"),
+        port=port,
+        public_url=web.str("public_url", f"http://luot-hub.local:{port}", pattern=_URL,
+                           hint="an http:// or https:// address").rstrip("/"),
+        users_file=Path(web.str("users_file", "/etc/luot/web-users")),
+        ticket_key=web.str("ticket_key").encode("utf-8"),
+    )
+    if len(settings.ticket_key) < 16:
+        raise web.error("ticket_key", "must be at least 16 characters (a random secret)")
+    web.done()
+    return settings
