@@ -90,9 +90,9 @@ async def login(request: web.Request) -> web.Response:
                                 error_en="Wrong login or password.")
     service.sessions.drop(session.sid)
     fresh = service.sessions.new(user)
-    response = web.HTTPSeeOther("/dashboard" if user == ADMIN else "/console")
-    _set_cookie(request, response, fresh)
-    return response
+    moved = web.HTTPSeeOther("/dashboard" if user == ADMIN else "/console")
+    _set_cookie(request, moved, fresh)
+    raise moved
 
 
 async def logout(request: web.Request) -> web.Response:

@@ -7,6 +7,7 @@ port = 8080
 public_url = "http://luot-hub.local:8080"   # the base the kiosk prints on tickets
 users_file = "/etc/luot/web-users"     # officers' and the leader's hashed passwords
 ticket_key = "…"                       # the same as the kiosks' (ticket links)
+hub = "hub"                            # the dispatcher's device id (its status on every page)
 ```
 """
 
@@ -28,6 +29,7 @@ class WebSettings:
     public_url: str
     users_file: Path
     ticket_key: bytes
+    hub_id: str
 
 
 def web_settings(device: DeviceConfig) -> WebSettings:
@@ -42,6 +44,7 @@ def web_settings(device: DeviceConfig) -> WebSettings:
                            hint="an http:// or https:// address").rstrip("/"),
         users_file=Path(web.str("users_file", "/etc/luot/web-users")),
         ticket_key=web.str("ticket_key").encode("utf-8"),
+        hub_id=web.str("hub", "hub"),
     )
     if len(settings.ticket_key) < 16:
         raise web.error("ticket_key", "must be at least 16 characters (a random secret)")

@@ -91,7 +91,8 @@ def ticket_view(snap: Snapshot, ref: TicketRef) -> dict[str, Any]:
         else:
             estimate = figures.get("est_wait_min")
             view.update(status="waiting", ahead=ahead,
-                        est_wait_min=round(estimate * ahead / waiting) if estimate is not None else None)
+                        est_wait_min=round(estimate * ahead / waiting) if estimate is not None and waiting
+                        else None)
     return view
 
 
