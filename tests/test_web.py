@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import WEB_PASSWORDS as PASSWORDS
 from helpers import wait_for
 
 from luot import protocol as p
@@ -22,17 +23,7 @@ from luot.mqtt import CommandRefused
 from luot.ticket_link import TicketRef, make_token, read_token, ticket_url
 from testbed.broker import Mosquitto
 from testbed.web_service import TICKET_KEY, WebThread
-from web.users import LoginGuard, Users, set_password
-
-PASSWORDS = {"admin": "leader-pass-1", "counter-2": "officer-pass-2", "counter-3": "officer-pass-3"}
-
-
-@pytest.fixture(scope="module")
-def users_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("web") / "web-users"
-    for user, password in PASSWORDS.items():
-        set_password(path, user, password)
-    return path
+from web.users import LoginGuard, Users
 
 
 @pytest.fixture
@@ -41,9 +32,9 @@ def clock() -> list[float]:
 
 
 @pytest.fixture
-def web(broker: Mosquitto, dispatcher: Any, site: Any, users_file: Path,
+def web(broker: Mosquitto, dispatcher: Any, site: Any, web_users: Path,
         clock: list[float]) -> Iterator[WebThread]:
-    service = WebThread(broker.settings("web"), site.id, users_file,
+    service = WebThread(broker.settings("web"), site.id, web_users,
                         guard=LoginGuard(limit=5, window_s=300, clock=lambda: clock[0]))
     service.start()
     wait_for(lambda: service.hub.link.state(p.SITE_STATE), what="site state at the web service")
@@ -118,10 +109,10 @@ def test_a_ticket_token_names_its_ticket_and_nothing_else_opens() -> None:
         assert read_token(key, "ward", junk) is None
 
 
-def test_logins_are_hashed_and_failures_limited(users_file: Path) -> None:
-    text = users_file.read_text()
+def test_logins_are_hashed_and_failures_limited(web_users: Path) -> None:
+    text = web_users.read_text()
     assert "officer-pass-2" not in text and "counter-2:$7$" in text
-    users = Users.load(users_file)
+    users = Users.load(web_users)
     assert users.check("counter-2", "officer-pass-2")
     assert not users.check("counter-2", "officer-pass-3")
     assert not users.check("counter-9", "anything")

@@ -51,7 +51,7 @@ async def stream(request: web.Request, make_view: View) -> web.StreamResponse:
     seen, last = -1, ""
     try:
         await response.write(b"retry: 2000\n\n")
-        while True:
+        while not changes.closed:
             if changes.version != seen:
                 seen = changes.version
                 view = make_view(hub.snapshot())
@@ -128,5 +128,7 @@ async def serve(service: WebService, host: str, port: int, stop: asyncio.Event,
             ready(bound)
         await stop.wait()
     finally:
+        if service.hub.changes is not None:
+            service.hub.changes.close()
         await runner.cleanup()
         service.hub.stop()

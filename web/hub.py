@@ -32,7 +32,13 @@ class Changes:
 
     def __init__(self) -> None:
         self.version = 0
+        self.closed = False
         self._event = asyncio.Event()
+
+    def close(self) -> None:
+        """Wake every stream for the last time: the service is stopping."""
+        self.closed = True
+        self.bump()
 
     def bump(self) -> None:
         self.version += 1

@@ -26,6 +26,10 @@ def _name(snap: Snapshot, code: str) -> dict[str, str]:
     return {"code": code, "name": service.get("name", code), "name_en": service.get("name_en", "")}
 
 
+def _centre(snap: Snapshot) -> dict[str, str]:
+    return {"name": snap.catalogue.get("name", ""), "name_en": snap.catalogue.get("name_en", "")}
+
+
 def _serving(state: dict[str, Any] | None) -> dict[str, Any] | None:
     ticket = (state or {}).get("ticket")
     if not isinstance(ticket, dict):
@@ -69,7 +73,8 @@ def ticket_view(snap: Snapshot, ref: TicketRef) -> dict[str, Any]:
     figures = snap.services.get(ref.service, {})
     serving = [_counter_row(snap, c) for c in _counters(snap) if ref.service in c.get("services", [])]
     view: dict[str, Any] = {
-        "kind": "ticket", **_health(snap), "number": ref.number, "field": _name(snap, ref.service),
+        "kind": "ticket", **_health(snap), "centre": _centre(snap), "number": ref.number,
+        "field": _name(snap, ref.service),
         "checklist_url": service.get("checklist_url"), "counters": serving,
         "status": "unknown", "ahead": None, "est_wait_min": None, "counter": None, "calls": 0,
     }
@@ -121,7 +126,7 @@ def _device_rows(snap: Snapshot) -> list[dict[str, Any]]:
 def dashboard_view(snap: Snapshot) -> dict[str, Any]:
     return {
         "kind": "dashboard", **_health(snap),
-        "centre": {"name": snap.catalogue.get("name", ""), "name_en": snap.catalogue.get("name_en", "")},
+        "centre": _centre(snap),
         "today": {k: snap.site.get(k) for k in ("issued", "waiting", "served", "avg_wait_min")},
         "counters": [_counter_row(snap, c) for c in _counters(snap)],
         "fields": [_field_row(snap, s["code"]) for s in snap.catalogue.get("services", [])],
@@ -132,7 +137,7 @@ def dashboard_view(snap: Snapshot) -> dict[str, Any]:
 def board_view(snap: Snapshot) -> dict[str, Any]:
     return {
         "kind": "board", **_health(snap),
-        "centre": {"name": snap.catalogue.get("name", ""), "name_en": snap.catalogue.get("name_en", "")},
+        "centre": _centre(snap),
         "notice": snap.catalogue.get("notice", ""), "notice_en": snap.catalogue.get("notice_en", ""),
         "counters": [_counter_row(snap, c) for c in _counters(snap)],
         "fields": [_field_row(snap, s["code"]) for s in snap.catalogue.get("services", [])],

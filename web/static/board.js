@@ -4,7 +4,9 @@
   const $ = (id) => document.getElementById(id);
   let lastSeq = null;
   let flashTimer = null;
-  setInterval(() => { $("clock").textContent = new Date().toTimeString().slice(0, 5); }, 1000);
+  const tick = () => { $("clock").textContent = new Date().toTimeString().slice(0, 5); };
+  tick();
+  setInterval(tick, 1000);
   function flash(call) {
     $("flash-number").textContent = call.number;
     $("flash-counter").textContent = `đến quầy số ${call.counter}`;
@@ -16,8 +18,8 @@
   function render(v) {
     $("centre").innerHTML = LUOT.bi(v.centre.name, v.centre.name_en);
     $("notice").innerHTML = LUOT.bi(v.notice, v.notice_en);
-    $("counters").innerHTML = v.counters.map((c) => `<tr class="${c.status}"><td>${LUOT.bi(`Quầy ${c.number}`, `Counter ${c.number}`)}</td>`
-      + `<td class="num">${c.status === "paused" ? LUOT.bi("Tạm nghỉ", "Paused") : c.serving ? LUOT.esc(c.serving.number) : "—"}</td></tr>`).join("");
+    $("counters").innerHTML = v.counters.map((c) => `<div class="card ${c.status}"><span class="name">${LUOT.bi(`Quầy ${c.number}`, `Counter ${c.number}`)}</span>`
+      + `<span class="num">${c.status === "paused" ? LUOT.bi("Tạm nghỉ", "Paused") : c.serving ? LUOT.esc(c.serving.number) : "—"}</span></div>`).join("");
     $("fields").innerHTML = v.fields.map((f) => `<tr><td>${LUOT.bi(f.name, f.name_en)}</td><td class="num">${f.waiting ?? "–"}</td></tr>`).join("");
     $("recent").innerHTML = v.calls.map((c) => `<li>${LUOT.esc(c.number)} → ${LUOT.bi(`quầy ${c.counter}`, `counter ${c.counter}`)}</li>`).join("");
     const newest = v.calls[0];

@@ -24,6 +24,7 @@
   }
   function render(v) {
     document.body.dataset.status = v.status;
+    $("centre").innerHTML = LUOT.bi(v.centre.name, v.centre.name_en);
     $("number").textContent = v.number;
     $("field").innerHTML = LUOT.bi(v.field.name, v.field.name_en);
     if (v.checklist_url) { $("checklist-link").href = v.checklist_url; $("checklist").classList.remove("hidden"); }
