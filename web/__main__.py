@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         device = load_device(args.config)
         settings = web_settings(device)
     except ConfigError as e:
-        print(f"luot web: configuration error: {e}")
+        print(e.explain("luot web: configuration error: "))
         return 2
     setup_logging(device.log_level)
     users = Users.load(settings.users_file)

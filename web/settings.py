@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from luot.config import ConfigError, DeviceConfig
+from luot.config import DeviceConfig
 
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 
@@ -33,20 +33,18 @@ class WebSettings:
 
 
 def web_settings(device: DeviceConfig) -> WebSettings:
-    if device.role != "web":
-        raise ConfigError(device.file, "role", f"the web service runs as a web device, not a {device.role}")
-    web = device.role_section()
-    port = web.int("port", 8080, min=1, max=65535)
-    settings = WebSettings(
-        listen=web.str("listen", "0.0.0.0"),
-        port=port,
-        public_url=web.str("public_url", f"http://luot-hub.local:{port}", pattern=_URL,
-                           hint="an http:// or https:// address").rstrip("/"),
-        users_file=Path(web.str("users_file", "/etc/luot/web-users")),
-        ticket_key=web.str("ticket_key").encode("utf-8"),
-        hub_id=web.str("hub", "hub"),
-    )
-    if len(settings.ticket_key) < 16:
-        raise web.error("ticket_key", "must be at least 16 characters (a random secret)")
-    web.done()
-    return settings
+    device.require_role("web", "web")
+    with device.role_section() as web:
+        port = web.int("port", 8080, min=1, max=65535)
+        key = web.str("ticket_key", "")
+        if len(key) < 16:
+            web.problem("ticket_key", "must be a random secret of at least 16 characters (the kiosks' too)")
+        return WebSettings(
+            listen=web.str("listen", "0.0.0.0"),
+            port=port,
+            public_url=web.str("public_url", f"http://luot-hub.local:{port}", pattern=_URL,
+                               hint="an http:// or https:// address").rstrip("/"),
+            users_file=Path(web.str("users_file", "/etc/luot/web-users")),
+            ticket_key=key.encode("utf-8"),
+            hub_id=web.str("hub", "hub"),
+        )
