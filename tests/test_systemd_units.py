@@ -17,6 +17,7 @@ ROLE_UNITS = {
     "luot-counter.service": 4.0,
     "luot-display.service": 6.0,
     "luot-kiosk.service": 6.0,
+    "luot-web.service": 4.0,
 }
 SYSTEM_UNITS = next((p for p in (Path("/usr/lib/systemd/system"), Path("/lib/systemd/system"))
                      if (p / "sysinit.target").exists()), None)
