@@ -21,7 +21,7 @@ import paho.mqtt.client as paho
 
 from luot import protocol as p
 from luot.config import BrokerSettings
-from luot.mqtt import HubLink, make_paho_client, unique_client_id
+from luot.mqtt import HUB_ID, HubLink, make_paho_client, unique_client_id
 
 log = logging.getLogger(__name__)
 RECENT_CALLS = 8
@@ -58,7 +58,7 @@ class Snapshot:
     """One consistent reading of the hub for the views."""
 
     linked: bool  # the web service's own link to the broker
-    hub_online: bool  # the dispatcher's retained status
+    hub_online: bool  # the broker reached and the dispatcher's retained status `online`
     catalogue: dict[str, Any]
     site: dict[str, Any]
     counters: dict[int, dict[str, Any]]
@@ -69,10 +69,9 @@ class Snapshot:
 
 
 class HubWatch:
-    def __init__(self, broker: BrokerSettings, *, device_id: str, site: str, hub_id: str = "hub") -> None:
-        self.hub_id = hub_id
+    def __init__(self, broker: BrokerSettings, *, device_id: str, site: str, hub_id: str = HUB_ID) -> None:
         self.device_id = device_id
-        self.link = HubLink(broker, device_id=device_id, site=site, purpose="web")
+        self.link = HubLink(broker, device_id=device_id, site=site, purpose="web", hub_id=hub_id)
         self.topics = self.link.topics
         self.changes: Changes | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -86,6 +85,7 @@ class HubWatch:
         self._broker = broker
         self.link.add_handler(self._on_message)
         self.link.add_connection_handler(lambda _up: self._soon(self._changed))
+        self.link.add_hub_handler(lambda _online: self._soon(self._changed))
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -163,10 +163,9 @@ class HubWatch:
                     for topic, state in self.link.states(p.SERVICE_STATES).items() if isinstance(state, dict)}
         catalogue = self.link.state(p.CONFIG)
         site = self.link.state(p.SITE_STATE)
-        hub = self._devices.get(self.hub_id, {}).get("status")
         snap = Snapshot(
             linked=self.link.connected,
-            hub_online=hub != "offline",
+            hub_online=self.link.hub_online,
             catalogue=catalogue if isinstance(catalogue, dict) else {},
             site=site if isinstance(site, dict) else {},
             counters=counters,

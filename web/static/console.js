@@ -11,7 +11,7 @@
     no_current_ticket: ["Quầy chưa phục vụ ai.", "This counter is serving no one."],
     forbidden: ["Không có quyền thực hiện lệnh này cho quầy này.", "Not allowed for this counter."],
     day_closed: ["Ngày làm việc đã đóng.", "The day is closed."],
-    hub_timeout: ["Hệ thống không trả lời kịp. Xem trạng thái quầy trước khi thử lại.", "No answer from the hub in time. Check the counter's state before trying again."],
+    hub_timeout: ["Hệ thống không trả lời kịp: lệnh không được thực hiện. Vui lòng thử lại.", "No answer from the hub in time: the command was not carried out. Please try again."],
     hub_unreachable: ["Mất kết nối tới hệ thống; lệnh không được gửi.", "No link to the hub; the command was not sent."],
     network: ["Mất kết nối tới máy chủ; lệnh có thể chưa được gửi.", "Lost the connection to the server; the command may not have been sent."],
     csrf: ["Phiên làm việc đã hết hạn, vui lòng đăng nhập lại.", "Your session expired; please log in again."],
