@@ -17,6 +17,7 @@ COMMANDS = {
     "kiosk": ("kiosk.__main__", "the touch kiosk that prints tickets"),
     "display": ("display.__main__", "a hallway TV board or LED board, with spoken calls"),
     "counter": ("counter_button.__main__", "a counter's call-buttons, light and LED board"),
+    "web": ("web.__main__", "the hub's web service: ticket pages, counter consoles, dashboard, board"),
     "provision": ("provisioning.__main__", "make device bundles, broker files and SD images"),
     "backup": ("dispatcher.backup", "back up the hub's database and apply the retention rules (nightly)"),
     "admin": ("tools.admin", "open or close the day, look at the queue, restore a backup"),

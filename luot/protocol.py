@@ -149,6 +149,11 @@ ROLE_OPS: dict[str, frozenset[str]] = {
         {"next", "recall", "noshow", "done", "requeue", "transfer", "pause", "resume", "rate"}
     ),
     "admin": frozenset(OPS),
+    # The hub's web service: officers' consoles (only for the counters its inventory entry
+    # lists in `counters`) and the leader's open/close of the day.
+    "web": frozenset(
+        {"next", "recall", "noshow", "done", "requeue", "transfer", "pause", "resume", "open", "close"}
+    ),
     "display": frozenset(),
     "hub": frozenset(),
 }
