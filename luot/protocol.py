@@ -56,6 +56,9 @@ SERVICE_STATES = "state/service/"  # + the service's code
 CMD = "cmd/"  # + the sending device's id
 REPLY = "reply/"  # + the device's id
 DEVICE = "device/"  # + the device's id + "/status" or "/health"
+# The city's journal (dispatcher.journal): under the hub's grants, read by no device on the LAN.
+JOURNAL = "reply/city/journal"  # hub → city: events with their per-hub sequence
+JOURNAL_RESEND = "cmd/city/journal"  # city → hub: {"from": seq, "to": seq}
 
 
 def counter_state(number: int) -> str:
