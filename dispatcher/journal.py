@@ -155,6 +155,7 @@ class JournalPublisher:
         self.client.on_message = self._on_message
         self._broker = broker
         self.published = 0
+        self.resent = 0
 
     def start(self) -> None:
         self.client.connect_async(self._broker.host, self._broker.port, keepalive=self._broker.keepalive)
@@ -225,3 +226,4 @@ class JournalPublisher:
             message["resent"] = True
         self.client.publish(self.topics.root + p.JOURNAL, p.encode(message), qos=1)
         self.published += len(events)
+        self.resent += len(events) if resent else 0
