@@ -69,12 +69,16 @@ class BrokerOptions:
 
 def load_broker_options(site: SiteConfig) -> BrokerOptions:
     """Read and check `[broker]` of site.toml; a mistake names the file and the key."""
-    b = Section(site.broker, site.file, "broker")
+    with site.table("broker") as b:
+        return _read_broker(b, site.id)
+
+
+def _read_broker(b: Section, site_id: str) -> BrokerOptions:
     port = b.int("port", 1883, min=1, max=65535)
     bind = b.str("bind", "0.0.0.0")
     persistence_dir = b.str("persistence_dir", HUB_PERSISTENCE_DIR)
     if not persistence_dir.startswith("/"):
-        raise b.error("persistence_dir", f"expected an absolute path on the hub; got {persistence_dir!r}")
+        b.problem("persistence_dir", f"expected an absolute path on the hub; got {persistence_dir!r}")
     max_packet_size = b.int("max_packet_size", 262144, min=8192, max=16 * 1024 * 1024)
     max_queued_messages = b.int("max_queued_messages", 5000, min=100, max=1_000_000)
     tls = None
@@ -88,9 +92,8 @@ def load_broker_options(site: SiteConfig) -> BrokerOptions:
             key_file=t.str("key_file"),
             clients=t.bool("clients", False),
         )
-        t.done()
         if tls.port == port:
-            raise t.error("port", f"the TLS listener cannot share port {port} with the plain one")
+            t.problem("port", f"the TLS listener cannot share port {port} with the plain one")
     bridge = None
     r = b.section("bridge")
     if r.data:
@@ -98,14 +101,12 @@ def load_broker_options(site: SiteConfig) -> BrokerOptions:
         bridge = Bridge(
             host=r.str("host"),
             port=r.int("port", 8883 if tls_on else 1883, min=1, max=65535),
-            username=r.str("username", site.id),
+            username=r.str("username", site_id),
             password=r.str("password", ""),
             tls=tls_on,
             ca_file=r.str("ca_file", "/etc/ssl/certs/ca-certificates.crt" if tls_on else None),
-            client_id=r.str("client_id", f"luot-{site.id}"),
+            client_id=r.str("client_id", f"luot-{site_id}"),
         )
-        r.done()
-    b.done()
     return BrokerOptions(port, bind, persistence_dir, max_packet_size, max_queued_messages, tls, bridge)
 
 def describe(options: BrokerOptions) -> dict[str, Any]:

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.site:
             site = load_site(args.site)
     except ConfigError as e:
-        print(f"luot counter: configuration error: {e}")
+        print(e.explain("luot counter: configuration error: "))
         return 2
     if args.label:
         from counter_button.label import render_label

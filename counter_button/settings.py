@@ -67,32 +67,33 @@ class CounterSettings:
 def read_settings(device: DeviceConfig, *, default_rating: bool = False) -> CounterSettings:
     """Validate `[counter]`; `default_rating` adds five rating pins when none are configured
     (the keyboard demo, where every button exists)."""
-    if device.role != "counter":
-        raise ConfigError(device.file, "role", f"luot counter runs on a counter device, not a {device.role}")
-    s = device.role_section()
+    device.require_role("counter", "counter")
+    with device.role_section() as s:
+        return _read_counter(s, device.file, default_rating)
+
+
+def _read_counter(s: Section, file: str, default_rating: bool) -> CounterSettings:
     number = s.int("number", min=1, max=999)
     p = s.section("pins")
-    pin = pin_reader(device.file)
+    pin = pin_reader(file)
     pins = {name: p.value(name, pin, DEFAULT_PINS[name]) for name in BUTTONS}
     led_pin = p.value("led", pin, DEFAULT_LED_PIN)
     buzzer_pin = p.value("buzzer", pin, None)
-    p.done()
-    rating = _read_rating(s.section("rating"), device.file, default_rating)
+    rating = _read_rating(s.section("rating"), file, default_rating)
     used: dict[str, str] = {}
     named = [(pins[n], f"pins.{n}") for n in BUTTONS] + [(led_pin, "pins.led")]
     named += [(buzzer_pin, "pins.buzzer")] if buzzer_pin is not None else []
     named += [(pin, f"rating.pins[{i}]") for i, pin in enumerate(rating.pins if rating else ())]
     for pin, key in named:
         if str(pin) in used:
-            raise ConfigError(device.file, f"counter.{key}", f"pin {pin} is already used by {used[str(pin)]}")
+            s.problem(key, f"pin {pin} is already used by {used[str(pin)]}")
         used[str(pin)] = f"counter.{key}"
     board, address = None, 1
     if s.has("board"):
         b = s.section("board")
         board = BusConfig.from_section(b)
         address = board.address(b, default=1)
-        b.done()
-    settings = CounterSettings(
+    return CounterSettings(
         number=number,
         pins=pins,
         pull_up=s.bool("pull_up", True),
@@ -106,17 +107,13 @@ def read_settings(device: DeviceConfig, *, default_rating: bool = False) -> Coun
         board=board,
         board_address=address,
     )
-    s.done()
-    return settings
 
 
 def _read_rating(r: Section, file: str, default_rating: bool) -> RatingSettings | None:
     window_s = r.float("window_s", 60.0, min=5.0)
     if not r.has("pins"):
-        r.done()
         return RatingSettings(DEFAULT_RATING_PINS, SCORES[5], window_s) if default_rating else None
     pins = tuple(r.list("pins", pin_reader(file)))
     if len(pins) not in SCORES:
         raise r.error("pins", f"expected 5 or 3 rating buttons, best first; got {len(pins)}")
-    r.done()
     return RatingSettings(pins, SCORES[len(pins)], window_s)

@@ -17,11 +17,9 @@ from luot.logs import setup_logging
 
 
 def hub_paths(device: DeviceConfig) -> tuple[Path, Path]:
-    hub = device.role_section()
-    site_file = Path(hub.str("site_file", "/etc/luot/site.toml"))
-    database = Path(hub.str("database", "/var/lib/luot/luot.db"))
-    hub.done()
-    return site_file, database
+    with device.role_section() as hub:
+        site_file = Path(hub.str("site_file", "/etc/luot/site.toml"))
+        return site_file, Path(hub.str("database", "/var/lib/luot/luot.db"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,14 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         device = load_device(args.config)
-        if device.role != "hub":
-            raise ConfigError(device.file, "role", f"the dispatcher runs on the hub, not a {device.role}")
+        device.require_role("hub", "dispatcher")
         site_file, database = hub_paths(device)
         site = load_site(site_file)
         if site.id != device.site:
-            raise ConfigError(device.file, "site", f"is {device.site!r} but {site_file} is {site.id!r}")
+            raise device.error("site", f"is {device.site!r} but {site_file} is {site.id!r}")
     except ConfigError as e:
-        print(f"luot dispatcher: configuration error: {e}")
+        print(e.explain("luot dispatcher: configuration error: "))
         return 2
     setup_logging(device.log_level)
     database.parent.mkdir(parents=True, exist_ok=True)

@@ -39,7 +39,7 @@ class TvSettings:
 def display_kind(device: DeviceConfig) -> str:
     kind = device.role_settings.get("kind", "tv")
     if kind not in KINDS:
-        raise ConfigError(device.file, "display.kind", f"expected one of {', '.join(KINDS)}; got {kind!r}")
+        raise device.error("display.kind", f"expected one of {', '.join(KINDS)}; got {kind!r}")
     return str(kind)
 
 
@@ -54,19 +54,16 @@ def display_settings(device: DeviceConfig) -> object:
 
 def tv_settings(device: DeviceConfig) -> TvSettings:
     """The `[display]` table of a TV board, every key checked."""
-    section = device.role_section()
-    section.str("kind", "tv", choices=KINDS)
-
-    counters = section.list("counters", counter_number(device.file), None)
-    services = section.list("services", service_code(device.file), None)
-    settings = TvSettings(
-        counters=set(counters) if counters else None,
-        services=set(services) if services else None,
-        voice=Path(section.str("voice", str(DEFAULT_VOICE))),
-        sound=section.bool("sound", True),
-    )
-    section.done()
-    return settings
+    with device.role_section() as section:
+        section.str("kind", "tv", choices=KINDS)
+        counters = section.list("counters", counter_number(device.file), None)
+        services = section.list("services", service_code(device.file), None)
+        return TvSettings(
+            counters=set(counters) if counters else None,
+            services=set(services) if services else None,
+            voice=Path(section.str("voice", str(DEFAULT_VOICE))),
+            sound=section.bool("sound", True),
+        )
 
 
 def build_voice(folder: Path) -> int:
@@ -120,15 +117,14 @@ def main(argv: list[str] | None = None) -> int:
         return build_voice(args.build_voice)
     try:
         device = load_device(args.config)
-        if device.role != "display":
-            raise ConfigError(device.file, "role", f"luot display runs on a display, not a {device.role}")
+        device.require_role("display", "display")
         if display_kind(device) == "led":
             from display.led_board import main_led
 
             return main_led(device)
         settings = tv_settings(device)
     except ConfigError as e:
-        print(f"luot display: configuration error: {e}")
+        print(e.explain("luot display: configuration error: "))
         return 2
     setup_logging(device.log_level)
     return run_tv(device, settings, args)

@@ -39,7 +39,7 @@ from typing import Any
 
 import luot
 from luot import protocol as p
-from luot.config import ConfigError, DeviceConfig, counter_number
+from luot.config import ConfigError, DeviceConfig, Section, counter_number
 from luot.ledboard import BLANK, DASHES, Board, BusConfig, LedBus, blinking, check_unique_addresses
 from luot.ledboard.ascii import AsciiBoard
 from luot.logs import setup_logging
@@ -69,9 +69,13 @@ class LedDisplaySettings:
 
 def led_settings(device: DeviceConfig) -> LedDisplaySettings:
     """`[display]` with `kind = "led"`, every key checked."""
-    section = device.role_section()
+    with device.role_section() as section:
+        return _read_led(section, device.file)
+
+
+def _read_led(section: Section, file: str) -> LedDisplaySettings:
     section.str("kind", choices=("led",))
-    counters = section.list("counters", counter_number(device.file), None)
+    counters = section.list("counters", counter_number(file), None)
     led = section.section("led", required=True)
     bus = BusConfig.from_section(led)
     rows: list[Row] = []
@@ -81,7 +85,6 @@ def led_settings(device: DeviceConfig) -> LedDisplaySettings:
             raise r.error("counter", f"a {bus.protocol.name} board shows digits only, so each row needs the "
                                      "counter it shows (counter = N)")
         rows.append(Row(bus.address(r), counter))
-        r.done()
     if not rows:
         raise led.error("rows", "at least one [[display.led.rows]] is needed")
     check_unique_addresses(led, "rows", [row.address for row in rows])
@@ -89,8 +92,6 @@ def led_settings(device: DeviceConfig) -> LedDisplaySettings:
     if isinstance(bus.protocol, AsciiBoard) and last_calls and bus.protocol.width < 7:
         raise led.error("width", f"rows of the last calls show \"A023 05\": width must be at least 7, "
                                  f"got {bus.protocol.width}")
-    led.done()
-    section.done()
     return LedDisplaySettings(bus, tuple(rows), frozenset(counters) if counters else None)
 
 
@@ -229,7 +230,7 @@ def main_led(device: DeviceConfig) -> int:
     try:
         settings = led_settings(device)
     except ConfigError as e:
-        print(f"luot display: configuration error: {e}")
+        print(e.explain("luot display: configuration error: "))
         return 2
     setup_logging(device.log_level)
     bus = LedBus(settings.bus)

@@ -63,11 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         device = load_device(args.config)
-        if device.role != "kiosk":
-            raise ConfigError(device.file, "role", f"luot kiosk runs on a kiosk, not a {device.role}")
+        device.require_role("kiosk", "kiosk")
         settings = load_kiosk_settings(device)
     except ConfigError as e:
-        print(f"luot kiosk: configuration error: {e}")
+        print(e.explain("luot kiosk: configuration error: "))
         return 2
     setup_logging(device.log_level)
 

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from escpos.capabilities import get_profile
 
-from luot.config import ConfigError, DeviceConfig, Section
+from luot.config import DeviceConfig, Section
 
 PRINTER_SCHEMES = ("usb", "serial", "tcp", "file", "cups", "png")
 _USB_IDS = re.compile(r"^([0-9a-fA-F]{4}):([0-9a-fA-F]{4})$")
@@ -107,26 +107,41 @@ def parse_printer_url(url: str) -> PrinterTarget:
 
 
 def load_kiosk_settings(device: DeviceConfig) -> KioskSettings:
-    section: Section = device.role_section()
+    with device.role_section() as section:
+        settings = _read_kiosk(section)
+    target = settings.printer
+    library = {"usb": "usb", "cups": "cups"}.get(target.scheme)
+    if library is not None and importlib.util.find_spec(library) is None:
+        package = {"usb": "pyusb", "cups": "pycups"}[target.scheme]
+        raise device.error("kiosk.printer", f"{target.scheme}:// printers need {package} "
+                           f"(pip install {package})")
+    if target.scheme == "png" and not Path(target.path).parent.exists():
+        raise device.error("kiosk.printer", f"folder {Path(target.path).parent} does not exist")
+    return settings
+
+
+def _read_kiosk(section: Section) -> KioskSettings:
     url = section.str("printer")
     try:
         target = parse_printer_url(url)
     except ValueError as e:
-        raise section.error("printer", f"{e}; got {url!r}") from None
+        section.problem("printer", f"{e}; got {url!r}")
+        target = PrinterTarget("png", path="/dev/null", url=url)
     profile = section.str("profile", DEFAULT_PROFILE)
     width = profile_width(profile)
     if width is None:
-        raise section.error(
+        section.problem(
             "profile", f"{profile!r} is not a python-escpos profile with a known paper width "
             "(such as TM-T88V, TM-T20II, POS-5890)"
         )
+        width = 0
     secret = section.str("citizen_secret", None)
     if secret is not None and len(secret) < 16:
-        raise section.error("citizen_secret", "expected at least 16 characters (the same on every kiosk)")
+        section.problem("citizen_secret", "expected at least 16 characters (the same on every kiosk)")
     scanner = section.str("scanner", None)
     if scanner is not None and secret is None:
-        raise section.error("scanner", "a CCCD scanner needs citizen_secret to hash ID numbers")
-    settings = KioskSettings(
+        section.problem("scanner", "a CCCD scanner needs citizen_secret to hash ID numbers")
+    return KioskSettings(
         printer=target,
         profile=profile,
         paper_px=width,
@@ -135,12 +150,3 @@ def load_kiosk_settings(device: DeviceConfig) -> KioskSettings:
         scanner_baudrate=section.int("scanner_baudrate", 9600, min=1200, max=921600),
         return_after_s=section.float("return_after_s", 8.0, min=2.0),
     )
-    section.done()
-    library = {"usb": "usb", "cups": "cups"}.get(target.scheme)
-    if library is not None and importlib.util.find_spec(library) is None:
-        package = {"usb": "pyusb", "cups": "pycups"}[target.scheme]
-        raise ConfigError(device.file, "kiosk.printer", f"{target.scheme}:// printers need {package} "
-                          f"(pip install {package})")
-    if target.scheme == "png" and not Path(target.path).parent.exists():
-        raise ConfigError(device.file, "kiosk.printer", f"folder {Path(target.path).parent} does not exist")
-    return settings

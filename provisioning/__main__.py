@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
             return do_check(args)
         return do_image(args)
     except ConfigError as e:
-        print(f"luot provision: configuration error: {e}")
+        print(e.explain("luot provision: configuration error: "))
         return 2
     except ImageError as e:
         print(f"luot provision image: {e}")

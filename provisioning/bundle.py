@@ -23,7 +23,7 @@ from broker_config import (
     write_broker_files,
     write_if_changed,
 )
-from luot.config import ID_PATTERN, ConfigError, DeviceEntry, Section, SiteConfig, load_site
+from luot.config import ID_PATTERN, ConfigError, DeviceEntry, SiteConfig, device_file, dump_toml, load_site
 
 SECRETS_FILE = "secrets"
 ETC = Path("/etc/luot")
@@ -100,16 +100,15 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
 def load_network_options(site: SiteConfig) -> NetworkOptions:
-    n = Section(site.network, site.file, "network")
-    options = NetworkOptions(
-        hub_host=n.str("hub_host", "luot-hub.local"),
-        wifi_ssid=n.str("wifi_ssid", ""),
-        wifi_password=n.str("wifi_password", ""),
-        wifi_country=n.str("wifi_country", "VN", pattern=_COUNTRY, hint="a two-letter country code"),
-    )
-    if options.wifi_ssid and not 8 <= len(options.wifi_password) <= 63:
-        raise n.error("wifi_password", "a WPA2 passphrase has 8 to 63 characters")
-    n.done()
+    with site.table("network") as n:
+        options = NetworkOptions(
+            hub_host=n.str("hub_host", "luot-hub.local"),
+            wifi_ssid=n.str("wifi_ssid", ""),
+            wifi_password=n.str("wifi_password", ""),
+            wifi_country=n.str("wifi_country", "VN", pattern=_COUNTRY, hint="a two-letter country code"),
+        )
+        if options.wifi_ssid and not 8 <= len(options.wifi_password) <= 63:
+            n.problem("wifi_password", "a WPA2 passphrase has 8 to 63 characters")
     return options
 
 
@@ -148,13 +147,9 @@ def read_secrets(out: Path) -> dict[str, str]:
 
 
 def write_secrets(out: Path, passwords: dict[str, str]) -> bool:
-    text = "# Lượt device passwords in clear. Keep this file private (mode 0600).\n[passwords]\n"
-    text += "".join(f'"{user}" = "{pw}"\n' for user, pw in sorted(passwords.items()))
+    text = dump_toml({"passwords": dict(sorted(passwords.items()))},
+                     comment="Lượt device passwords in clear. Keep this file private (mode 0600).")
     return write_if_changed(out / SECRETS_FILE, text, 0o600)
-
-
-def toml_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def render_device_toml(site: SiteConfig, device: DeviceEntry, network: NetworkOptions,
@@ -162,23 +157,13 @@ def render_device_toml(site: SiteConfig, device: DeviceEntry, network: NetworkOp
     port, tls, _ca = broker.device_endpoint()
     host = "localhost" if device.role == "hub" else network.hub_host
     where = f"counter {device.counter}" if device.counter is not None else device.role
-    lines = [
-        f"# Lượt device {device.id} ({where}) of site {site.id}. Written by `luot provision bundle`.",
-        "# Check it with: luot check-site site.toml device.toml",
-        f"id = {toml_string(device.id)}",
-        f"role = {toml_string(device.role)}",
-        f"site = {toml_string(site.id)}",
-        'log_level = "info"',
-        "",
-        "[broker]",
-        f"host = {toml_string(host)}",
-        f"port = {port}",
-        f"password_file = {toml_string(str(DEVICE_PASSWORD_FILE))}",
-    ]
+    broker_table: dict[str, object] = {"host": host, "port": port, "password_file": str(DEVICE_PASSWORD_FILE)}
     if tls:
-        lines += ["tls = true", f"ca_file = {toml_string(str(DEVICE_CA_FILE))}"]
-    table = role_table(device)
-    return "\n".join(lines) + "\n" + ("\n" + table if table else "")
+        broker_table |= {"tls": True, "ca_file": str(DEVICE_CA_FILE)}
+    comment = (f"Lượt device {device.id} ({where}) of site {site.id}. Written by `luot provision bundle`.\n"
+               "Check it with: luot check-site site.toml device.toml")
+    return device_file(device.id, device.role, site.id, broker_table, log_level="info", comment=comment,
+                       role_table=role_table(device))
 
 
 def hub_device(site: SiteConfig) -> DeviceEntry:

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from luot.config import device_file
+
 T = TypeVar("T")
 DATA = Path(__file__).parent / "data"
 SITE_FILE = DATA / "site.toml"
@@ -40,9 +42,6 @@ class FakeClock:
 
 def write_device_toml(path: Path, *, device_id: str, role: str, site: str, host: str, port: int,
                       password: str, extra: str = "") -> Path:
-    path.write_text(
-        f'id = "{device_id}"\nrole = "{role}"\nsite = "{site}"\n\n'
-        f'[broker]\nhost = "{host}"\nport = {port}\npassword = "{password}"\nkeepalive = 5\n\n'
-        + extra
-    )
+    broker = {"host": host, "port": port, "password": password, "keepalive": 5}
+    path.write_text(device_file(device_id, role, site, broker, role_table=extra), encoding="utf-8")
     return path

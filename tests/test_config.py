@@ -76,9 +76,8 @@ def test_device_file_reads_and_keeps_the_role_table(tmp_path):
     device = load_device(write(tmp_path, DEVICE + "\n[counter]\nnumber = 1\n"))
     assert device.broker.username == "quay-1"
     assert device.broker.port == 1883
-    section = device.role_section()
-    assert section.int("number") == 1
-    section.done()
+    with device.role_section() as section:
+        assert section.int("number") == 1
 
 
 @pytest.mark.parametrize(
@@ -104,3 +103,34 @@ def test_password_file_is_read_and_a_missing_one_is_named(tmp_path):
     text = DEVICE.replace('password = "secret"', 'password_file = "/nonexistent/pw"')
     with pytest.raises(ConfigError, match=r"broker\.password_file: cannot read"):
         load_device(write(tmp_path, text))
+
+
+def test_every_mistake_in_a_file_is_reported_at_once_with_its_line(tmp_path):
+    text = SITE_FILE.read_text(encoding="utf-8")
+    text = text.replace("daily_cap = 5", 'daily_cap = "five"', 1).replace(
+        'timezone = "Asia/Ho_Chi_Minh"', 'timezone = "Mars/Olympus"\ncolour = "blue"', 1)
+    path = write(tmp_path, text, "site.toml")
+    with pytest.raises(ConfigError) as caught:
+        load_site(path)
+    keys = [e.key for e in caught.value.errors]
+    assert set(keys) == {"site.timezone", "site.colour", "services[2].daily_cap"}
+    lines = text.splitlines()
+    for error in caught.value.errors:
+        assert error.line is not None
+        assert error.key.rsplit(".", 1)[-1] in lines[error.line - 1], error
+        assert f"{path}:{error.line}: {error.key}: " in str(caught.value)
+    assert [e.line for e in caught.value.errors] == sorted(e.line for e in caught.value.errors)
+
+
+def test_unknown_keys_are_caught_by_leaving_the_block_not_by_a_call_to_remember(tmp_path):
+    device = load_device(write(tmp_path, DEVICE + "\n[counter]\nnumber = 1\nnumbr = 2\n"))
+    with pytest.raises(ConfigError) as caught, device.role_section() as section:
+        section.int("number")
+    assert caught.value.key == "counter.numbr" and "did you mean 'number'" in caught.value.message
+    assert caught.value.line == DEVICE.count("\n") + 4
+
+
+def test_a_section_read_outside_its_block_is_a_programming_error(tmp_path):
+    device = load_device(write(tmp_path, DEVICE))
+    with pytest.raises(RuntimeError, match="inside `with"):
+        device.role_section().int("number")

@@ -567,7 +567,7 @@ def test_main_reports_a_configuration_error_and_returns_2(tmp_path, capsys):
     path = write_device_toml(tmp_path / "d.toml", device_id="kiosk-1", role="kiosk", site="test-ward",
                              host="127.0.0.1", port=1883, password="x")
     assert main(["--config", str(path)]) == 2
-    assert "runs on a counter device, not a kiosk" in capsys.readouterr().out
+    assert "is 'kiosk', but luot counter runs on a counter device" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------------- the keyboard demo and the label

@@ -385,7 +385,7 @@ def test_configuration_mistakes_are_named(tmp_path: Path, capsys: pytest.Capture
 
 def test_wrong_role_and_bad_size_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--config", str(_device(tmp_path, "", role="kiosk"))]) == 2
-    assert "runs on a display, not a kiosk" in capsys.readouterr().out
+    assert "is 'kiosk', but luot display runs on a display device" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exit_:
         main(["--size", "big"])
     assert exit_.value.code == 2

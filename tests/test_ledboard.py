@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def bus(**table) -> LedBus:
-    return LedBus(BusConfig.from_section(Section(table, "device.toml", "counter.board")))
+    with Section(table, "device.toml", "counter.board") as section:
+        return LedBus(BusConfig.from_section(section))
 
 
 # ---------------------------------------------------------------------- frames
@@ -164,9 +165,9 @@ def test_a_protocol_is_one_small_file(tmp_path, monkeypatch):
     assert ledboard.protocol_names() == ["ascii", "modbus", "segments"]
     board = bus(port="loop://", protocol="segments").board(3)
     assert board.show("A001") and board.health()["protocol"] == "segments"
-    with pytest.raises(ConfigError, match="from 1 to 8"):
-        config = BusConfig.from_section(Section({"port": "loop://", "protocol": "segments"}, "d.toml"))
-        config.address(Section({"address": 9}, "d.toml"))
+    segments = {"port": "loop://", "protocol": "segments", "address": 9}
+    with pytest.raises(ConfigError, match="from 1 to 8"), Section(segments, "d.toml") as section:
+        BusConfig.from_section(section).address(section)
 
 
 @pytest.mark.parametrize(
@@ -181,8 +182,8 @@ def test_a_protocol_is_one_small_file(tmp_path, monkeypatch):
     ],
 )
 def test_bus_configuration_mistakes_are_named(table, message):
-    with pytest.raises(ConfigError, match=message):
-        BusConfig.from_section(Section(table, "device.toml", "counter.board"))
+    with pytest.raises(ConfigError, match=message), Section(table, "device.toml", "counter.board") as section:
+        BusConfig.from_section(section)
 
 
 # ---------------------------------------------------------------------- the hallway LED board

@@ -57,10 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         device = load_device(args.config)
-        if device.role != "admin":
-            raise ConfigError(device.file, "role", f"expected \"admin\", got {device.role!r}")
+        device.require_role("admin", "admin")
     except ConfigError as e:
-        print(f"luot admin: configuration error: {e}")
+        print(e.explain("luot admin: configuration error: "))
         return 2
     link = HubLink(device.broker, device_id=device.id, site=device.site, purpose="admin")
     link.start()

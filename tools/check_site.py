@@ -60,20 +60,19 @@ def site_summary(site: SiteConfig) -> list[str]:
 def device_summary(site: SiteConfig, device: DeviceConfig) -> str:
     entry = site.device(device.id)
     if entry is None:
-        raise ConfigError(device.file, "id", f"{device.id!r} is not in the inventory of {site.file}")
+        raise device.error("id", f"{device.id!r} is not in the inventory of {site.file}")
     if entry.role != device.role:
-        raise ConfigError(device.file, "role", f"is {device.role!r} but {site.file} lists {device.id} "
-                                               f"as a {entry.role}")
+        raise device.error("role", f"is {device.role!r} but {site.file} lists {device.id} as a {entry.role}")
     if device.site != site.id:
-        raise ConfigError(device.file, "site", f"is {device.site!r} but {site.file} is {site.id!r}")
+        raise device.error("site", f"is {device.site!r} but {site.file} is {site.id!r}")
     loader = role_loader(device.role)
     if loader is not None:
         loader(device)
         if device.role == "counter":
             number = device.role_settings.get("number")
             if number != entry.counter:
-                raise ConfigError(device.file, "counter.number",
-                                  f"is {number} but {site.file} gives {device.id} counter {entry.counter}")
+                raise device.error("counter.number",
+                                   f"is {number} but {site.file} gives {device.id} counter {entry.counter}")
     checked = "[" + device.role + "] checked" if loader else "no [" + device.role + "] table to check"
     return (f"✓ {device.file}: {device.id} ({device.role}) → {device.broker.host}:{device.broker.port}"
             f"{' TLS' if device.broker.tls else ''}; {checked}")
@@ -91,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in args.devices:
             lines.append(device_summary(site, load_device(path)))
     except ConfigError as e:
-        print(f"✗ LỖI / error: {e}")
+        print(e.explain("✗ LỖI / error: "))
         return 2
     print("\n".join(lines))
     print("Hợp lệ / valid.")

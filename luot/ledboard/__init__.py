@@ -106,11 +106,11 @@ class BusConfig:
     def from_section(cls, s: Section) -> BusConfig:
         """Reads `port`, `protocol`, `baudrate`, `reply_timeout_ms` and the protocol's options.
 
-        The caller reads its own keys (addresses, rows) from the same table and calls `done()`.
+        The caller reads its own keys (addresses, rows) from the same table.
         """
         port = s.str("port")
         if not port:
-            raise s.error("port", "expected a serial port such as /dev/ttyUSB0; got an empty string")
+            s.problem("port", "expected a serial port such as /dev/ttyUSB0; got an empty string")
         names = protocol_names()
         name = s.str("protocol", choices=tuple(names))
         return cls(

@@ -97,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sound = not headless and _build_voice(args.out.resolve())
         demo = Demo(args.out, args.site, headless=headless, sound=sound)
-    except (ConfigError, ValueError) as e:
+    except ConfigError as e:
+        print(e.explain("luot demo: configuration error: "))
+        return 2
+    except ValueError as e:
         print(f"luot demo: configuration error: {e}")
         return 2
     print(f"Lượt demo: {demo.site.name}")

@@ -634,7 +634,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             site = load_site(site_file)
         except ConfigError as e:
-            print(f"luot report: configuration error: {e}")
+            print(e.explain("luot report: configuration error: "))
             return 2
     try:
         first = args.first or args.day or latest_day(args.db)

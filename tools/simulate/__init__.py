@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from luot import EXAMPLES
-from luot.config import ConfigError, Section, SiteConfig, load_site, read_toml
+from luot.config import ConfigError, Section, SiteConfig, load_site, open_toml
 from luot.mqtt import CommandRefused, HubLink, HubTimeout
 from testbed.centre import LocalCentre
 from tools.report import (
@@ -114,7 +114,11 @@ def _rate(file: str) -> Callable[[Any, str], float]:
 
 def load_profile(path: Path) -> tuple[LoadProfile, SiteConfig]:
     """The profile and its site, checked against each other; ConfigError names the key."""
-    top = Section(read_toml(path), path)
+    with open_toml(path) as top:
+        return _read_profile(top, path)
+
+
+def _read_profile(top: Section, path: Path) -> tuple[LoadProfile, SiteConfig]:
     p = top.section("profile", required=True)
     site_file = (path.parent / p.str("site_file")).resolve()
     site = load_site(site_file)
@@ -122,12 +126,12 @@ def load_profile(path: Path) -> tuple[LoadProfile, SiteConfig]:
     opens = _clock_value(p, "opens", "07:30")
     no_show = p.float("no_show_rate", 0.0, min=0.0)
     if no_show >= 1:
-        raise p.error("no_show_rate", f"expected a share below 1; got {no_show}")
+        p.problem("no_show_rate", f"expected a share below 1; got {no_show}")
     priority = p.float("priority_rate", 0.0, min=0.0)
     if priority >= 1:
-        raise p.error("priority_rate", f"expected a share below 1; got {priority}")
+        p.problem("priority_rate", f"expected a share below 1; got {priority}")
     if priority and not site.priority.categories:
-        raise p.error("priority_rate", f"{site_file} has no [[priority.categories]]")
+        p.problem("priority_rate", f"{site_file} has no [[priority.categories]]")
     profile_fields = dict(
         no_show_rate=no_show,
         noshow_wait_min=p.float("noshow_wait_min", 2.0, min=0.0),
@@ -135,28 +139,25 @@ def load_profile(path: Path) -> tuple[LoadProfile, SiteConfig]:
         p90_target_min=p.float("p90_target_min", 20.0, min=0.5),
         seed=p.int("seed", 1),
     )
-    p.done()
     demand: list[Demand] = []
     for d in top.sections("demand", required=True):
         code = d.str("service")
         if code not in codes:
-            raise d.error("service", f"unknown service {code!r}; {site_file} has {', '.join(sorted(codes))}")
+            d.problem("service", f"unknown service {code!r}; {site_file} has {', '.join(sorted(codes))}")
         if any(o.service == code for o in demand):
-            raise d.error("service", f"service {code!r} has two [[demand]] tables")
+            d.problem("service", f"service {code!r} has two [[demand]] tables")
         per_hour = tuple(d.list("per_hour", _rate(str(path))))
         if not per_hour:
-            raise d.error("per_hour", "expected at least one hour")
+            d.problem("per_hour", "expected at least one hour")
         st = d.section("service_time", required=True)
         service_time = ServiceTime(
             st.str("distribution", "lognormal", choices=DISTRIBUTIONS),
             st.float("mean_min", min=0.1),
             st.float("cv", 0.5, min=0.0),
         )
-        st.done()
         demand.append(Demand(code, per_hour, service_time))
-        d.done()
     if not demand:
-        raise top.error("demand", "at least one [[demand]] is required")
+        top.problem("demand", "at least one [[demand]] is required")
     counters = None
     if top.has("counters"):
         counters = []
@@ -165,10 +166,8 @@ def load_profile(path: Path) -> tuple[LoadProfile, SiteConfig]:
             served = c.list("services", lambda v, k: str(v))
             unknown = [s for s in served if s not in codes]
             if unknown or not served:
-                raise c.error("services", f"expected services of {site_file}; got {served!r}")
+                c.problem("services", f"expected services of {site_file}; got {served!r}")
             counters.append({"number": number, "services": served})
-            c.done()
-    top.done()
     return LoadProfile(str(path), site_file, opens, tuple(demand), counters, **profile_fields), site
 
 
@@ -481,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         profile, _ = load_profile(args.profile)
     except ConfigError as e:
-        print(f"luot simulate: configuration error: {e}")
+        print(e.explain("luot simulate: configuration error: "))
         return 2
     changes: dict[str, Any] = {}
     if args.p90_target_min is not None:

@@ -1,0 +1,84 @@
+"""A device's own file, `device.toml`: who it is, how it reaches the broker, its hardware."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from luot.config.lines import KeyLines
+from luot.config.section import ConfigError, Section, open_toml
+
+ROLES = ("hub", "kiosk", "display", "counter", "admin")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+ID_HINT = "lower-case letters, digits and '-'"
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    host: str
+    port: int
+    username: str
+    password: str
+    tls: bool = False
+    ca_file: str | None = None
+    keepalive: int = 15
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    file: str
+    id: str
+    role: str
+    site: str
+    broker: BrokerSettings
+    log_level: str
+    role_settings: dict[str, Any] = field(default_factory=dict)
+    lines: KeyLines = field(default_factory=KeyLines, compare=False, repr=False)
+
+    def role_section(self) -> Section:
+        """The `[<role>]` table, for the role's own reading (inside `with`)."""
+        return Section(self.role_settings, self.file, self.role, lines=self.lines)
+
+    def error(self, key: str, message: str) -> ConfigError:
+        return ConfigError(self.file, key, message, self.lines.line(key))
+
+    def require_role(self, role: str, command: str) -> None:
+        """The one check every entry point makes before it touches hardware or the broker."""
+        if self.role != role:
+            raise self.error("role", f"is {self.role!r}, but luot {command} runs on a {role} device")
+
+
+def _read_password(broker: Section) -> str:
+    if broker.has("password") and broker.has("password_file"):
+        broker.problem("password_file", "give either password or password_file, not both")
+    if broker.has("password_file"):
+        name = broker.str("password_file")
+        try:
+            return Path(name).read_text(encoding="utf-8").strip()
+        except OSError as e:
+            broker.problem("password_file", f"cannot read {name}: {e.strerror}")
+            return ""
+    return broker.str("password")
+
+
+def load_device(path: str | Path) -> DeviceConfig:
+    with open_toml(path) as top:
+        device_id = top.str("id", pattern=ID_PATTERN, hint=ID_HINT)
+        role = top.str("role", choices=ROLES)
+        site = top.str("site", pattern=ID_PATTERN, hint=ID_HINT)
+        log_level = top.str("log_level", "info", choices=("debug", "info", "warning", "error"))
+        b = top.section("broker", required=True)
+        broker = BrokerSettings(
+            host=b.str("host"),
+            port=b.int("port", 1883, min=1, max=65535),
+            username=b.str("username", device_id),
+            password=_read_password(b),
+            tls=b.bool("tls", False),
+            ca_file=b.str("ca_file", None),
+            keepalive=b.int("keepalive", 15, min=5, max=300),
+        )
+        role_settings = top.raw(role) if top.has(role) else {}
+        lines = top.lines
+    return DeviceConfig(str(path), device_id, role, site, broker, log_level, role_settings, lines)

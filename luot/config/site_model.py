@@ -1,0 +1,166 @@
+"""The site as the hub knows it: fields, counters, priorities, hours, the inventory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from luot.config.lines import KeyLines
+from luot.config.section import Section
+
+
+@dataclass(frozen=True)
+class Service:
+    """A field ("lĩnh vực"): its own daily number sequence, cap and checklist."""
+
+    code: str
+    name: str
+    name_en: str
+    prefix: str | None
+    block_start: int | None
+    daily_cap: int
+    checklist_url: str
+    avg_service_min: float
+
+    def number(self, seq: int) -> str:
+        if self.prefix is not None:
+            return f"{self.prefix}{seq:03d}"
+        assert self.block_start is not None
+        return str(self.block_start + seq)
+
+
+@dataclass(frozen=True)
+class Counter:
+    number: int
+    services: tuple[str, ...]
+    name: str
+
+
+@dataclass(frozen=True)
+class PriorityCategory:
+    code: str
+    name: str
+    name_en: str
+
+
+@dataclass(frozen=True)
+class PriorityPolicy:
+    categories: tuple[PriorityCategory, ...]
+    max_in_a_row: int
+    elderly_age: int
+
+    def codes(self) -> tuple[str, ...]:
+        return tuple(c.code for c in self.categories)
+
+
+@dataclass(frozen=True)
+class TakingHours:
+    """When numbers may be taken: periods on working days (ISO weekday, Monday = 1)."""
+
+    periods: tuple[tuple[time, time], ...]
+    working_days: tuple[int, ...]
+
+    def is_working_day(self, when: datetime) -> bool:
+        return when.isoweekday() in self.working_days
+
+    def is_taking(self, when: datetime) -> bool:
+        if not self.is_working_day(when):
+            return False
+        now = when.time()
+        return any(start <= now < end for start, end in self.periods)
+
+
+@dataclass(frozen=True)
+class DeviceEntry:
+    """A device in the site's inventory: the dispatcher's source for who may do what."""
+
+    id: str
+    role: str
+    counter: int | None
+    hostname: str
+    counters: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    file: str
+    id: str
+    name: str
+    name_en: str
+    timezone: ZoneInfo
+    notice: str
+    notice_en: str
+    services: tuple[Service, ...]
+    counters: tuple[Counter, ...]
+    priority: PriorityPolicy
+    hours: TakingHours
+    auto_open: bool
+    requeue_after: int
+    one_ticket_per_citizen: bool
+    announce_repeat: int
+    announce_english: bool
+    devices: tuple[DeviceEntry, ...]
+    network: dict[str, Any]
+    broker: dict[str, Any]
+    lines: KeyLines = field(default_factory=KeyLines, compare=False, repr=False)
+
+    def table(self, name: str) -> Section:
+        """A table the loader handed on whole (`network`, `broker`), for its owner to read in `with`."""
+        return Section(getattr(self, name), self.file, name, lines=self.lines)
+
+    def service(self, code: str) -> Service | None:
+        return next((s for s in self.services if s.code == code), None)
+
+    def counter(self, number: int) -> Counter | None:
+        return next((c for c in self.counters if c.number == number), None)
+
+    def device(self, device_id: str) -> DeviceEntry | None:
+        return next((d for d in self.devices if d.id == device_id), None)
+
+    def now(self) -> datetime:
+        return datetime.now(self.timezone)
+
+    def catalogue(self) -> dict[str, Any]:
+        """What every device needs to know about the site: the retained `config` payload."""
+        return {
+            "site": self.id,
+            "name": self.name,
+            "name_en": self.name_en,
+            "timezone": self.timezone.key,
+            "notice": self.notice,
+            "notice_en": self.notice_en,
+            "services": [
+                {
+                    "code": s.code,
+                    "name": s.name,
+                    "name_en": s.name_en,
+                    "prefix": s.prefix,
+                    "block_start": s.block_start,
+                    "daily_cap": s.daily_cap,
+                    "checklist_url": s.checklist_url,
+                }
+                for s in self.services
+            ],
+            "counters": [
+                {"number": c.number, "name": c.name, "services": list(c.services)}
+                for c in self.counters
+            ],
+            "priority": {
+                "categories": [
+                    {"code": c.code, "name": c.name, "name_en": c.name_en}
+                    for c in self.priority.categories
+                ],
+                "elderly_age": self.priority.elderly_age,
+            },
+            "hours": {
+                "periods": [
+                    [a.strftime("%H:%M"), "24:00" if b == time.max else b.strftime("%H:%M")]
+                    for a, b in self.hours.periods
+                ],
+                "working_days": list(self.hours.working_days),
+            },
+            "kiosk": {"one_ticket_per_citizen": self.one_ticket_per_citizen},
+            "announce": {"repeat": self.announce_repeat, "english": self.announce_english},
+        }
