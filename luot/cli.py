@@ -18,6 +18,7 @@ COMMANDS = {
     "display": ("display.__main__", "a hallway TV board or LED board, with spoken calls"),
     "counter": ("counter_button.__main__", "a counter's call-buttons, light and LED board"),
     "provision": ("provisioning.__main__", "make device bundles, broker files and SD images"),
+    "city": ("city.__main__", "the city's servers: collect every centre's journal, serve the city pages"),
     "admin": ("tools.admin", "open or close the day, look at the queue"),
     "check-site": ("tools.check_site", "validate a site.toml (and device.toml files)"),
     "demo": ("tools.demo", "a whole centre on this machine"),
