@@ -1,0 +1,73 @@
+"""The city dashboard and monthly report (aiohttp, real PostgreSQL), from a real hub's journal."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sqlite3
+
+import aiohttp
+from aiohttp import web
+from PIL import Image
+
+from city import store
+from city.web import make_app
+from dispatcher.journal import JournalPublisher, read_events
+from testbed.broker import free_port
+
+
+def test_the_dashboard_and_the_monthly_report_show_a_centres_day(dispatcher, broker, connect, city_db,
+                                                                   site, tmp_path, artifacts):
+    JournalPublisher(site.id, tmp_path / "luot.db", broker.settings("hub")).db.close()  # the triggers
+    kiosk, counter = connect("kiosk-1"), connect("quay-2")
+    for i in range(6):
+        kiosk.request("take", service=("CT", "HT")[i % 2])
+    for _ in range(3):
+        ticket = counter.request("next", counter=2)["ticket"]
+        counter.request("rate", counter=2, ticket=ticket["id"], score=5)
+    db = sqlite3.connect(tmp_path / "luot.db")
+    events = read_events(db, 0, limit=10_000)
+    db.close()
+    pg = store.connect(city_db)
+    store.store_events(pg, site.id, events[-1]["seq"], events, 1e12)  # seen "now": linked
+    store.store_device(pg, site.id, "kiosk-1", False, 1.0)
+    pg.close()
+    day = events[0]["day"]
+
+    async def visit() -> tuple[dict, str, bytes, bytes, int]:
+        runner = web.AppRunner(make_app(city_db))
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        base = f"http://127.0.0.1:{port}"
+        try:
+            async with aiohttp.ClientSession() as s:
+                async with s.get(f"{base}/api/today") as r:
+                    data = await r.json()
+                async with s.get(f"{base}/") as r:
+                    page = await r.text()
+                async with s.get(f"{base}/report/{day[:7]}.csv") as r:
+                    csv_body = await r.read()
+                async with s.get(f"{base}/report/{day[:7]}.png") as r:
+                    png = await r.read()
+                async with s.get(f"{base}/report/2026-13.csv") as r:
+                    bad = r.status
+            return data, page, csv_body, png, bad
+        finally:
+            await runner.cleanup()
+
+    data, page, csv_body, png, bad = asyncio.run(visit())
+    [centre] = data["centres"]
+    assert (centre["hub"], centre["issued"], centre["waiting"], centre["serving"], centre["served"]) == (
+        site.id, 6, 3, 1, 2)
+    assert centre["satisfied_pct"] == 100.0 and centre["offline"] == 1 and centre["linked"]
+    assert "Các trung tâm hôm nay" in page and "Every centre today" in page and "http" not in page.split(
+        "<body>")[0], "the page loads nothing from elsewhere"
+    lines = csv_body.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Trung tâm (centre),Số phiếu (tickets)")
+    assert lines[1].startswith(f"{site.id},6,") and lines[2].startswith("Toàn thành phố,6,")
+    image = Image.open(io.BytesIO(png))
+    assert image.size[0] == 1240
+    (artifacts / "city-monthly.png").write_bytes(png)
+    (artifacts / "city-dashboard.html").write_text(page, encoding="utf-8")
+    assert bad == 404
