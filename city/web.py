@@ -35,21 +35,23 @@ def live(dsn: str, day: str) -> dict[str, Any]:
     db = store.connect(dsn)
     try:
         figures = centre_figures(db, day, day)
-        links = {hub: (head, contiguous, seen) for hub, head, contiguous, seen in db.execute(
-            "SELECT hub, head, contiguous, seen_at FROM hubs")}
+        missing = {hub: sum(g.last - g.first + 1 for g in store.gaps(db, hub)) for hub in store.hubs(db)}
+        seen_at = dict(db.execute("SELECT hub, seen_at FROM hubs").fetchall())
         offline = dict(db.execute(
             "SELECT hub, count(*) FILTER (WHERE NOT online) FROM devices GROUP BY hub").fetchall())
     finally:
         db.close()
     now = time.time()
     centres = []
-    for hub in sorted(set(figures) | set(links)):
+    for hub in sorted(set(figures) | set(seen_at)):
         f = figures[hub].summary() if hub in figures else {"hub": hub}
-        head, contiguous, seen = links.get(hub, (0, 0, None))
-        f.update(missing=max(0, head - contiguous), offline=offline.get(hub, 0),
+        seen = seen_at.get(hub)
+        f.update(missing=missing.get(hub, 0), offline=offline.get(hub, 0),
                  linked=seen is not None and now - seen < STALE_S)
         centres.append(f)
-    return {"day": day, "centres": centres, "city": city_total(figures).summary()}
+    total = city_total(figures).summary()
+    total["offline"] = sum(offline.values())
+    return {"day": day, "centres": centres, "city": total}
 
 
 PAGE = """<!doctype html>

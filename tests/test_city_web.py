@@ -61,6 +61,7 @@ def test_the_dashboard_and_the_monthly_report_show_a_centres_day(dispatcher, bro
     assert (centre["hub"], centre["issued"], centre["waiting"], centre["serving"], centre["served"]) == (
         site.id, 6, 3, 1, 2)
     assert centre["satisfied_pct"] == 100.0 and centre["offline"] == 1 and centre["linked"]
+    assert centre["missing"] == 0 and data["city"]["offline"] == 1
     assert "Các trung tâm hôm nay" in page and "Every centre today" in page and "http" not in page.split(
         "<body>")[0], "the page loads nothing from elsewhere"
     lines = csv_body.decode("utf-8-sig").splitlines()
