@@ -14,7 +14,7 @@ from helpers import wait_for
 from city import store
 from city.collector import Collector
 from city.figures import centre_figures
-from dispatcher.journal import JournalPublisher, read_events
+from dispatcher.journal import JournalPublisher, install, read_events
 from luot.config import SiteConfig
 from luot.mqtt import HubLink
 from testbed.city import LinkedHub, cluster_settings
@@ -104,7 +104,8 @@ def test_a_duplicated_and_a_reordered_event_change_nothing(dispatcher, broker, c
                                                            tmp_path):
     from tools.report import report_figures
 
-    JournalPublisher(site.id, tmp_path / "luot.db", broker.settings("hub")).db.close()  # the triggers
+    with sqlite3.connect(tmp_path / "luot.db") as db:
+        install(db)
     kiosk, counter = connect("kiosk-1"), connect("quay-2")
     for i in range(12):
         kiosk.request("take", service=("CT", "HT")[i % 2])

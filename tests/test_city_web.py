@@ -12,13 +12,14 @@ from PIL import Image
 
 from city import store
 from city.web import make_app
-from dispatcher.journal import JournalPublisher, read_events
+from dispatcher.journal import JournalPublisher, install, read_events
 from testbed.broker import free_port
 
 
 def test_the_dashboard_and_the_monthly_report_show_a_centres_day(dispatcher, broker, connect, city_db,
                                                                    site, tmp_path, artifacts):
-    JournalPublisher(site.id, tmp_path / "luot.db", broker.settings("hub")).db.close()  # the triggers
+    with sqlite3.connect(tmp_path / "luot.db") as db:
+        install(db)
     kiosk, counter = connect("kiosk-1"), connect("quay-2")
     for i in range(6):
         kiosk.request("take", service=("CT", "HT")[i % 2])
