@@ -17,6 +17,9 @@ COMMON_GRANTS: tuple[tuple[str, str], ...] = (
     ("read", p.STATE + "#"),
     ("read", p.EVENT + "#"),
     ("read", p.CONFIG),
+    # Whether a device (above all the dispatcher, `device/hub/status`) is online: every
+    # device shows the hub's state, not only the broker's. Health stays private.
+    ("read", p.DEVICE + "+/status"),
 )
 
 ROLE_GRANTS: dict[str, tuple[tuple[str, str], ...]] = {

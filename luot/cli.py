@@ -1,7 +1,7 @@
 """`luot <command>`: one entry point for every role and tool.
 
-Each command lives in its own package and is imported only when asked for,
-so a counter node never loads pygame.
+Each command's module is imported only when that command is asked for, so a
+counter node never loads pygame.
 """
 
 from __future__ import annotations

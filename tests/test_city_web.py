@@ -12,7 +12,7 @@ from PIL import Image
 
 from city import store
 from city.web import make_app
-from dispatcher.journal import JournalPublisher, install, read_events
+from dispatcher.journal import install, read_events
 from testbed.broker import free_port
 
 

@@ -1,16 +1,6 @@
 """The demo's centre: its processes, their files, and the steps a person or a script takes.
 
-Mosquitto with the generated configuration on a free loopback port, the
-dispatcher on a fresh database, one kiosk, one hallway display and three
-counters, each its own process under a small supervisor (a crashed one is
-started again; Ctrl-C stops them all). Numbers may be taken at any hour: the
-demo runs on a copy of the site file whose taking hours are all day.
-
-With a screen, the kiosk and the display open windows and the counters are
-driven from this terminal's keyboard. With no screen (`--headless`, or no
-DISPLAY/WAYLAND_DISPLAY) it plays a scripted morning through the same
-processes, then writes the tickets, the display's screenshots and the day's
-report into the output folder and exits.
+What runs, and why, is told in `tools/demo/__init__.py`.
 """
 
 from __future__ import annotations
