@@ -7,8 +7,9 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: the broker, a font with Vietnamese letters, speech for the
 # default voice pack, zbar to decode QR codes in tests, FAT tools for SD images,
-# and the city tier's engines (a RabbitMQ cluster and PostgreSQL, started by the tests).
-DEB_PACKAGES := mosquitto fonts-dejavu-core espeak-ng libzbar0 dosfstools mtools python3-venv rabbitmq-server postgresql
+# the city tier's engines (a RabbitMQ cluster and PostgreSQL, started by the tests) and
+# Chromium with its driver for the pages' tests.
+DEB_PACKAGES := mosquitto fonts-dejavu-core espeak-ng libzbar0 dosfstools mtools python3-venv rabbitmq-server postgresql chromium chromium-driver
 
 .PHONY: test demo lint bench system clean
 
@@ -37,6 +38,8 @@ system:
 	python3 -c 'import ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing="$$missing rabbitmq-server"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \

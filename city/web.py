@@ -119,11 +119,14 @@ def make_app(dsn: str, city_name: str = "Thành phố") -> web.Application:
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await response.prepare(request)
-        while True:
-            data = await asyncio.to_thread(live, dsn, today())
-            message = json.dumps({"day": data["day"], "html": rows_html(data)}, ensure_ascii=False)
-            await response.write(f"data: {message}\n\n".encode())
-            await asyncio.sleep(PUSH_S)
+        try:
+            while True:
+                data = await asyncio.to_thread(live, dsn, today())
+                message = json.dumps({"day": data["day"], "html": rows_html(data)}, ensure_ascii=False)
+                await response.write(f"data: {message}\n\n".encode())
+                await asyncio.sleep(PUSH_S)
+        except ConnectionError:  # the browser went away
+            return response
 
     async def report(request: web.Request) -> web.Response:
         month, kind = request.match_info["month"], request.match_info["kind"]

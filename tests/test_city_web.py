@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 import sqlite3
+import threading
+import time
 
 import aiohttp
 from aiohttp import web
@@ -73,3 +75,62 @@ def test_the_dashboard_and_the_monthly_report_show_a_centres_day(dispatcher, bro
     (artifacts / "city-monthly.png").write_bytes(png)
     (artifacts / "city-dashboard.html").write_text(page, encoding="utf-8")
     assert bad == 404
+
+
+def test_the_dashboard_follows_the_city_live_in_a_real_browser(city_db, site, artifacts):
+    """Chromium opens the dashboard; a new ticket stored afterwards shows up by itself
+    (server-sent events), with no request to anywhere but this server."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from city.web import today
+
+    day = today()
+    at = time.time()
+    pg = store.connect(city_db)
+    store.store_events(pg, site.id, 1, [issued(1, at, day)], at)
+
+    ready, stop = threading.Event(), threading.Event()
+    port = free_port()
+
+    def serve() -> None:
+        async def run() -> None:
+            runner = web.AppRunner(make_app(city_db))
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port).start()
+            ready.set()
+            while not stop.is_set():
+                await asyncio.sleep(0.05)
+            await runner.cleanup()
+        asyncio.run(run())
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    assert ready.wait(5)
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1200,600"):
+        options.add_argument(flag)
+    browser = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+    try:
+        browser.get(f"http://127.0.0.1:{port}/")
+        cell = lambda: browser.find_element(By.CSS_SELECTOR, "#rows tr td:nth-child(2)").text  # noqa: E731
+        assert cell() == "1", "one citizen waiting"
+        store.store_events(pg, site.id, 2, [issued(2, at + 1, day)], at + 1)
+        WebDriverWait(browser, 10).until(lambda _b: cell() == "2")
+        assert "Mất liên kết" not in browser.page_source
+        browser.save_screenshot(str(artifacts / "city-dashboard.png"))
+        requests = browser.execute_script(
+            "return performance.getEntriesByType('resource').map(e => e.name)")
+        assert all(r.startswith(f"http://127.0.0.1:{port}/") for r in requests)
+    finally:
+        browser.quit()
+        stop.set()
+        server.join(5)
+        pg.close()
+
+
+def issued(n: int, at: float, day: str) -> dict:
+    return {"seq": n, "kind": "issued", "at": at, "ticket": n, "day": day, "number": f"A{n:03d}",
+            "service": "CT", "issued_service": "CT"}
