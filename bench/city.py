@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import random
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from bench.common import BENCH_SITE, emit, summary_ms, wait_or_fail
 from city import store
-from city.collector import Collector, cluster_client
+from city.collector import cluster_client
 from city.figures import centre_figures
 from dispatcher.journal import read_events
 from luot import protocol as p
@@ -29,7 +31,8 @@ from luot.config import load_site
 from luot.mqtt import CommandRefused, HubLink, make_paho_client, unique_client_id
 from testbed.city import LinkedHub, cluster_settings, site_named
 from testbed.postgres import Postgres
-from testbed.rabbitmq import RabbitCluster, mirror_mqtt_queues
+from testbed.rabbitmq import RabbitCluster, apply_city_policies
+from testbed.supervisor import stop_process
 from tools.report import report_figures
 
 
@@ -90,6 +93,30 @@ def play_day(hub: LinkedHub, tickets: int, seed: int, done: list[int]) -> None:
         counter.stop()
 
 
+def start_collector(cluster: RabbitCluster, dsn: str, name: str, first: int,
+                    workdir: Path) -> subprocess.Popen[bytes]:
+    """`luot city collect` in its own process, as a city runs it; back once it has subscribed."""
+    nodes = ", ".join(f'"{e.host}:{e.port}"' for e in cluster_settings(cluster, first=first).endpoints)
+    config = workdir / f"{name}.toml"
+    config.write_text(
+        f'[cluster]\nnodes = [{nodes}]\nusername = "{cluster.username}"\npassword = "{cluster.password}"\n\n'
+        f'[database]\ndsn = "{dsn}"\n\n[collector]\nname = "{name}"\n', encoding="utf-8")
+    log = workdir / f"{name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "city", "collect", "--config", str(config)],
+                                   stdout=out, stderr=subprocess.STDOUT)
+    wait_or_fail(lambda: "subscribed at" in log.read_text(encoding="utf-8"), 20, f"collector {name}")
+    return process
+
+
+def stored_count(dsn: str) -> int:
+    db = store.connect(dsn)
+    try:
+        return db.execute("SELECT count(*) FROM events").fetchone()[0]
+    finally:
+        db.close()
+
+
 def journal(hub: LinkedHub) -> list[int]:
     db = sqlite3.connect(hub.database)
     try:
@@ -112,16 +139,14 @@ def main() -> None:
         workdir = Path(tmp)
         cluster, pg = RabbitCluster(workdir / "rabbitmq"), Postgres()
         hubs: list[LinkedHub] = []
-        collectors: list[Collector] = []
+        collectors: list[subprocess.Popen[bytes]] = []
         try:
             cluster.start()
-            mirror_mqtt_queues(cluster)
+            apply_city_policies(cluster)
             pg.start()
             boot_s = time.monotonic() - started
             dsn = pg.new_database("city")
-            collectors.append(Collector(cluster_settings(cluster, first=0), dsn, "bench"))
-            collectors[0].start()
-            collectors[0].session.connected.wait(10)
+            collectors.append(start_collector(cluster, dsn, "bench", 0, workdir))
             nodes = {i: 1 + i % 2 for i in range(n_hubs)}  # node 0 keeps the collector
             for i in range(n_hubs):
                 hub = LinkedHub(workdir / f"hub{i}", site_named(site, f"ward-{i:02d}"), cluster,
@@ -183,25 +208,27 @@ def main() -> None:
                 if (mine.issued, mine.served, mine.noshow, mine.wait_p90_min, mine.ratings) != (
                         own.issued, own.served, own.noshow, own.wait_p90_min, own.ratings):
                     unequal.append(hub.site.id)
-            resends = collectors[0].resends_asked
+            resends = (workdir / "bench.log").read_text(encoding="utf-8").count("asking ")
 
             # One collector's rate: a second collector on an empty database asks every hub
             # for its whole journal at once (it learns the heads from the heartbeats).
             dsn2 = pg.new_database("replay")
-            second = Collector(cluster_settings(cluster, first=1), dsn2, "replay")
-            collectors.append(second)
+            collectors.append(start_collector(cluster, dsn2, "replay", 1, workdir))
             events = sum(len(s) for s in journals.values())
-            second.start()
-            second.session.connected.wait(10)
+            asker = cluster_client(cluster_settings(cluster), unique_client_id("bench", "replay"))
+            asker.connect(cluster.host, cluster.mqtt_ports[0])
+            asker.loop_start()
             replay_started = time.monotonic()
             for hub, seqs in journals.items():
-                second.session.publish(f"luot/{hub}/{p.JOURNAL_RESEND}",
-                                       p.encode({"from": 1, "to": max(seqs)}))
-            wait_or_fail(lambda: second.stored >= events, 180, "the replay", step=0.01)
-            rate = second.stored / (time.monotonic() - replay_started)
+                asker.publish(f"luot/{hub}/{p.JOURNAL_RESEND}", p.encode({"from": 1, "to": max(seqs)}),
+                              qos=1)
+            wait_or_fail(lambda: stored_count(dsn2) >= events, 180, "the replay", step=0.05)
+            rate = events / (time.monotonic() - replay_started)
+            asker.disconnect()
+            asker.loop_stop()
         finally:
             for c in collectors:
-                c.stop()
+                stop_process(c, timeout=10)
             for hub in hubs:
                 hub.stop()
             cluster.stop()

@@ -81,6 +81,7 @@ class ClusterSession:
             return
         client.subscribe([(topic, 1) for topic in self._subscriptions])
         self.connected.set()
+        log.info("subscribed at %s", self.endpoint)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="cluster", daemon=True)
@@ -124,7 +125,7 @@ class Collector:
     def __init__(self, settings: ClusterSettings, dsn: str, name: str = "collector-1") -> None:
         self.db = store.connect(dsn)
         self.session = ClusterSession(
-            settings, f"luot-city-{name}",
+            settings, f"city-collector-{name}",
             ["luot/+/" + p.JOURNAL, "luot/+/" + p.DEVICE + "+/status"],
             self._on_message, tick=self._look_for_gaps,
         )

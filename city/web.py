@@ -20,6 +20,8 @@ from aiohttp import web
 from city import store
 from city.figures import centre_figures, city_total
 from city.monthly import month_days, monthly_csv, monthly_png
+from city.portal import Portal
+from city.portal_page import add_portal_routes
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 PUSH_S = 2.0
@@ -105,7 +107,7 @@ def rows_html(data: dict[str, Any]) -> str:
     return "".join(out)
 
 
-def make_app(dsn: str, city_name: str = "Thành phố") -> web.Application:
+def make_app(dsn: str, city_name: str = "Thành phố", portal: Portal | None = None) -> web.Application:
     async def page(_request: web.Request) -> web.Response:
         data = await asyncio.to_thread(live, dsn, today())
         body = (PAGE.replace("{day}", data["day"]).replace("{rows}", rows_html(data))
@@ -152,6 +154,8 @@ def make_app(dsn: str, city_name: str = "Thành phố") -> web.Application:
     app.router.add_get("/api/today", api)
     app.router.add_get("/stream", stream)
     app.router.add_get(r"/report/{month:\d{4}-\d{2}}.{kind:csv|png}", report)
+    if portal is not None:
+        add_portal_routes(app, portal)
     return app
 
 

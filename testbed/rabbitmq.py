@@ -9,6 +9,7 @@ RabbitMQ's classic peer discovery, so the cluster forms as they boot.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -18,6 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from city.portal import COMMAND_TTL_S
 from testbed.broker import free_port
 from testbed.supervisor import stop_process
 
@@ -189,8 +191,19 @@ class RabbitCluster:
                        env={**os.environ, "ERL_EPMD_PORT": str(self.epmd_port)})
 
 
-def mirror_mqtt_queues(cluster: RabbitCluster) -> None:
-    """The policy a city sets once on its cluster: every MQTT session's queue mirrored on
-    every node, so a collector's or a bridge's session outlives the node it was made on."""
-    cluster.ctl("set_policy", "--apply-to", "queues", "luot-mqtt-mirrored", "^mqtt-subscription-",
-                '{"ha-mode":"all","ha-sync-mode":"automatic"}')
+# The policies a city sets once on its cluster (README, "Một thành phố"): every MQTT
+# session's queue mirrored on every node, so a session outlives the node it was made on;
+# and what waits for a hub's bridge (client ids `luot-<site>`: the portal's takes, resend
+# requests) dropped after the portal's COMMAND_TTL_S, so a cut link never issues a number
+# after the page said none was promised. RabbitMQ applies the highest priority that matches.
+CLUSTER_POLICIES = (
+    ("luot-mqtt-mirrored", "^mqtt-subscription-", 0, {"ha-mode": "all", "ha-sync-mode": "automatic"}),
+    ("luot-hub-commands", "^mqtt-subscription-luot-", 1,
+     {"ha-mode": "all", "ha-sync-mode": "automatic", "message-ttl": COMMAND_TTL_S * 1000}),
+)
+
+
+def apply_city_policies(cluster: RabbitCluster) -> None:
+    for name, pattern, priority, definition in CLUSTER_POLICIES:
+        cluster.ctl("set_policy", "--apply-to", "queues", "--priority", str(priority), name, pattern,
+                    json.dumps(definition))

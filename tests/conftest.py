@@ -15,7 +15,7 @@ from luot.config import SiteConfig, load_site
 from luot.mqtt import HubLink
 from testbed.broker import Mosquitto
 from testbed.postgres import Postgres
-from testbed.rabbitmq import RabbitCluster, mirror_mqtt_queues, rabbitmq_installed
+from testbed.rabbitmq import RabbitCluster, apply_city_policies, rabbitmq_installed
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
@@ -85,7 +85,7 @@ def rabbit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitCluster]:
     cluster = RabbitCluster(tmp_path_factory.mktemp("rabbitmq"))
     try:
         cluster.start()
-        mirror_mqtt_queues(cluster)
+        apply_city_policies(cluster)
         yield cluster
     finally:
         cluster.stop()

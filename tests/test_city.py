@@ -34,7 +34,7 @@ def city(rabbit: RabbitCluster, city_db: str, tmp_path: Path, site: SiteConfig,
         n = len(started)
         if kind == "hub":
             part: LinkedHub | Collector = LinkedHub(tmp_path / f"hub{n}", site, rabbit, node=node,
-                                                    bridge_id=f"b-{tag}-{n}", **kw)  # type: ignore[arg-type]
+                                                    bridge_id=f"luot-{tag}-{n}", **kw)  # type: ignore[arg-type]
         else:
             part = Collector(cluster_settings(rabbit, first=node), city_db, name=f"{tag}-{n}")
         part.start()
