@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 PORTAL_DEVICE = "portal"
 COMMAND_TTL_S = 5
 WAIT_S = 8.0  # longer than COMMAND_TTL_S: what the cluster still holds when the page gives up is dropped
-ID_NUMBER = re.compile(r"\d{12}")
+ID_NUMBER = re.compile(r"[0-9]{12}")
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 

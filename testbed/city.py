@@ -7,17 +7,21 @@ without touching its LAN or the cluster.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+
+from aiohttp import web
 
 from broker_config import Bridge
 from city.collector import ClusterSettings, Endpoint
 from dispatcher.journal import JournalPublisher
 from dispatcher.service import Dispatcher
 from luot.config import SiteConfig
-from testbed.broker import Mosquitto
+from testbed.broker import Mosquitto, free_port
 from testbed.proxy import TcpProxy
 from testbed.rabbitmq import RabbitCluster
 
@@ -68,3 +72,34 @@ class LinkedHub:
             self.dispatcher.stop()
         self.broker.stop()
         self.uplink.stop()
+
+
+class ServedApp:
+    """An aiohttp application served on a free loopback port from a thread of its own."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
+
+    async def _serve(self) -> None:
+        runner = web.AppRunner(self.app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", self.port).start()
+        self._ready.set()
+        while not self._stop.is_set():
+            await asyncio.sleep(0.05)
+        await runner.cleanup()
+
+    def __enter__(self) -> ServedApp:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the web application did not start")
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)

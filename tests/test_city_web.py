@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import sqlite3
-import threading
 import time
 
 import aiohttp
@@ -16,6 +15,7 @@ from city import store
 from city.web import make_app
 from dispatcher.journal import install, read_events
 from testbed.broker import free_port
+from testbed.city import ServedApp
 
 
 def test_the_dashboard_and_the_monthly_report_show_a_centres_day(dispatcher, broker, connect, city_db,
@@ -92,29 +92,14 @@ def test_the_dashboard_follows_the_city_live_in_a_real_browser(city_db, site, ar
     pg = store.connect(city_db)
     store.store_events(pg, site.id, 1, [issued(1, at, day)], at)
 
-    ready, stop = threading.Event(), threading.Event()
-    port = free_port()
-
-    def serve() -> None:
-        async def run() -> None:
-            runner = web.AppRunner(make_app(city_db))
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", port).start()
-            ready.set()
-            while not stop.is_set():
-                await asyncio.sleep(0.05)
-            await runner.cleanup()
-        asyncio.run(run())
-
-    server = threading.Thread(target=serve, daemon=True)
-    server.start()
-    assert ready.wait(5)
     options = webdriver.ChromeOptions()
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1200,600"):
         options.add_argument(flag)
+    served = ServedApp(make_app(city_db)).__enter__()
+    port = served.port
     browser = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
     try:
-        browser.get(f"http://127.0.0.1:{port}/")
+        browser.get(served.url)
         cell = lambda: browser.find_element(By.CSS_SELECTOR, "#rows tr td:nth-child(2)").text  # noqa: E731
         assert cell() == "1", "one citizen waiting"
         store.store_events(pg, site.id, 2, [issued(2, at + 1, day)], at + 1)
@@ -126,8 +111,7 @@ def test_the_dashboard_follows_the_city_live_in_a_real_browser(city_db, site, ar
         assert all(r.startswith(f"http://127.0.0.1:{port}/") for r in requests)
     finally:
         browser.quit()
-        stop.set()
-        server.join(5)
+        served.__exit__()
         pg.close()
 
 
