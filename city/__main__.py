@@ -43,10 +43,16 @@ def collect(config: Path, name: str | None) -> int:
 
 
 def web(config: Path) -> int:
+    from city.portal import Portal
     from city.web import serve
 
     settings = load_city(config)
-    serve(settings.dsn, settings.bind, settings.port)
+    portal = Portal(settings.cluster, list(settings.centres)) if settings.centres else None
+    if portal is not None:
+        portal.start()
+    serve(settings.dsn, settings.bind, settings.port, settings.city_name, portal)
+    if portal is not None:
+        portal.stop()
     return 0
 
 

@@ -159,5 +159,5 @@ def make_app(dsn: str, city_name: str = "Thành phố", portal: Portal | None = 
     return app
 
 
-def serve(dsn: str, bind: str, port: int) -> None:
-    web.run_app(make_app(dsn), host=bind, port=port, print=None)
+def serve(dsn: str, bind: str, port: int, city_name: str, portal: Portal | None) -> None:
+    web.run_app(make_app(dsn, city_name, portal), host=bind, port=port, print=None)
