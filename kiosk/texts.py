@@ -72,8 +72,25 @@ OTHER_ERROR: Bilingual = (
 )
 
 
+CITIZEN_LIMITS: dict[str, Bilingual] = {
+    "field": (
+        "Mỗi người chỉ được lấy {n} số một ngày cho mỗi lĩnh vực. Hôm nay quý vị đã lấy số {numbers}.",
+        "One person may take {n} number(s) a day for each service. You took number {numbers} today.",
+    ),
+    "day": (
+        "Mỗi người chỉ được lấy tối đa {n} số một ngày. Hôm nay quý vị đã lấy số {numbers}.",
+        "One person may take at most {n} numbers a day. You took number {numbers} today.",
+    ),
+}
+
+
 def refusal(code: str, detail: str) -> Bilingual:
     """The plain words for a refused `take` (the detail is the dispatcher's, in English)."""
+    if code == "citizen_limit":
+        found = re.match(r"(field|day): (\d+) .*took number (.+) today", detail)
+        if found:
+            vi, en = CITIZEN_LIMITS[found[1]]
+            return (vi.format(n=found[2], numbers=found[3]), en.format(n=found[2], numbers=found[3]))
     vi, en = ERRORS.get(code, OTHER_ERROR)
     held = re.search(r"number (\S+)", detail)
     number = held[1] if held else "?"
