@@ -83,8 +83,8 @@ def build_voice(folder: Path) -> int:
 def start_announcer(settings: TvSettings) -> tuple[Any, str]:
     """The announcer (None when the site wants silence or this machine has no audio), and the
     voice's state for the technician: `ok`, `off`, `no_audio`, or `missing N of M clips`."""
-    from display.speech import voice_clips
     from display.voice import Announcer, VoicePack
+    from luot.speech import voice_clips
 
     if not settings.sound:
         return None, "off"

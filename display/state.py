@@ -12,8 +12,8 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from display.speech import CallSpeech
 from luot import protocol as p
+from luot.speech import CallSpeech
 
 RECENT_CALLS = 12
 
