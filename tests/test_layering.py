@@ -56,7 +56,8 @@ def test_a_role_imports_no_tool(role):
 
 def test_the_readme_map_names_every_folder_and_only_those() -> None:
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    folders = {line.split("/", 1)[0] for line in tracked.splitlines() if "/" in line and not line.startswith(".")}
+    folders = {line.split("/", 1)[0] for line in tracked.splitlines()
+               if "/" in line and not line.startswith(".")}
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Working on Lượt", 1)[1].split("\n## ", 1)[0]
     mapped = set(re.findall(r"^\| `([^`/]+)/` \|", section, flags=re.M))
