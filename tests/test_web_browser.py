@@ -111,6 +111,36 @@ def test_a_ticket_is_followed_on_a_phone_until_called(chrome: Any, web: WebThrea
     assert resources and all(r.startswith(web.url) for r in resources)  # nothing from outside the hub
 
 
+def test_the_kiosks_ticket_carries_the_page_link(chrome: Any, web: WebThread, connect: Any,
+                                                  tmp_path: Path, artifacts: Path) -> None:
+    """The kiosk prints the ticket's QR code to its live page: scanned (decoded from the printed
+    image) and opened, the page shows that ticket, and it shows the call when it comes."""
+    from PIL import Image
+    from pyzbar.pyzbar import decode
+    from selenium.webdriver.common.by import By
+
+    from kiosk.desk import TakeRequest, TicketDesk
+    from kiosk.printer import PngPrinter
+
+    printer = PngPrinter(tmp_path / "tickets", "TM-T88V", f"png://{tmp_path / 'tickets'}")
+    desk = TicketDesk(connect("kiosk-1"), printer, 512, lambda *_: None,
+                      follow=(web.url, TICKET_KEY.encode()))
+    desk.serve(TakeRequest("HT"))
+    printed = sorted((tmp_path / "tickets").glob("*.png"))
+    assert len(printed) == 1
+    (artifacts / "web-kiosk-ticket.png").write_bytes(printed[0].read_bytes())
+    codes = [c.data.decode() for c in decode(Image.open(printed[0]))]
+    assert len(codes) == 1 and codes[0].startswith(f"{web.url}/t/")
+    chrome.set_window_size(*PHONE)
+    chrome.get(codes[0])
+    until(chrome, lambda d: data(d, "status") == "waiting", "the printed ticket's page")
+    assert chrome.find_element(By.ID, "number").text == "B001"
+    assert chrome.find_element(By.ID, "checklist-link").get_attribute("href").endswith("linhvuc=ho-tich")
+    connect("quay-3").request("next", counter=3)
+    until(chrome, lambda d: data(d, "status") == "called", "the call on the printed ticket's page")
+    assert "Mời đến quầy số 3" in chrome.find_element(By.ID, "status").text
+
+
 def test_an_officer_logs_in_calls_transfers_and_pauses(chrome: Any, web: WebThread, connect: Any,
                                                        dispatcher: Any, artifacts: Path) -> None:
     from selenium.webdriver.common.by import By
