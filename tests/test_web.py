@@ -23,7 +23,7 @@ from luot.mqtt import CommandRefused
 from luot.ticket_link import TicketRef, make_token, read_token, ticket_url
 from testbed.broker import Mosquitto
 from testbed.web_service import TICKET_KEY, WebThread
-from web.users import LoginGuard, Users
+from web.users import MAX_SESSIONS, LoginGuard, Sessions, Users
 
 
 @pytest.fixture
@@ -126,6 +126,19 @@ def test_logins_are_hashed_and_failures_limited(web_users: Path) -> None:
     assert guard.wait_s("admin", "10.0.0.9") == 0
     now[0] = 61.0
     assert guard.wait_s("counter-2", "10.0.0.5") == 0
+
+
+def test_a_flood_of_login_forms_neither_grows_sessions_nor_logs_an_officer_out() -> None:
+    now = [0.0]
+    sessions = Sessions(clock=lambda: now[0])
+    officer = sessions.new("counter-2")
+    for _ in range(3 * MAX_SESSIONS):
+        now[0] += 0.001
+        sessions.new(None)
+    assert len(sessions._by_id) <= MAX_SESSIONS + 1
+    assert sessions.get(officer.sid) is officer
+    now[0] += sessions.idle_s + 1
+    assert sessions.get(officer.sid) is None  # idle too long: logged out
 
 
 # ---------------------------------------------------------------------- against the hub
