@@ -203,6 +203,8 @@ def test_the_leader_closes_the_day_and_the_board_shows_the_hall(chrome: Any, web
     chrome.get(f"{web.url}/board")
     until(chrome, lambda d: "A001" in d.find_element(By.ID, "counters").text, "the board's counters")
     shoot(chrome, artifacts, "board", TV)
+    shoot(chrome, artifacts, "board", PHONE)
+    chrome.set_window_size(*TV)
     connect("quay-1").request("next", counter=1)
     until(chrome, lambda d: "A002" in d.find_element(By.ID, "flash-number").text, "the call flashing")
     shoot(chrome, artifacts, "board-call", TV)
