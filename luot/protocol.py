@@ -63,7 +63,8 @@ COUNTER_STATES = "state/counter/"  # + the counter's number
 SERVICE_STATES = "state/service/"  # + the service's code
 CMD = "cmd/"  # + the sending device's id
 REPLY = "reply/"  # + the device's id
-DEVICE = "device/"  # + the device's id + "/status" or "/health"
+DEVICE = "device/"  # + the device's id + "/status", "/health" or "/install"
+INSTALL_FAILED = "install-failed"  # a device/<id>/status while first boot retries
 
 
 def counter_state(number: int) -> str:
@@ -110,6 +111,10 @@ class Topics:
 
     def device_health(self, device: str) -> str:
         return f"{self.root}{DEVICE}{device}/health"
+
+    def device_install(self, device: str) -> str:
+        """Retained: how first boot went (state, step, reason), from the device's installer."""
+        return f"{self.root}{DEVICE}{device}/install"
 
     def relative(self, topic: str) -> str:
         """`luot/<site>/state/site` → `state/site`."""
