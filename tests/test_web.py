@@ -80,9 +80,11 @@ class Browser:
         return status, json.loads(raw)
 
 
-def first_event(base: str, path: str, until: Any = None, timeout: float = 5.0) -> dict[str, Any]:
+def first_event(base: str, path: str, until: Any = None, timeout: float = 5.0,
+                client: Browser | None = None) -> dict[str, Any]:
     """Read the stream until an event for which `until(view)` holds (the first one if None)."""
-    with urllib.request.urlopen(base + path, timeout=timeout) as r:
+    opener = client.opener if client is not None else urllib.request.build_opener()
+    with opener.open(base + path, timeout=timeout) as r:
         assert r.headers["Content-Type"].startswith("text/event-stream")
         for raw in r:
             line = raw.decode().rstrip("\n")
@@ -240,6 +242,14 @@ def test_the_leader_closes_the_day_and_downloads_the_report(web: WebThread, conn
     assert client.command("/dashboard/close", {}, csrf) == (200, {"ok": True, "op": "close", "ticket": None})
     assert dispatcher.snapshot()["site"]["open"] is False
     wait_for(lambda: web.hub.link.state(p.SITE_STATE)["open"] is False, what="the closed day at the web")
+    kiosk = connect("kiosk-2")
+    kiosk.publish_health({"paper": "out", "printer_fault": "out_of_paper"})
+    connect("quay-7").stop()  # its last word: offline
+    view = first_event(web.url, "/dashboard/events", client=client, until=lambda v: len(
+        [d for d in v["devices"] if d["status"] == "offline" or d["paper"] == "out"]) >= 2)
+    assert {"quay-7"} <= {d["id"] for d in view["devices"] if d["status"] == "offline"}
+    assert [d["id"] for d in view["devices"] if d["paper"] == "out"] == ["kiosk-2"]
+    assert view["open"] is False and view["today"]["issued"] == 1
     status, headers, body = client.request("/dashboard/report.csv")
     assert status == 200 and body.startswith("\ufeff".encode()) and "Đất đai".encode() in body
     assert "attachment" in headers["Content-Disposition"]
