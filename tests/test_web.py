@@ -23,6 +23,7 @@ from luot.mqtt import CommandRefused
 from luot.ticket_link import TicketRef, make_token, read_token, ticket_url
 from testbed.broker import Mosquitto
 from testbed.web_service import TICKET_KEY, WebThread
+from web.__main__ import main as web_main
 from web.users import MAX_SESSIONS, LoginGuard, Sessions, Users
 
 
@@ -141,6 +142,21 @@ def test_a_flood_of_login_forms_neither_grows_sessions_nor_logs_an_officer_out()
     assert sessions.get(officer.sid) is officer
     now[0] += sessions.idle_s + 1
     assert sessions.get(officer.sid) is None  # idle too long: logged out
+
+
+def test_luot_web_passwd_and_a_bad_web_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    users = tmp_path / "web-users"
+    assert web_main(["passwd", "--users", str(users), "counter-4"]) == 0
+    user, password = capsys.readouterr().out.strip().split(": ")
+    assert user == "counter-4" and Users.load(users).check("counter-4", password)
+    assert users.stat().st_mode & 0o777 == 0o600
+    assert web_main(["passwd", "--users", str(users), "quay-4"]) == 2
+    config = tmp_path / "web.toml"
+    config.write_text('id = "web"\nrole = "web"\nsite = "test-ward"\n\n[broker]\nhost = "127.0.0.1"\n'
+                      'password = "x"\n\n[web]\nticket_key = "short"\nprot = 8080\n')
+    assert web_main(["--config", str(config)]) == 2
+    out = capsys.readouterr().out
+    assert "web.ticket_key" in out and "web.prot" in out  # every mistake at once
 
 
 # ---------------------------------------------------------------------- against the hub
