@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,8 +19,9 @@ import pytest
 from helpers import WEB_PASSWORDS as PASSWORDS
 from helpers import wait_for
 
+from dispatcher.service import Dispatcher
 from luot import protocol as p
-from luot.mqtt import CommandRefused
+from luot.mqtt import CommandRefused, command_expiry
 from luot.ticket_link import TicketRef, make_token, read_token, ticket_url
 from testbed.broker import Mosquitto
 from testbed.web_service import TICKET_KEY, WebThread
@@ -272,3 +274,37 @@ def test_the_leader_closes_the_day_and_downloads_the_report(web: WebThread, conn
     status, headers, body = client.request("/dashboard/report.png")
     assert status == 200 and body.startswith(b"\x89PNG")
     assert Browser(web.url).request("/dashboard/report.csv")[0] == 401
+
+
+def test_a_console_command_reported_failed_never_happens_later(broker: Mosquitto, site: Any, web_users: Path,
+                                                               tmp_path: Path, connect: Any) -> None:
+    """Broker up, dispatcher down: the officer is told NEXT got no answer, and when the hub
+    returns nobody is called — the console's commands expire as the buttons' do."""
+    database = tmp_path / "hub.db"
+    first = Dispatcher(site, database, broker.settings("hub"))
+    first.start()
+    wait_for(lambda: first.client.is_connected() and first.batches > 0, what="the dispatcher")
+    connect("kiosk-1").request("take", service="HT")
+    service = WebThread(broker.settings("web"), site.id, web_users)
+    service.service.command_timeout_s = 1.0
+    service.start()
+    try:
+        client = Browser(service.url)
+        _, page = client.login("counter-2", PASSWORDS["counter-2"])
+        first.stop()  # its persistent session keeps collecting commands
+        status, body = client.command("/console/2/next", {"expect": None}, client.csrf_of(page))
+        assert (status, body) == (200, {"ok": False, "error": "hub_timeout"})
+        expiry, wait = command_expiry(1.0)
+        time.sleep(expiry + 1.0 - wait + 0.1)  # past the broker's whole-second rounding
+        second = Dispatcher(site, database, broker.settings("hub"))
+        second.start()
+        try:
+            wait_for(lambda: second.batches > 0, what="the second dispatcher")
+            assert connect("quay-1").request("pause", counter=1, timeout=5)["ok"]  # it serves again
+            assert second.snapshot()["counters"][2]["ticket"] is None
+            assert second.snapshot()["services"]["HT"]["waiting"] == 1
+        finally:
+            second.stop()
+    finally:
+        service.stop()
+
