@@ -20,6 +20,7 @@ COMMANDS = {
     "web": ("web.__main__", "the hub's web service: ticket pages, counter consoles, dashboard, board"),
     "provision": ("provisioning.__main__", "make device bundles, broker files and SD images"),
     "backup": ("dispatcher.backup", "back up the hub's database and apply the retention rules (nightly)"),
+    "city": ("city.__main__", "the city's servers: collect every centre's journal, serve the city pages"),
     "admin": ("tools.admin", "open or close the day, look at the queue, restore a backup"),
     "check-site": ("tools.check_site", "validate a site.toml (and device.toml files)"),
     "demo": ("tools.demo", "a whole centre on this machine"),

@@ -65,6 +65,9 @@ CMD = "cmd/"  # + the sending device's id
 REPLY = "reply/"  # + the device's id
 DEVICE = "device/"  # + the device's id + "/status", "/health" or "/install"
 INSTALL_FAILED = "install-failed"  # a device/<id>/status while first boot retries
+# The city's journal (dispatcher.journal): under the hub's grants, read by no device on the LAN.
+JOURNAL = "reply/city/journal"  # hub → city: events with their per-hub sequence
+JOURNAL_RESEND = "cmd/city/journal"  # city → hub: {"from": seq, "to": seq}
 
 
 def counter_state(number: int) -> str:

@@ -14,6 +14,8 @@ from dispatcher.service import Dispatcher
 from luot.config import SiteConfig, load_site
 from luot.mqtt import HubLink
 from testbed.broker import Mosquitto
+from testbed.postgres import Postgres
+from testbed.rabbitmq import RabbitCluster, apply_city_policies, rabbitmq_installed
 from web.users import set_password
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -78,3 +80,38 @@ def connect(broker: Mosquitto, site: SiteConfig) -> Iterator[Callable[..., HubLi
     yield make
     for link in links:
         link.stop()
+
+
+# ---------------------------------------------------------------------------- the city tier
+# One three-node RabbitMQ cluster and one PostgreSQL per test session: the cluster takes
+# about half a minute to boot, so every city test shares it (each with its own database
+# and its own client ids).
+
+
+@pytest.fixture(scope="session")
+def rabbit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitCluster]:
+    if not rabbitmq_installed():
+        pytest.fail("rabbitmq-server is not installed: make system installs it")
+    cluster = RabbitCluster(tmp_path_factory.mktemp("rabbitmq"))
+    try:
+        cluster.start()
+        apply_city_policies(cluster)
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    server = Postgres()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def city_db(postgres: Postgres, request: pytest.FixtureRequest) -> str:
+    """A fresh database of the session's PostgreSQL for one test; its DSN."""
+    return postgres.new_database(request.node.name)
