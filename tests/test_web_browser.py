@@ -4,7 +4,6 @@ artifacts/ for a person to look at."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,9 @@ from helpers import wait_for
 from luot import protocol as p
 from luot.ticket_link import ticket_url
 from testbed.broker import Mosquitto
+from testbed.browser import CHROMEDRIVER, CHROMIUM
 from testbed.web_service import TICKET_KEY, WebThread
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 PHONE = (390, 844)
 DESKTOP = (1366, 900)
 TV = (1920, 1080)
@@ -28,23 +26,6 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None or CHROMEDRIVER is None,
     reason="apt-get install chromium chromium-driver (make system installs them)",
 )
-
-
-@pytest.fixture(scope="session")
-def chrome() -> Iterator[Any]:
-    """One headless Chromium for the whole session; each test opens its own pages in it."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run", "--disable-extensions", "--lang=vi", "--hide-scrollbars"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(10)
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture
