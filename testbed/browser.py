@@ -22,7 +22,13 @@ def start_chromium(size: tuple[int, int] = (1366, 900)) -> Any:
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--no-first-run", "--disable-extensions", "--lang=vi", "--hide-scrollbars"):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # for page_errors()
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(10)
     driver.set_window_size(*size)
     return driver
+
+
+def page_errors(driver: Any) -> list[str]:
+    """What the pages logged as errors since the last call (script errors, refused loads)."""
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]

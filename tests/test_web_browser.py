@@ -15,7 +15,7 @@ from helpers import wait_for
 from luot import protocol as p
 from luot.ticket_link import ticket_url
 from testbed.broker import Mosquitto
-from testbed.browser import CHROMEDRIVER, CHROMIUM
+from testbed.browser import CHROMEDRIVER, CHROMIUM, page_errors
 from testbed.web_service import TICKET_KEY, WebThread
 
 PHONE = (390, 844)
@@ -101,6 +101,7 @@ def test_a_ticket_is_followed_on_a_phone_until_called(chrome: Any, web: WebThrea
     resources = chrome.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name)")
     assert resources and all(r.startswith(web.url) for r in resources)  # nothing from outside the hub
+    assert page_errors(chrome) == []
 
 
 def test_the_kiosks_ticket_carries_the_page_link(chrome: Any, web: WebThread, connect: Any,
@@ -128,9 +129,12 @@ def test_the_kiosks_ticket_carries_the_page_link(chrome: Any, web: WebThread, co
     until(chrome, lambda d: data(d, "status") == "waiting", "the printed ticket's page")
     assert chrome.find_element(By.ID, "number").text == "B001"
     assert chrome.find_element(By.ID, "checklist-link").get_attribute("href").endswith("linhvuc=ho-tich")
+    chrome.find_element(By.ID, "sound").click()  # the citizen allows the chime and the buzz
+    assert "Đã bật âm thanh và rung" in chrome.find_element(By.ID, "sound").text
     connect("quay-3").request("next", counter=3)
     until(chrome, lambda d: data(d, "status") == "called", "the call on the printed ticket's page")
     assert "Mời đến quầy số 3" in chrome.find_element(By.ID, "status").text
+    assert page_errors(chrome) == []
 
 
 def test_an_officer_logs_in_calls_transfers_and_pauses(chrome: Any, web: WebThread, connect: Any,
@@ -161,6 +165,7 @@ def test_an_officer_logs_in_calls_transfers_and_pauses(chrome: Any, web: WebThre
     until(chrome, lambda d: data(d, "status") == "paused", "the counter paused")
     assert dispatcher.snapshot()["counters"][2]["status"] == "paused"
     shoot(chrome, artifacts, "console-paused", PHONE)
+    assert page_errors(chrome) == []
 
 
 def test_the_leader_closes_the_day_and_the_board_shows_the_hall(chrome: Any, web: WebThread, connect: Any,
@@ -189,3 +194,4 @@ def test_the_leader_closes_the_day_and_the_board_shows_the_hall(chrome: Any, web
     connect("quay-1").request("next", counter=1)
     until(chrome, lambda d: "A002" in d.find_element(By.ID, "flash-number").text, "the call flashing")
     shoot(chrome, artifacts, "board-call", TV)
+    assert page_errors(chrome) == []
