@@ -41,6 +41,7 @@ ID_CONFLICT = "id_conflict"  # an id already used for another command
 EXPIRED = "expired"  # arrived after its sender stopped waiting
 STORAGE_FULL = "storage_full"  # the hub's card is full: nothing was stored
 CLOCK_UNSURE = "clock_unsure"  # the hub's clock is not trusted yet: no numbers given
+CITIZEN_LIMIT = "citizen_limit"  # this person has taken as many numbers today as the site allows
 INTERNAL = "internal"  # a bug in the dispatcher, never bad input
 
 RATINGS = {
