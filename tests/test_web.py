@@ -274,6 +274,9 @@ def test_the_leader_closes_the_day_and_downloads_the_report(web: WebThread, conn
     status, headers, body = client.request("/dashboard/report.png")
     assert status == 200 and body.startswith(b"\x89PNG")
     assert Browser(web.url).request("/dashboard/report.csv")[0] == 401
+    assert client.command("/dashboard/open", {}, csrf) == (200, {"ok": True, "op": "open", "ticket": None})
+    assert dispatcher.snapshot()["site"]["open"] is True
+    assert client.command("/dashboard/take", {}, csrf)[0] == 404  # only the day's two ops
 
 
 def test_a_console_command_reported_failed_never_happens_later(broker: Mosquitto, site: Any, web_users: Path,
