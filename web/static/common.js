@@ -5,7 +5,7 @@ const LUOT = {
     return String(text == null ? "" : text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
   },
   dash(value) { return value == null ? "–" : LUOT.esc(value); },
-  bi(vi, en) { return `${LUOT.esc(vi)} <span class="en">${LUOT.esc(en)}</span>`; },
+  bi(vi, en) { return `${LUOT.esc(vi)} <span class="en" lang="en">${LUOT.esc(en)}</span>`; },
   meta(name) { const m = document.querySelector(`meta[name="${name}"]`); return m ? m.content : ""; },
   banner(view) {
     const el = document.getElementById("banner");

@@ -59,8 +59,8 @@
     document.body.dataset.status = v.status || "";
     $("state").className = "pill " + (v.status || "");
     $("state").innerHTML = LUOT.status(v.status);
-    $("pause").innerHTML = v.status === "paused" ? `Làm việc lại <span class="en">Resume</span> <kbd>P</kbd>`
-      : `Tạm nghỉ <span class="en">Pause</span> <kbd>P</kbd>`;
+    $("pause").innerHTML = v.status === "paused" ? `Làm việc lại <span class="en" lang="en">Resume</span> <kbd>P</kbd>`
+      : `Tạm nghỉ <span class="en" lang="en">Pause</span> <kbd>P</kbd>`;
     $("current").textContent = v.serving ? v.serving.number : "—";
     const f = v.serving && v.fields.find((x) => x.code === v.serving.service);
     $("current-info").innerHTML = v.serving
