@@ -77,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     ui = KioskUI(surface, lambda: link_snapshot(link), lambda request: desk.submit(request),
                  return_after_s=settings.return_after_s, citizen_secret=settings.citizen_secret)
     printer = open_printer(settings.printer, settings.profile)
-    desk = TicketDesk(link, printer, settings.paper_px, ui.notify, versions=versions())
+    follow = None
+    if settings.follow_url and settings.ticket_key:
+        follow = (settings.follow_url, settings.ticket_key.encode())
+    desk = TicketDesk(link, printer, settings.paper_px, ui.notify, versions=versions(), follow=follow)
 
     def on_message(topic: str, _payload: Any, _retained: bool) -> None:
         if topic in (p.CONFIG, p.SITE_STATE) or topic.startswith(p.SERVICE_STATES):

@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from kiosk.printer import PrintFault, TicketPrinter
 from kiosk.ticket import TicketInfo, render_ticket, ticket_info
 from luot import protocol as p
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
+from luot.ticket_link import ticket_url
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,9 @@ class TicketDesk:
     def __init__(self, link: HubLink, printer: TicketPrinter, paper_px: int, notify: Notify,
                  *, versions: dict[str, str] | None = None,
                  attempt_timeout: float = ATTEMPT_TIMEOUT_S,
-                 give_up_after: float = GIVE_UP_AFTER_S) -> None:
+                 give_up_after: float = GIVE_UP_AFTER_S,
+                 follow: tuple[str, bytes] | None = None) -> None:
+        self.follow = follow  # (web service URL, ticket key): the ticket's QR opens its live page
         self.link = link
         self.printer = printer
         self.paper_px = paper_px
@@ -136,6 +139,9 @@ class TicketDesk:
             self.notify(REFUSED, texts.refusal("unreachable", str(e)))
             return
         info = ticket_info(self.link.state(p.CONFIG) or {}, reply)
+        if self.follow is not None:
+            base, key = self.follow
+            info = replace(info, follow_url=ticket_url(base, key, self.link.topics.site, reply["ticket"]))
         self.notify(ISSUED, info)
         self.print_ticket(info)
 

@@ -14,7 +14,7 @@ import contextlib
 import json
 import logging
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import paho.mqtt.client as paho
@@ -66,6 +66,8 @@ class Snapshot:
     calls: tuple[dict[str, Any], ...]
     called: dict[int, int]  # ticket id → the counter it was last seen called to
     devices: dict[str, dict[str, Any]]
+    # What many pages share, computed once per snapshot (e.g. a field's counters, encoded).
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False)
 
 
 class HubWatch:
