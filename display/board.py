@@ -322,10 +322,10 @@ class TvBoard:
         services = pages[self._service_page]
         self.services_shown = [s.code for s in services]
         pad = self.layout.gap * 2
-        name_w = round(area.width * 0.4)
+        name_w = round(area.width * 0.46)
         columns: list[Rect] = []
         x = area.x + name_w
-        for share in (0.18, 0.18, 0.24):
+        for share in (0.16, 0.16, 0.22):
             width = round(area.width * share)
             columns.append(Rect(x + pad, area.y, width - pad, 1))
             x += width
