@@ -229,7 +229,7 @@ def _home_prompt(at: Moment, snap: HubSnapshot, catalogue: dict[str, Any]) -> tu
     if site.get("open") is False:
         return texts.DAY_CLOSED, "error"
     if site.get("taking") is False:
-        hours_vi, hours_en = texts.hours_text(catalogue)
+        hours_vi, hours_en = texts.hours_text(catalogue, at.now.isoweekday())
         return (f"{texts.OUTSIDE_HOURS[0]} {hours_vi}", f"{texts.OUTSIDE_HOURS[1]} {hours_en}"), "error"
     if at.screen == PRIORITY_SERVICES:
         category = next((c for c in catalogue.get("priority", {}).get("categories", [])

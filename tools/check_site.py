@@ -19,6 +19,7 @@ from typing import Any
 
 from broker_config import describe, load_broker_options
 from luot.config import ConfigError, DeviceConfig, SiteConfig, load_device, load_site
+from luot.config.site_model import WEEKDAY_KEYS
 from provisioning.bundle import hub_device, load_network_options
 
 # The loader each role runs on its `[<role>]` table at start: (module, function).
@@ -45,7 +46,10 @@ def site_summary(site: SiteConfig) -> list[str]:
     network = load_network_options(site)
     hub_device(site)
     roles = Counter(d.role for d in site.devices)
-    periods = ", ".join(f"{a}–{b}" for a, b in site.catalogue()["hours"]["periods"])
+    hours = site.catalogue()["hours"]
+    periods = ", ".join(f"{a}–{b}" for a, b in hours["periods"]) + "".join(
+        f"; {WEEKDAY_KEYS[int(day) - 1]} {', '.join(f'{a}–{b}' for a, b in spans)}"
+        for day, spans in hours["days"].items())
     return [
         f"✓ {site.file}: {site.name} ({site.id})",
         f"  dịch vụ / services: {len(site.services)} — "
@@ -65,11 +69,13 @@ def site_mistakes(site: SiteConfig) -> list[ConfigError]:
     serves (its citizens would wait for ever), taking periods that overlap."""
     found = [ConfigError(site.file, "services", f"{s.code} ({s.name}): no counter serves it")
              for s in site.services if not any(s.code in c.services for c in site.counters)]
-    periods = sorted(site.hours.periods)
-    for (a, b), (c, d) in itertools.pairwise(periods):
-        if c < b:
-            found.append(ConfigError(site.file, "hours.taking",
-                                     f"{a:%H:%M}–{b:%H:%M} and {c:%H:%M}–{d:%H:%M} overlap"))
+    days = dict(site.hours.by_weekday)
+    for key, periods in [("hours.taking", site.hours.periods),
+                         *((f"hours.days.{WEEKDAY_KEYS[day - 1]}", days[day]) for day in sorted(days))]:
+        for (a, b), (c, d) in itertools.pairwise(sorted(periods)):
+            if c < b:
+                overlap = f"{a:%H:%M}–{b:%H:%M} and {c:%H:%M}–{d:%H:%M} overlap"
+                found.append(ConfigError(site.file, key, overlap))
     return found
 
 
