@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import itertools
+import re
+import tomllib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -116,6 +118,26 @@ def device_summary(site: SiteConfig, device: DeviceConfig) -> str:
             f"{' TLS' if device.broker.tls else ''}; {checked}")
 
 
+def name_items(text: str, site_file: Path) -> str:
+    """`counters[9]` also as the counter a technician knows, "counters[9] (quầy 10)", and
+    `services[2]`, `devices[4]` by their code and id, read from the site file as written."""
+    try:
+        raw = tomllib.loads(site_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return text
+    names = {"counters": ("number", "quầy "), "services": ("code", ""), "devices": ("id", "")}
+
+    def named(match: re.Match[str]) -> str:
+        table, index = match[1], int(match[2])
+        key, word = names[table]
+        items = raw.get(table)
+        item = items[index] if isinstance(items, list) and index < len(items) else None
+        value = item.get(key) if isinstance(item, dict) else None
+        return f"{match[0]} ({word}{value})" if isinstance(value, int | str) else match[0]
+
+    return re.sub(r"(?<![.\w])(counters|services|devices)\[(\d+)\]", named, text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="luot check-site", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -131,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in args.devices:
             lines.append(device_summary(site, load_device(path)))
     except ConfigError as e:
-        print(e.explain("✗ LỖI / error: "))
+        print(name_items(e.explain("✗ LỖI / error: "), args.site))
         return 2
     print("\n".join(lines))
     print("Hợp lệ / valid.")
