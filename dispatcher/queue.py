@@ -15,6 +15,7 @@ from typing import Any
 
 from dispatcher.citizen_limits import check_citizen
 from dispatcher.day_catalogue import keep_catalogue
+from dispatcher.sessions import open_session
 from dispatcher.views import QueueViews
 from luot import protocol as p
 from luot.config import Counter, DeviceEntry, SiteConfig
@@ -95,6 +96,8 @@ class QueueBook(QueueViews):
         if cmd.op == "take":
             return self._take(cmd.fields, now, effects)
         if cmd.op in ("open", "close"):
+            if cmd.op == "open" and cmd.fields.get("until") is not None:
+                open_session(self.db, self.site, now, cmd.fields["until"])
             return self._open_close(cmd.op == "open", now, effects)
         number = cmd.fields["counter"]
         if device.role == "counter" and number != device.counter:
@@ -126,7 +129,7 @@ class QueueBook(QueueViews):
         day = self.day_of(now)
         if not self.is_open(day):
             raise p.ProtocolError(p.DAY_CLOSED, f"the day {day} is not open")
-        if not self.site.hours.is_taking(now.astimezone(self.site.timezone)):
+        if not self.in_hours(now):
             raise p.ProtocolError(p.OUTSIDE_HOURS, "numbers are given only in the taking hours")
         service = self.site.service(fields["service"])
         if service is None:

@@ -5,7 +5,9 @@ printer is slow. A `take` that gets no reply is sent again with the same
 command id: the dispatcher answers a repeated id with its stored reply, so a
 number is never issued twice, and a number the hub issued is never lost. If
 the hub stays away, the unanswered id is kept and reused by the next touch on
-the same choice, which then receives that very number.
+the same choice, which then receives that very number if the hub issued it (its
+reply was lost), or a number asked afresh if the hub refused the late attempt as
+expired (nothing was issued under it).
 """
 
 from __future__ import annotations
@@ -161,8 +163,13 @@ class TicketDesk:
             try:
                 reply = self.link.request("take", timeout=self.attempt_timeout,
                                           command_id=unanswered.command_id, **fields)
-            except CommandRefused:
+            except CommandRefused as e:
                 self._unanswered = None
+                if e.code == p.EXPIRED and time.monotonic() < deadline:
+                    # An earlier attempt under this id reached the hub after its sender had
+                    # stopped waiting, so nothing was issued under it: ask afresh.
+                    unanswered = _Unanswered(request)
+                    continue
                 raise
             except (HubTimeout, HubUnreachable) as e:
                 self._unanswered = unanswered

@@ -64,7 +64,8 @@ def ticket_info(catalogue: dict[str, Any], reply: dict[str, Any]) -> TicketInfo:
 def wait_text(minutes: int | None) -> tuple[str, str]:
     """The estimated wait on the number screen and the ticket, in the board's words."""
     if minutes is None:
-        return "Thời gian chờ dự kiến: chưa xác định", "Estimated wait: not known yet"
+        return ("Thời gian chờ dự kiến: chưa xác định, chưa có quầy đang phục vụ",
+                "Estimated wait: not known, no counter serving yet")
     vi, en = minutes_text(minutes)
     about = ("", "") if minutes < 1 else ("khoảng ", "about ")
     return f"Thời gian chờ dự kiến: {about[0]}{vi}", f"Estimated wait: {about[1]}{en}"

@@ -142,7 +142,7 @@ OPS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "pause": {"counter": ((int,), True)},
     "resume": {"counter": ((int,), True)},
     "rate": {"counter": ((int,), True), "ticket": ((int,), True), "score": ((int,), True)},
-    "open": {},
+    "open": {"until": ((str, type(None)), False)},  # a special session's end, "HH:MM" today
     "close": {},
 }
 

@@ -3,6 +3,7 @@ on a hub, bring back a backup of its database.
 
     luot admin --config /etc/luot/admin.toml status
     luot admin --config /etc/luot/admin.toml close
+    luot admin --config /etc/luot/admin.toml open --until 11:30    # a Sunday duty until 11:30
     luot admin restore /media/usb/luot-2026-11-30-223000.db [--database /var/lib/luot/luot.db] [--force]
 """
 
@@ -108,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the admin device's file (role = \"admin\")")
     parser.add_argument("action", choices=ACTIONS)
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the hub")
+    parser.add_argument("--until", metavar="HH:MM",
+                        help="with open: give numbers from now until then, whatever the taking hours say "
+                             "(a weekend duty, a campaign day)")
     parser.add_argument("--site", type=Path, default=None,
                         help=f"the site file whose devices `status` lists (default: {DEFAULT_SITE})")
     args = parser.parse_args(argv)
@@ -125,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         expected = None
         if args.action != "status":
-            expected = link.request(args.action, timeout=args.timeout)["site"]
+            fields = {"until": args.until} if args.action == "open" and args.until else {}
+            expected = link.request(args.action, timeout=args.timeout, **fields)["site"]
         deadline = time.monotonic() + args.timeout
         while not (link.state(p.CONFIG) and link.state(p.SITE_STATE)) or (
             expected is not None and link.state(p.SITE_STATE) != expected
