@@ -27,7 +27,7 @@ from bench.common import emit
 from bench.pi_roots import Pi, PiTestError, check_host, cut_network, rootfs_tarball
 from luot import EXAMPLE_SITE
 from luot.config import BrokerSettings, load_site
-from luot.mqtt import HubLink, make_paho_client, unique_client_id
+from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable, make_paho_client, unique_client_id
 from provisioning.bundle import make_bundles, read_secrets
 from provisioning.firstboot import FirstBoot, PiDevice
 from provisioning.image import stage_luot_folder
@@ -62,7 +62,11 @@ def prepare(work: Path, suites: tuple[str, ...]) -> dict[str, Any]:
         _, seconds = rootfs_tarball(suite, work)
         figures[f"rootfs_{suite}_build_s"] = round(seconds, 1)
     site_file = work / "site.toml"
-    site_file.write_text(EXAMPLE_SITE.read_text(encoding="utf-8"))
+    # The example centre, open whenever the test runs.
+    site = EXAMPLE_SITE.read_text(encoding="utf-8")
+    site = site.replace('taking = [["07:30", "11:30"], ["13:30", "16:30"]]', 'taking = [["00:00", "24:00"]]')
+    site = site.replace("working_days = [1, 2, 3, 4, 5, 6]", "working_days = [1, 2, 3, 4, 5, 6, 7]")
+    site_file.write_text(site)
     make_bundles(site_file, work / "bundles")
     kiosk = work / "bundles" / PIS["kiosk"] / "device.toml"
     text = kiosk.read_text()
@@ -171,7 +175,7 @@ def offline(work: Path, suites: tuple[str, ...]) -> dict[str, Any]:
             result["rss_mb"] = {role: pi.memory_mb() for role, pi in pis.items()}
             result["baseline_python3_rss_mb"] = result["rss_mb"]["hub"].pop("bare-python3", None)
             bare.kill()
-        except (PiTestError, subprocess.TimeoutExpired) as e:
+        except (PiTestError, subprocess.TimeoutExpired, CommandRefused, HubTimeout, HubUnreachable) as e:
             result["error"] = str(e)
             result["logs"] = {f"{pi.name}/{label}": pi.log(label)[-600:] for pi in pis.values()
                               for label in pi.processes}
