@@ -17,6 +17,9 @@ COMMON_GRANTS: tuple[tuple[str, str], ...] = (
     ("read", p.STATE + "#"),
     ("read", p.EVENT + "#"),
     ("read", p.CONFIG),
+    # Whether a device (above all the dispatcher, `device/hub/status`) is online: every
+    # device shows the hub's state, not only the broker's. Health stays private.
+    ("read", p.DEVICE + "+/status"),
 )
 
 ROLE_GRANTS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -29,6 +32,8 @@ ROLE_GRANTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("read", p.DEVICE + "#"),
     ),
     "admin": (("read", p.DEVICE + "#"),),
+    # The web service: the leader's dashboard shows devices offline and printers out of paper.
+    "web": (("read", p.DEVICE + "#"),),
 }
 
 def grants(role: str) -> tuple[tuple[str, str], ...]:

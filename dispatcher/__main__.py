@@ -11,6 +11,7 @@ import logging
 import signal
 from pathlib import Path
 
+from dispatcher.journal import JournalPublisher
 from dispatcher.service import Dispatcher
 from dispatcher.settings import load_hub_settings
 from luot.config import ConfigError, DeviceConfig, load_device, load_site
@@ -48,7 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         "site %s: %d services, %d counters, database %s",
         site.id, len(site.services), len(site.counters), database,
     )
+    # The city's journal goes out on its own connection: the dispatcher never waits on it.
+    journal = JournalPublisher(site.id, database, device.broker, device_id=device.id)
+    journal.start()
     dispatcher.run()
+    journal.stop()
     dispatcher.close()
     return 0
 

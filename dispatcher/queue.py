@@ -2,97 +2,24 @@
 
 `QueueBook` applies one command inside the caller's transaction and records
 which retained topics it touched; `dispatcher.service` commits a batch and only
-then replies and publishes. Everything published is computed here from the
-database, so the retained state is a pure function of it (and of the clock,
-for whether numbers may be taken now).
+then replies and publishes. What it reads and publishes is in `dispatcher.views`.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+from dispatcher.views import QueueViews
 from luot import protocol as p
 from luot.config import Counter, DeviceEntry, SiteConfig
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS days (
-    day TEXT PRIMARY KEY,
-    opened_at REAL NOT NULL,
-    closed_at REAL
-);
-CREATE TABLE IF NOT EXISTS tickets (
-    id INTEGER PRIMARY KEY,
-    day TEXT NOT NULL,
-    issued_service TEXT NOT NULL,   -- the service whose sequence gave the number
-    seq INTEGER NOT NULL,
-    number TEXT NOT NULL,
-    service TEXT NOT NULL,          -- the queue it waits in now (differs after a transfer)
-    priority TEXT,
-    citizen TEXT,                   -- salted hash of the ID number, never the number itself
-    status TEXT NOT NULL CHECK (status IN ('waiting', 'serving', 'served', 'noshow', 'expired')),
-    rank REAL NOT NULL,             -- order in line; a requeue slots between two ranks
-    counter INTEGER,
-    issued_at REAL NOT NULL,
-    called_at REAL,
-    finished_at REAL,
-    calls INTEGER NOT NULL DEFAULT 0,
-    rating INTEGER CHECK (rating BETWEEN 1 AND 5),
-    UNIQUE (day, issued_service, seq),
-    UNIQUE (day, number)
-);
-CREATE UNIQUE INDEX IF NOT EXISTS one_ticket_per_counter
-    ON tickets (counter) WHERE status = 'serving';
-CREATE INDEX IF NOT EXISTS waiting_line ON tickets (day, service, status, rank);
--- Covers the day's figures of state/site: they are read from the index, not the rows.
-CREATE INDEX IF NOT EXISTS day_figures ON tickets (day, status, called_at, issued_at);
-
-CREATE TABLE IF NOT EXISTS counters (
-    number INTEGER PRIMARY KEY,
-    paused INTEGER NOT NULL DEFAULT 0,
-    priority_streak INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS calls (
-    seq INTEGER PRIMARY KEY,
-    ticket INTEGER NOT NULL REFERENCES tickets (id),
-    counter INTEGER NOT NULL,
-    at REAL NOT NULL,
-    recall INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ticket_log (
-    ticket INTEGER NOT NULL REFERENCES tickets (id),
-    at REAL NOT NULL,
-    event TEXT NOT NULL,
-    counter INTEGER,
-    detail TEXT
-);
-CREATE TABLE IF NOT EXISTS commands (
-    device TEXT NOT NULL,
-    id TEXT NOT NULL,
-    at REAL NOT NULL,
-    reply TEXT NOT NULL,
-    PRIMARY KEY (device, id)
-) WITHOUT ROWID;
-"""
-
-COUNTER_OPS = frozenset(
-    {"next", "recall", "noshow", "done", "requeue", "transfer", "pause", "resume", "rate"}
-)
-RECENT_SERVICE_TIMES = 20
-
-
-def open_database(path: str | Path) -> sqlite3.Connection:
-    """SQLite in WAL mode with synchronous=FULL: a commit survives a power cut."""
-    db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-    db.row_factory = sqlite3.Row
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute("PRAGMA foreign_keys=ON")
-    db.executescript(SCHEMA)
-    return db
+CounterOp = Callable[
+    [Counter, sqlite3.Row | None, dict[str, Any], datetime, "Effects"], dict[str, Any]
+]
 
 
 @dataclass
@@ -110,17 +37,27 @@ class Effects:
         self.site = True
 
 
-class QueueBook:
+class QueueBook(QueueViews):
+    """The commands: each changes the tables inside the caller's transaction."""
+
     def __init__(self, db: sqlite3.Connection, site: SiteConfig) -> None:
-        self.db = db
-        self.site = site
+        super().__init__(db, site)
         for c in site.counters:
             db.execute("INSERT OR IGNORE INTO counters (number) VALUES (?)", (c.number,))
+        # The counter ops, spelt out: an op name from the wire never becomes an attribute name.
+        self._counter_ops: dict[str, CounterOp] = {
+            "next": self._next,
+            "recall": self._recall,
+            "noshow": self._noshow,
+            "done": self._done,
+            "requeue": self._requeue,
+            "transfer": self._transfer,
+            "pause": self._pause,
+            "resume": self._resume,
+            "rate": self._rate,
+        }
 
     # ------------------------------------------------------------------ the business day
-
-    def day_of(self, now: datetime) -> str:
-        return now.astimezone(self.site.timezone).date().isoformat()
 
     def roll_day(self, now: datetime, effects: Effects) -> None:
         """On the first moment of a new date: close out old tickets, open the day if automatic."""
@@ -146,10 +83,6 @@ class QueueBook:
             )
         effects.everything(self.site)
 
-    def is_open(self, day: str) -> bool:
-        row = self.db.execute("SELECT closed_at FROM days WHERE day = ?", (day,)).fetchone()
-        return row is not None and row["closed_at"] is None
-
     # ------------------------------------------------------------------ commands
 
     def apply(self, device: DeviceEntry, cmd: p.Command, now: datetime,
@@ -166,6 +99,8 @@ class QueueBook:
             raise p.ProtocolError(
                 p.FORBIDDEN, f"device {device.id} is counter {device.counter}, not {number}"
             )
+        if device.role == "web" and number not in device.counters:
+            raise p.ProtocolError(p.FORBIDDEN, f"device {device.id} has no console for counter {number}")
         counter = self.site.counter(number)
         if counter is None:
             raise p.ProtocolError(p.NOT_FOUND, f"there is no counter {number}")
@@ -177,9 +112,11 @@ class QueueBook:
                     p.STALE,
                     f"counter {number} serves ticket {shown}, not {cmd.fields['expect']}",
                 )
+        handler = self._counter_ops.get(cmd.op)
+        if handler is None:
+            raise p.ProtocolError(p.UNKNOWN_OP, f"{cmd.op!r} is not a counter op")
         effects.counters.add(number)
-        handler = getattr(self, f"_{cmd.op}")
-        body: dict[str, Any] = handler(counter, current, cmd.fields, now, effects)
+        body = handler(counter, current, cmd.fields, now, effects)
         body.setdefault("state", self.counter_state(number))
         return body
 
@@ -428,182 +365,18 @@ class QueueBook:
             (ticket_id, now.timestamp(), event, counter, detail),
         )
 
-    # ------------------------------------------------------------------ reading
-
-    def _ticket(self, ticket_id: int | None) -> sqlite3.Row:
-        return self.db.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
-
-    def _serving(self, counter: int) -> sqlite3.Row | None:
-        return self.db.execute(
-            "SELECT * FROM tickets WHERE counter = ? AND status = 'serving'", (counter,)
-        ).fetchone()
-
-    def _ahead(self, ticket: sqlite3.Row) -> int:
-        """People in the same line who will be called before this ticket."""
-        only_priority = " AND priority IS NOT NULL" if ticket["priority"] else ""
-        return self.db.execute(
-            "SELECT COUNT(*) FROM tickets WHERE day = ? AND service = ? AND status = 'waiting'"
-            f" AND rank < ?{only_priority}",
-            (ticket["day"], ticket["service"], ticket["rank"]),
-        ).fetchone()[0]
-
-    def _local(self, stamp: float | None) -> str | None:
-        if stamp is None:
-            return None
-        return datetime.fromtimestamp(stamp, self.site.timezone).isoformat(timespec="seconds")
-
-    def ticket_view(self, row: sqlite3.Row) -> dict[str, Any]:
-        return {
-            "id": row["id"],
-            "number": row["number"],
-            "service": row["service"],
-            "issued_service": row["issued_service"],
-            "priority": row["priority"],
-            "issued_at": self._local(row["issued_at"]),
-            "day": row["day"],
-        }
-
-    def _service_minutes(self, code: str, day: str) -> float:
-        """Mean service time of the last tickets served in this line, else the catalogue's."""
-        rows = self.db.execute(
-            "SELECT finished_at - called_at FROM tickets WHERE day = ? AND service = ?"
-            " AND status = 'served' AND finished_at IS NOT NULL AND called_at IS NOT NULL"
-            " ORDER BY finished_at DESC LIMIT ?",
-            (day, code, RECENT_SERVICE_TIMES),
-        ).fetchall()
-        service = self.site.service(code)
-        assert service is not None
-        if len(rows) < 3:
-            return service.avg_service_min
-        return max(0.5, sum(r[0] for r in rows) / len(rows) / 60)
-
-    def _open_counters(self, code: str) -> int:
-        numbers = [c.number for c in self.site.counters if code in c.services]
-        if not numbers:
-            return 0
-        marks = ",".join("?" * len(numbers))
-        return self.db.execute(
-            f"SELECT COUNT(*) FROM counters WHERE paused = 0 AND number IN ({marks})", numbers
-        ).fetchone()[0]
-
-    def _estimate_min(self, code: str, day: str, ahead: int) -> int | None:
-        """Minutes until a ticket with `ahead` people before it is called; None if nobody serves."""
-        counters = self._open_counters(code)
-        if counters == 0:
-            return None
-        return round(ahead * self._service_minutes(code, day) / counters)
-
-    # ------------------------------------------------------------------ retained state
-
-    def counter_state(self, number: int) -> dict[str, Any]:
-        counter = self.site.counter(number)
-        assert counter is not None
-        paused = self.db.execute(
-            "SELECT paused FROM counters WHERE number = ?", (number,)
-        ).fetchone()[0]
-        current = self._serving(number)
-        last_call = self.db.execute(
-            "SELECT MAX(seq) FROM calls WHERE counter = ?", (number,)
-        ).fetchone()[0]
-        if paused:
-            status = "paused"
-        else:
-            status = "serving" if current is not None else "idle"
-        return {
-            "counter": number,
-            "name": counter.name,
-            "services": list(counter.services),
-            "status": status,
-            "ticket": self.ticket_view(current) if current else None,
-            "called_at": self._local(current["called_at"]) if current else None,
-            "calls": current["calls"] if current else 0,
-            "call_seq": last_call or 0,
-        }
-
-    def service_state(self, code: str, now: datetime) -> dict[str, Any]:
-        service = self.site.service(code)
-        assert service is not None
-        day = self.day_of(now)
-        row = self.db.execute(
-            "SELECT"
-            " SUM(status = 'waiting') AS waiting,"
-            " SUM(status = 'waiting' AND priority IS NOT NULL) AS waiting_priority,"
-            " SUM(status = 'served') AS served,"
-            " SUM(status = 'noshow') AS noshow,"
-            " AVG(called_at - issued_at) AS avg_wait_s"
-            " FROM tickets WHERE day = ? AND service = ?",
-            (day, code),
-        ).fetchone()
-        issued = self.db.execute(
-            "SELECT MAX(seq) FROM tickets WHERE day = ? AND issued_service = ?", (day, code)
-        ).fetchone()[0] or 0
-        waiting = row["waiting"] or 0
-        taking = (
-            self.is_open(day)
-            and self.site.hours.is_taking(now.astimezone(self.site.timezone))
-            and issued < service.daily_cap
-        )
-        return {
-            "service": code,
-            "waiting": waiting,
-            "waiting_priority": row["waiting_priority"] or 0,
-            "issued": issued,
-            "last_issued": service.number(issued) if issued else None,
-            "served": row["served"] or 0,
-            "noshow": row["noshow"] or 0,
-            "cap": service.daily_cap,
-            "remaining": service.daily_cap - issued,
-            "taking": taking,
-            "open_counters": self._open_counters(code),
-            "est_wait_min": self._estimate_min(code, day, waiting),
-            "avg_wait_min": round(row["avg_wait_s"] / 60, 1) if row["avg_wait_s"] else None,
-        }
-
-    def site_state(self, now: datetime) -> dict[str, Any]:
-        day = self.day_of(now)
-        row = self.db.execute(
-            "SELECT COUNT(*) AS issued, SUM(status = 'waiting') AS waiting,"
-            " SUM(status = 'served') AS served,"
-            " AVG(called_at - issued_at) AS avg_wait_s"
-            " FROM tickets WHERE day = ?",
-            (day,),
-        ).fetchone()
-        is_open = self.is_open(day)
-        return {
-            "day": day,
-            "open": is_open,
-            "taking": is_open and self.site.hours.is_taking(now.astimezone(self.site.timezone)),
-            "issued": row["issued"],
-            "waiting": row["waiting"] or 0,
-            "served": row["served"] or 0,
-            "avg_wait_min": round(row["avg_wait_s"] / 60, 1) if row["avg_wait_s"] else None,
-        }
-
-    def call_event(self, seq: int) -> dict[str, Any]:
-        row = self.db.execute("SELECT * FROM calls WHERE seq = ?", (seq,)).fetchone()
-        ticket = self._ticket(row["ticket"])
-        counter = self.site.counter(row["counter"])
-        assert counter is not None
-        return {
-            "seq": seq,
-            "counter": row["counter"],
-            "counter_name": counter.name,
-            "ticket": self.ticket_view(ticket),
-            "recall": bool(row["recall"]),
-            "calls": ticket["calls"],
-            "at": self._local(row["at"]),
-        }
-
     # ------------------------------------------------------------------ idempotency
 
-    def stored_reply(self, device: str, command_id: str) -> str | None:
+    def stored_reply(self, device: str, command_id: str) -> tuple[str, str | None] | None:
+        """The reply already given to this id, and the digest of the command it answered."""
         row = self.db.execute(
-            "SELECT reply FROM commands WHERE device = ? AND id = ?", (device, command_id)
+            "SELECT reply, digest FROM commands WHERE device = ? AND id = ?", (device, command_id)
         ).fetchone()
-        return row[0] if row else None
+        return (row[0], row[1]) if row else None
 
-    def store_reply(self, device: str, command_id: str, reply: str, now: datetime) -> None:
+    def store_reply(self, device: str, command_id: str, digest: str, reply: str,
+                    now: datetime) -> None:
         self.db.execute(
-            "INSERT INTO commands (device, id, at, reply) VALUES (?, ?, ?, ?)",
-            (device, command_id, now.timestamp(), reply),
+            "INSERT INTO commands (device, id, at, reply, digest) VALUES (?, ?, ?, ?, ?)",
+            (device, command_id, now.timestamp(), reply, digest),
         )

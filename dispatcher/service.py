@@ -10,6 +10,11 @@ keeps reading the next batch — and only then acknowledges the commands to the
 broker, sends the replies and publishes the state that changed. A power cut
 before the commit loses no reply anyone saw; the broker still holds the
 unacknowledged commands and delivers them again.
+
+Every command goes through one guard (`dispatcher.intake`) and is answered and
+acknowledged. A full card fails the whole batch: every command in it is
+refused with `storage_full`, nothing is stored, the hub's health says so, and
+the next batch tries again.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,8 +35,11 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from dispatcher.queue import Effects, QueueBook, open_database
+from dispatcher.intake import Incoming, Intake, StorageFull
+from dispatcher.queue import Effects, QueueBook
+from dispatcher.storage import open_database
 from luot import protocol as p
 from luot.config import BrokerSettings, SiteConfig
 from luot.mqtt import make_paho_client, session_properties
@@ -49,15 +56,6 @@ FIGURES_EVERY_S = 0.25
 SESSION_EXPIRY_S = 7 * 86400
 
 
-@dataclass(frozen=True)
-class Incoming:
-    device: str
-    payload: bytes
-    correlation: bytes | None
-    mid: int
-    qos: int
-
-
 class Dispatcher:
     def __init__(
         self,
@@ -68,13 +66,15 @@ class Dispatcher:
         device_id: str = "hub",
         clock: Callable[[], datetime] | None = None,
         notifier: Notifier | None = None,
+        max_pages: int | None = None,
     ) -> None:
         self.site = site
         self.topics = p.Topics(site.id)
         self.clock = clock or site.now
         self.notifier = notifier or Notifier()
-        self.db = open_database(database)
+        self.db = open_database(database, max_pages=max_pages)
         self.book = QueueBook(self.db, site)
+        self.intake = Intake(self.db, self.book, site)
         self._inbox: deque[Incoming] = deque()
         self._republish = False  # after a (re)connect: every retained topic again
         self._published: dict[str, bytes] = {}
@@ -92,6 +92,7 @@ class Dispatcher:
         self._figures_at = 0.0
         self.batches = 0
         self.commands = 0
+        self.storage_full = False
         # A fixed client id and a persistent session: commands sent while the dispatcher
         # was down or restarting wait in the broker for it.
         self.client = make_paho_client(broker, f"{device_id}-dispatcher", manual_ack=True)
@@ -224,15 +225,27 @@ class Dispatcher:
             log.error("the broker refused the dispatcher: %s", reason)
             return
         self._backoff = 1.0
-        client.subscribe(f"{self.topics.root}cmd/+", qos=1)
+        # Retained commands are never executed: none is sent at (re)subscription, and one
+        # published while we listen keeps its retained flag, so that it can be refused.
+        options = SubscribeOptions(
+            qos=1, retainAsPublished=True, retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND
+        )
+        client.subscribe(f"{self.topics.root}cmd/+", options=options)
         client.publish(self.topics.device_status(self._device_id), b"online", qos=1, retain=True)
         self._republish = True
+        self._publish_health()
         log.info("connected to the broker; serving site %s", self.site.id)
 
     def _on_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
-        correlation = getattr(msg.properties, "CorrelationData", None) if msg.properties else None
+        props = msg.properties
+        correlation = getattr(props, "CorrelationData", None) if props else None
+        expiry = getattr(props, "MessageExpiryInterval", None) if props else None
+        deadline = time.monotonic() + expiry if isinstance(expiry, int) else None
         device = msg.topic.rsplit("/", 1)[-1]
-        self._inbox.append(Incoming(device, msg.payload, correlation, msg.mid, msg.qos))
+        self._inbox.append(
+            Incoming(device, msg.payload, correlation if isinstance(correlation, bytes) else None,
+                     msg.mid, msg.qos, bool(msg.retain), deadline)
+        )
 
     # ------------------------------------------------------------------ the worker
 
@@ -254,15 +267,18 @@ class Dispatcher:
         now = self.clock()
         effects = Effects()
         republish, self._republish = self._republish, False
-        self.db.execute("BEGIN IMMEDIATE")
         try:
-            self.book.roll_day(now, effects)
-            replies = [(item, self._handle(item, now, effects)) for item in batch]
-            self._commit(overlap=len(replies) > 1)
-        except BaseException:
-            if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
-            raise
+            replies = self.intake.apply(batch, now, effects,
+                                        lambda overlap: self._commit(overlap=overlap))
+        except StorageFull:
+            effects = Effects()
+            refusal = "the hub's storage is full; nothing was stored"
+            replies = [(item, p.encode(p.error_reply(Intake.correlation_id(item), p.STORAGE_FULL,
+                                                     refusal)))
+                       for item in batch]
+            self._set_storage_full(True)
+        else:
+            self._set_storage_full(False)
         # Durable from here on. The hallway's path first (counters and calls), then the
         # replies, then the figures that can wait a millisecond.
         self.batches += 1
@@ -283,42 +299,17 @@ class Dispatcher:
         if republish or self._figures_wait() == 0.0:
             self._publish_figures(now, force=republish)
 
-    def _handle(self, item: Incoming, now: datetime, effects: Effects) -> bytes:
-        """Apply one command, returning the reply bytes. Never raises for a bad command."""
-        command_id = item.correlation.decode("utf-8", "replace") if item.correlation else None
-        try:
-            cmd = p.parse_command(item.payload)
-        except p.ProtocolError as e:
-            log.info("refused a command from %s: %s", item.device, e)
-            return p.encode(p.error_reply(command_id, e.code, e.detail))
-        stored = self.book.stored_reply(item.device, cmd.id)
-        if stored is not None:
-            return stored.encode("utf-8")
-        device = self.site.device(item.device)
-        self.db.execute("SAVEPOINT command")
-        try:
-            if device is None:
-                raise p.ProtocolError(p.UNKNOWN_DEVICE, f"{item.device!r} is not in the inventory")
-            step = Effects()
-            body = self.book.apply(device, cmd, now, step)
-            reply = p.ok_reply(cmd.id, **body)
-        except p.ProtocolError as e:
-            self.db.execute("ROLLBACK TO command")
-            reply = p.error_reply(cmd.id, e.code, e.detail)
-        except Exception:
-            log.exception("command %s from %s failed", cmd.op, item.device)
-            self.db.execute("ROLLBACK TO command")
-            self.db.execute("RELEASE command")
-            return p.encode(p.error_reply(cmd.id, p.INTERNAL, "the dispatcher failed; try again"))
-        else:
-            effects.counters |= step.counters
-            effects.services |= step.services
-            effects.site |= step.site
-            effects.calls += step.calls
-        encoded = p.encode(reply)
-        self.book.store_reply(item.device, cmd.id, encoded.decode("utf-8"), now)
-        self.db.execute("RELEASE command")
-        return encoded
+    def _set_storage_full(self, full: bool) -> None:
+        if full != self.storage_full:
+            self.storage_full = full
+            log.warning("storage %s", "full: refusing commands" if full else "writable again")
+            self._publish_health()
+
+    def _publish_health(self) -> None:
+        """The dispatcher's health, retained: what a technician and `luot admin` see."""
+        health = {"storage": "full" if self.storage_full else "ok"}
+        self.client.publish(self.topics.device_health(self._device_id), p.encode(health),
+                            qos=1, retain=True)
 
     def _reply(self, item: Incoming, reply: bytes) -> None:
         props = Properties(PacketTypes.PUBLISH)

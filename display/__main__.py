@@ -46,7 +46,7 @@ def display_kind(device: DeviceConfig) -> str:
 def display_settings(device: DeviceConfig) -> object:
     """The settings of either kind of display, every key checked (used by `luot check-site`)."""
     if display_kind(device) == "led":
-        from display.led_board import led_settings
+        from display.led_hall import led_settings
 
         return led_settings(device)
     return tv_settings(device)
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         device = load_device(args.config)
         device.require_role("display", "display")
         if display_kind(device) == "led":
-            from display.led_board import main_led
+            from display.led_hall import main_led
 
             return main_led(device)
         settings = tv_settings(device)

@@ -1,6 +1,6 @@
 """Drawing the hallway board: each part of the screen redrawn only when it changed.
 
-`Board.frame` paints the named regions a message touched and returns the
+`TvBoard.frame` paints the named regions a message touched and returns the
 rectangles to flip; the only timed redraws are the clock (once a minute), the
 flash of a new call (a few seconds) and the notice when it is too long to sit
 still (a thin strip).
@@ -16,6 +16,7 @@ from pygame import Rect
 from display import layout as layout_mod
 from display.state import BoardState, CallView, CounterView, counter_region
 from luot.screen import Color, TextCache
+from luot.text import WEEKDAYS
 
 BACKGROUND: Color = (10, 28, 56)
 HEADER: Color = (6, 18, 38)
@@ -38,7 +39,6 @@ TICKER_SPEED = 0.09  # of the screen's shorter side per second
 TEXT_CACHE_ITEMS = 400
 MIN_ROW_SHARE = 0.04  # of the shorter screen side: the smallest legible row of the waiting table
 
-WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 
 
 def vietnamese_date(day: datetime) -> str:
@@ -52,7 +52,7 @@ def minutes(value: object) -> str:
     return f"{value:.0f} phút"
 
 
-class Board:
+class TvBoard:
     def __init__(self, screen: pygame.Surface, state: BoardState, timezone: tzinfo) -> None:
         self.screen = screen
         self.state = state

@@ -34,7 +34,7 @@ from kiosk.ticket import TicketInfo, wait_text
 from luot import protocol as p
 from luot.mqtt import HubLink
 from luot.screen import WAKE_EVENT, Color, TextCache, wake
-from luot.text import nfc
+from luot.text import WEEKDAYS, nfc
 
 HOME = "home"
 PRIORITY = "priority"
@@ -58,7 +58,6 @@ STYLES: dict[str, tuple[Color, Color]] = {  # background, text
     "warn": ((255, 236, 179), (93, 64, 0)),
     "error": ((255, 205, 210), (150, 20, 20)),
 }
-WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 IDLE_SCREEN_S = 30.0
 TEXT_CACHE_ITEMS = 64
 CARD_KEPT_S = 90.0

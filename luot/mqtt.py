@@ -5,11 +5,15 @@ truth for screens), reports `online`/`offline` with a last will, reconnects
 with backoff, and sends commands as request/reply with a response topic and
 correlation data. A command is never queued while the link is down: a press
 that cannot reach the hub fails at once, so nothing stale is replayed later.
+Every command carries an MQTT v5 Message Expiry Interval shorter than the wait
+for its reply: a command its sender gave up on is dropped by the broker (or
+refused by the dispatcher) instead of carried out later.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import socket
 import ssl
 import threading
@@ -30,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, Any, bool], None]
 ConnectionHandler = Callable[[bool], None]
+HUB_ID = "hub"  # the dispatcher's device id: its status is `device/hub/status`
 
 
 class HubUnreachable(Exception):
@@ -48,6 +53,16 @@ class CommandRefused(Exception):
         self.code = code
         self.detail = detail
         self.reply = reply
+
+
+def command_expiry(timeout: float) -> tuple[int, float]:
+    """(expiry interval, seconds to wait for the reply) for a sender's `timeout`.
+
+    The broker counts expiry in whole seconds, so a command may still be delivered up to a
+    second after its interval; the sender waits that second more before saying it failed.
+    """
+    expiry = max(1, math.floor(timeout) - 1)
+    return expiry, max(timeout, expiry + 1.0)
 
 
 def unique_client_id(device_id: str, purpose: str) -> str:
@@ -104,8 +119,10 @@ class HubLink:
         device_id: str,
         site: str,
         purpose: str = "device",
+        hub_id: str = HUB_ID,
     ) -> None:
         self.device_id = device_id
+        self.hub_id = hub_id
         self.topics = Topics(site)
         self._client = make_paho_client(broker, unique_client_id(device_id, purpose))
         self._broker = broker
@@ -114,6 +131,8 @@ class HubLink:
         self._pending: dict[str, _Pending] = {}
         self._handlers: list[MessageHandler] = []
         self._connection_handlers: list[ConnectionHandler] = []
+        self._hub_handlers: list[ConnectionHandler] = []
+        self._hub_status: str | None = None
         self._connected = threading.Event()
         self._health: dict[str, Any] | None = None
         self._stopping = False
@@ -160,6 +179,16 @@ class HubLink:
     def add_connection_handler(self, handler: ConnectionHandler) -> None:
         self._connection_handlers.append(handler)
 
+    def add_hub_handler(self, handler: ConnectionHandler) -> None:
+        """`handler(online)` whenever the dispatcher's retained status changes."""
+        self._hub_handlers.append(handler)
+
+    @property
+    def hub_online(self) -> bool:
+        """The broker is reached and the dispatcher says `online` (its last will says
+        `offline` when it dies): only then can a command be answered."""
+        return self._connected.is_set() and self._hub_status == "online"
+
     # ------------------------------------------------------------------ retained state
 
     def state(self, relative_topic: str) -> Any:
@@ -185,6 +214,8 @@ class HubLink:
         props = Properties(PacketTypes.PUBLISH)
         props.ResponseTopic = self.topics.reply(self.device_id)
         props.CorrelationData = command_id.encode()
+        expiry, wait = command_expiry(timeout)
+        props.MessageExpiryInterval = expiry
         try:
             info = self._client.publish(
                 self.topics.cmd(self.device_id),
@@ -194,8 +225,8 @@ class HubLink:
             )
             if info.rc != paho.MQTT_ERR_SUCCESS:
                 raise HubUnreachable(f"publish failed: {paho.error_string(info.rc)}")
-            if not pending.done.wait(timeout):
-                raise HubTimeout(f"no reply to {op!r} within {timeout:.1f} s")
+            if not pending.done.wait(wait):
+                raise HubTimeout(f"no reply to {op!r} within {wait:.1f} s")
         finally:
             with self._lock:
                 self._pending.pop(command_id, None)
@@ -230,6 +261,7 @@ class HubLink:
                 (f"{root}event/#", 1),
                 (f"{root}config", 1),
                 (self.topics.reply(self.device_id), 1),
+                (self.topics.device_status(self.hub_id), 1),
             ]
         )
         client.publish(self.topics.device_status(self.device_id), b"online", qos=1, retain=True)
@@ -259,6 +291,9 @@ class HubLink:
             waiter.done.set()
 
     def _on_message(self, _client: paho.Client, _userdata: Any, msg: paho.MQTTMessage) -> None:
+        if msg.topic == self.topics.device_status(self.hub_id):
+            self._on_hub_status(msg.payload.decode("utf-8", "replace"))
+            return
         topic = self.topics.relative(msg.topic)
         try:
             payload = decode(msg.payload)
@@ -276,6 +311,13 @@ class HubLink:
                     self._state[topic] = payload
         for handler in self._handlers:
             handler(topic, payload, bool(msg.retain))
+
+    def _on_hub_status(self, status: str) -> None:
+        changed = status != self._hub_status
+        self._hub_status = status
+        if changed:
+            for handler in self._hub_handlers:
+                handler(status == "online")
 
     def _on_reply(self, payload: Any) -> None:
         if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):

@@ -2,11 +2,13 @@
 
 Commands are JSON objects `{"id": ..., "op": ..., <fields>}` of at most 4 KiB.
 A command that breaks the schema is refused with an error code; nothing in it
-is guessed at.
+is guessed at. Whatever passes `parse_command` can be stored in SQLite and
+encoded again: its strings are valid Unicode and its integers fit 64 bits.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -28,12 +30,18 @@ UNKNOWN_SERVICE = "unknown_service"
 UNKNOWN_PRIORITY = "unknown_priority"
 DUPLICATE_CITIZEN = "duplicate_citizen"
 NO_CURRENT_TICKET = "no_current_ticket"
-QUEUE_EMPTY = "queue_empty"
 STALE = "stale"
-COUNTER_PAUSED = "counter_paused"
 NOT_FOUND = "not_found"
 ALREADY_RATED = "already_rated"
-INTERNAL = "internal"
+TOO_DEEP = "too_deep"  # JSON nested deeper than a parser should follow
+BAD_TEXT = "bad_text"  # a string that is not valid Unicode (a lone surrogate)
+OUT_OF_RANGE = "out_of_range"  # an integer beyond 64 bits
+RETAINED = "retained"  # a command published with the retained flag: never executed
+ID_CONFLICT = "id_conflict"  # an id already used for another command
+EXPIRED = "expired"  # arrived after its sender stopped waiting
+STORAGE_FULL = "storage_full"  # the hub's card is full: nothing was stored
+CLOCK_UNSURE = "clock_unsure"  # the hub's clock is not trusted yet: no numbers given
+INTERNAL = "internal"  # a bug in the dispatcher, never bad input
 
 RATINGS = {
     5: ("Rất hài lòng", "Very satisfied"),
@@ -57,6 +65,9 @@ CMD = "cmd/"  # + the sending device's id
 REPLY = "reply/"  # + the device's id
 DEVICE = "device/"  # + the device's id + "/status", "/health" or "/install"
 INSTALL_FAILED = "install-failed"  # a device/<id>/status while first boot retries
+# The city's journal (dispatcher.journal): under the hub's grants, read by no device on the LAN.
+JOURNAL = "reply/city/journal"  # hub → city: events with their per-hub sequence
+JOURNAL_RESEND = "cmd/city/journal"  # city → hub: {"from": seq, "to": seq}
 
 
 def counter_state(number: int) -> str:
@@ -141,6 +152,11 @@ ROLE_OPS: dict[str, frozenset[str]] = {
         {"next", "recall", "noshow", "done", "requeue", "transfer", "pause", "resume", "rate"}
     ),
     "admin": frozenset(OPS),
+    # The hub's web service: officers' consoles (only for the counters its inventory entry
+    # lists in `counters`) and the leader's open/close of the day.
+    "web": frozenset(
+        {"next", "recall", "noshow", "done", "requeue", "transfer", "pause", "resume", "open", "close"}
+    ),
     "display": frozenset(),
     "hub": frozenset(),
 }
@@ -162,6 +178,17 @@ class Command:
     fields: dict[str, Any]
 
 
+INT_RANGE = range(-(2**63), 2**63)  # what SQLite stores as an INTEGER
+
+
+def _valid_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_command(payload: bytes) -> Command:
     """Decode and validate one command, or raise ProtocolError."""
     if len(payload) > MAX_PAYLOAD:
@@ -172,8 +199,15 @@ def parse_command(payload: bytes) -> Command:
         raise ProtocolError(BAD_JSON, "payload is not UTF-8") from None
     except json.JSONDecodeError as e:
         raise ProtocolError(BAD_JSON, f"payload is not JSON: {e.msg} at {e.pos}") from None
+    except RecursionError:
+        raise ProtocolError(TOO_DEEP, "payload is nested too deep") from None
+    except ValueError as e:  # e.g. an integer of more digits than Python converts
+        raise ProtocolError(BAD_JSON, f"payload is not usable JSON: {e}") from None
     if not isinstance(data, dict):
         raise ProtocolError(BAD_SCHEMA, "a command is a JSON object")
+    for key, value in data.items():
+        if not _valid_text(key) or (isinstance(value, str) and not _valid_text(value)):
+            raise ProtocolError(BAD_TEXT, "a key or string is not valid Unicode text")
     command_id = data.pop("id", None)
     if not isinstance(command_id, str) or not 1 <= len(command_id) <= 64:
         raise ProtocolError(BAD_SCHEMA, "'id' must be a string of 1 to 64 characters")
@@ -197,7 +231,15 @@ def parse_command(payload: bytes) -> Command:
             raise ProtocolError(BAD_SCHEMA, f"field {name!r} must be {wanted}")
         if isinstance(value, str) and len(value) > 128:
             raise ProtocolError(BAD_SCHEMA, f"field {name!r} is longer than 128 characters")
+        if isinstance(value, int) and value not in INT_RANGE:
+            raise ProtocolError(OUT_OF_RANGE, f"field {name!r} does not fit 64 bits")
     return Command(command_id, op, data)
+
+
+def digest(cmd: Command) -> str:
+    """What a command asks for, without its id: the same id with another digest is a conflict."""
+    body = json.dumps({"op": cmd.op, **cmd.fields}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()[:32]
 
 
 def encode(message: dict[str, Any]) -> bytes:

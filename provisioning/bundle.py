@@ -23,7 +23,7 @@ from broker_config import (
     write_broker_files,
     write_if_changed,
 )
-from luot.config import ID_PATTERN, ConfigError, DeviceEntry, SiteConfig, device_file, dump_toml, load_site
+from luot.config import ConfigError, DeviceEntry, SiteConfig, device_file, dump_toml, load_site
 from provisioning.roles import ETC, password_file
 
 SECRETS_FILE = "secrets"
@@ -253,13 +253,3 @@ def make_bundles(site_file: Path, out: Path, *, rotate: tuple[str, ...] = ()) ->
             shutil.rmtree(folder)
             report.removed.append(folder)
     return report
-
-
-def read_bundle_password(out: Path, device_id: str) -> str:
-    if not ID_PATTERN.match(device_id):
-        raise ConfigError(out, device_id, "not a device id")
-    secrets = read_secrets(out)
-    if device_id not in secrets:
-        raise ConfigError(out / SECRETS_FILE, device_id,
-                          "no password for this device: run `luot provision bundle`")
-    return secrets[device_id]

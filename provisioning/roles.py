@@ -42,6 +42,8 @@ ROLES: dict[str, RoleSetup] = {
     "display": RoleSetup((*SCREEN_PACKAGES, "espeak-ng", "sox"), ("screen",),
                          ("video", "render", "audio", "dialout", "tty"), ("luot-display.service",)),
     "counter": RoleSetup((), (), ("gpio", "dialout"), ("luot-counter.service",)),
+    # The hub's web service: phones, counter PCs and the leader's screen reach it on the LAN.
+    "web": RoleSetup((), (), (), ("luot-web.service",)),
 }
 
 

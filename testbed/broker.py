@@ -40,7 +40,7 @@ class Mosquitto:
 
     def __init__(self, workdir: Path, site: str, roles: dict[str, str], *,
                  port: int | None = None, persistence: bool = True, bridge: Bridge | None = None,
-                 extra_listeners: tuple[Listener, ...] = ()) -> None:
+                 extra_listeners: tuple[Listener, ...] = (), max_queued_messages: int = 5000) -> None:
         self.workdir = workdir
         self.site = site
         self.roles = dict(roles)
@@ -61,6 +61,7 @@ class Mosquitto:
             run_as_user=getpass.getuser(),
             log_dest=f"file {self.log_file}",
             bridge=bridge,
+            max_queued_messages=max_queued_messages,
         )
 
     def settings(self, user: str, password: str | None = None) -> BrokerSettings:

@@ -12,8 +12,8 @@ import pytest
 from helpers import SITE_FILE, wait_for
 
 from dispatcher.backup import BackupError, backup, main, prune, restore
-from dispatcher.queue import open_database
 from dispatcher.service import Dispatcher
+from dispatcher.storage import open_database
 from luot.config import SiteConfig
 from testbed.broker import Mosquitto
 from tools import admin

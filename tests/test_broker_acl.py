@@ -15,8 +15,10 @@ KINDS = ("state", "event", "config")
 
 def design_allows(site: str, user: str, role: str, access: str, topic: str) -> bool:
     """DESIGN.md: a device writes only cmd/<itself> and device/<itself>/…, reads reply/<itself>,
-    state/…, event/…, config. The dispatcher (hub) answers, publishes state, events and config,
-    and reads commands and device health; the technician (admin) also reads device health."""
+    state/…, event/…, config, every device's status (online/offline). The dispatcher (hub)
+    answers, publishes state, events and config, and reads commands and device health; the
+    technician (admin) and the web service (web, for the leader's dashboard) also read device
+    health."""
     root = f"luot/{site}/"
     if not topic.startswith(root):
         return False
@@ -28,7 +30,9 @@ def design_allows(site: str, user: str, role: str, access: str, topic: str) -> b
         return role == "hub" and kind in ("reply", *KINDS)
     if rel == f"reply/{user}" or kind in KINDS:
         return True
-    return (role == "hub" and kind in ("cmd", "device")) or (role == "admin" and kind == "device")
+    if kind == "device" and rel.endswith("/status"):
+        return True  # every device shows whether the dispatcher is online
+    return (role == "hub" and kind in ("cmd", "device")) or (role in ("admin", "web") and kind == "device")
 
 
 def topics_for(site: str, user: str, other: str) -> list[tuple[str, str | None]]:
@@ -41,6 +45,7 @@ def topics_for(site: str, user: str, other: str) -> list[tuple[str, str | None]]
         (f"{root}reply/{other}", "hub"),
         (f"{root}device/{user}/status", user),
         (f"{root}device/{other}/health", other),
+        (f"{root}device/{other}/status", other),
         (f"{root}state/counter/1", "hub"),
         (f"{root}state/service/CT", "hub"),
         (f"{root}state/site", "hub"),
@@ -64,7 +69,7 @@ def test_every_role_every_topic_publish_and_read(broker: Mosquitto, site: SiteCo
     results = run_probes(broker.host, broker.port, broker.passwords, probes,
                          sentinel=("hub", f"luot/{site.id}/event/probe-done"))
     assert results.refused_connections == {}
-    assert len(results.allowed) == len(probes) == 25 * len(users)
+    assert len(results.allowed) == len(probes) == 27 * len(users)
     wrong = [
         (p.user, p.access, p.topic, got)
         for p, got in results.allowed.items()

@@ -1,14 +1,12 @@
 """The dispatcher's invariants through a real broker: what every device relies on."""
 
+import logging
 import threading
-import time
 import uuid
 
 import paho.mqtt.client as paho
 import pytest
-from helpers import wait_for
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
+from helpers import RawDevice, wait_for
 
 from dispatcher.service import Dispatcher
 from luot import protocol as p
@@ -96,33 +94,6 @@ def test_a_refusal_is_also_stored_and_repeated(dispatcher, connect):
         counter.request("recall", counter=4, command_id="same")
     assert first.value.reply == second.value.reply
     assert first.value.code == p.NO_CURRENT_TICKET
-
-
-class RawDevice:
-    """A device that sends bytes of its own choosing, to test the dispatcher's defences."""
-
-    def __init__(self, broker, site, device_id):
-        self.topics = p.Topics(site.id)
-        self.device_id = device_id
-        self.replies: list[dict] = []
-        self.client = make_paho_client(broker.settings(device_id), unique_client_id(device_id, "raw"))
-        ready = threading.Event()
-        self.client.on_connect = lambda c, *_: c.subscribe(self.topics.reply(device_id), qos=1)
-        self.client.on_subscribe = lambda *_: ready.set()
-        self.client.on_message = lambda _c, _u, msg: self.replies.append(p.decode(msg.payload))
-        self.client.connect(broker.host, broker.port)
-        self.client.loop_start()
-        assert ready.wait(5)
-
-    def send(self, payload: bytes, correlation: bytes | None = None) -> None:
-        props = Properties(PacketTypes.PUBLISH)
-        if correlation:
-            props.CorrelationData = correlation
-        self.client.publish(self.topics.cmd(self.device_id), payload, qos=1, properties=props)
-
-    def close(self):
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 @pytest.fixture
@@ -245,12 +216,17 @@ def test_anonymous_and_wrong_passwords_are_refused(broker, site):
         assert result[0].is_failure, f"{username} was let in"
 
 
-def test_a_dispatcher_started_before_its_broker_connects_when_it_comes(broker, site, tmp_path, connect):
+def test_a_dispatcher_started_before_its_broker_connects_when_it_comes(broker, site, tmp_path, connect,
+                                                                       caplog):
     broker.stop()
     hub = Dispatcher(site, tmp_path / "early.db", broker.settings("hub"))
+    caplog.set_level(logging.WARNING, logger="dispatcher")
     hub.start()
     try:
-        time.sleep(1.5)  # a few failed attempts, with backoff
+        def failed_attempts() -> int:
+            return sum("cannot reach the broker" in r.getMessage() for r in caplog.records)
+
+        wait_for(lambda: failed_attempts() >= 2, what="two failed attempts, with backoff")
         assert not hub.client.is_connected()
         broker.start()
         wait_for(hub.client.is_connected, timeout=15, what="the dispatcher to connect")

@@ -33,6 +33,11 @@ def test_a_valid_command_parses():
         (raw(id="1", op="next", counter="1"), p.BAD_SCHEMA),
         (raw(id="1", op="take", service="C" * 200), p.BAD_SCHEMA),
         (raw(id="1", op="take", service="CT", citizen="x" * 5000), p.TOO_LARGE),
+        (b"[" * 2000 + b"]" * 2000, p.TOO_DEEP),
+        (b'{"id":"\\ud800","op":"open"}', p.BAD_TEXT),
+        (b'{"id":"1","op":"take","\\udfff":1}', p.BAD_TEXT),
+        (raw(id="1", op="next", counter=2**63), p.OUT_OF_RANGE),
+        (raw(id="1", op="next", counter=-(2**63) - 1), p.OUT_OF_RANGE),
     ],
 )
 def test_bad_commands_are_refused_with_a_code(payload, code):

@@ -7,7 +7,8 @@ from datetime import datetime, time
 import pytest
 from helpers import FakeClock
 
-from dispatcher.queue import Effects, QueueBook, open_database
+from dispatcher.queue import Effects, QueueBook
+from dispatcher.storage import open_database
 from luot import protocol as p
 from luot.config import TakingHours
 

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from helpers import SITE_FILE, FakeClock
 
-from dispatcher.queue import Effects, QueueBook, open_database
+from dispatcher.queue import Effects, QueueBook
+from dispatcher.storage import open_database
 from luot import protocol as p
 from tools.report import main, percentile, report_figures
 

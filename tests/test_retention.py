@@ -7,8 +7,8 @@ import sqlite3
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from dispatcher.queue import open_database
 from dispatcher.retention import Retention, apply_retention, months_before
+from dispatcher.storage import open_database
 
 TODAY = date(2026, 12, 1)
 
@@ -39,9 +39,9 @@ def populated(tmp_path: Path) -> sqlite3.Connection:
         ticket(db, day, 2, rating=4, wait_s=1200)
         ticket(db, day, 3, status="noshow", wait_s=300)
     ticket(db, TODAY, 1, status="serving")
-    db.execute("INSERT INTO commands VALUES ('kiosk-1', 'old', ?, '{}')",
+    db.execute("INSERT INTO commands (device, id, at, reply) VALUES ('kiosk-1', 'old', ?, '{}')",
                (datetime.combine(TODAY - timedelta(days=40), datetime.min.time()).timestamp(),))
-    db.execute("INSERT INTO commands VALUES ('kiosk-1', 'new', ?, '{}')",
+    db.execute("INSERT INTO commands (device, id, at, reply) VALUES ('kiosk-1', 'new', ?, '{}')",
                (datetime.combine(TODAY, datetime.min.time()).timestamp(),))
     return db
 

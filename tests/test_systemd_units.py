@@ -19,6 +19,7 @@ ROLE_UNITS = {
     "luot-counter.service": 4.0,
     "luot-display.service": 6.0,
     "luot-kiosk.service": 6.0,
+    "luot-web.service": 4.0,
 }
 # The hub's repository server and its nightly backup: not roles, but as hardened.
 HUB_UNITS = {"luot-repo.service": 2.0, "luot-backup.service": 2.0}
