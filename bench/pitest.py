@@ -43,6 +43,7 @@ ROLE_ENV = {
     "counter": {"GPIOZERO_PIN_FACTORY": "mock"},
 }
 INSTALL_TIMEOUT_S = 1800
+SETTLE_S = 15
 
 
 def prepare(work: Path, suites: tuple[str, ...]) -> dict[str, Any]:
@@ -127,12 +128,17 @@ def centre_works(work: Path, site_id: str) -> dict[str, Any]:
         return hub_link
 
     seen, watcher = statuses(settings("admin"), site_id)
-    kiosk, counter = link(PIS["kiosk"]), link("quay-2")
     try:
         started = time.monotonic()
+        # Before any link of ours connects: a HubLink announces its own device online.
         if not wait_until(lambda: all(seen.get(d) == b"online" for d in PIS.values()), timeout=300):
             raise PiTestError(f"not every device came online: {seen}")
         online_s = round(time.monotonic() - started, 1)
+    finally:
+        watcher.loop_stop()
+        watcher.disconnect()
+    kiosk, counter = link(PIS["kiosk"]), link("quay-2")
+    try:
         if not wait_until(lambda: kiosk.state("config"), timeout=120):
             raise PiTestError("the emulated dispatcher publishes no config")
         service = kiosk.state("config")["services"][0]["code"]
@@ -141,8 +147,6 @@ def centre_works(work: Path, site_id: str) -> dict[str, Any]:
         return {"online": sorted(seen), "online_wait_s": online_s, "ticket": ticket["number"],
                 "called": called.get("number")}
     finally:
-        watcher.loop_stop()
-        watcher.disconnect()
         for hub_link in (kiosk, counter):
             hub_link.stop()
 
@@ -170,8 +174,8 @@ def offline(work: Path, suites: tuple[str, ...]) -> dict[str, Any]:
                 pis[role].start(role, ["/opt/luot/venv/bin/luot", role, "--config", f"/etc/luot/{role}.toml"],
                                 user="luot", env=ROLE_ENV.get(role))
             result |= centre_works(work, site_id)
-            bare = pis["hub"].start("bare-python3", ["python3", "-c", "import time; time.sleep(30)"])
-            time.sleep(2)
+            bare = pis["hub"].start("bare-python3", ["python3", "-c", "import time; time.sleep(60)"])
+            time.sleep(SETTLE_S)  # memory once every role has settled
             result["rss_mb"] = {role: pi.memory_mb() for role, pi in pis.items()}
             result["baseline_python3_rss_mb"] = result["rss_mb"]["hub"].pop("bare-python3", None)
             bare.kill()
