@@ -144,6 +144,14 @@ def install_sh(fb: FirstBoot) -> str:
             'install -m 0644 "$UNITS/repo-lighttpd.conf" /etc/luot/repo-lighttpd.conf',
             "systemctl disable lighttpd.service 2>/dev/null || true",
         ]
+    if "display" in fb.roles:
+        lines += [
+            "",
+            'step "voice pack"',
+            "# The spoken calls, made here with espeak-ng: nothing is fetched to speak.",
+            "install -d -o luot -g luot -m 0755 /var/lib/luot",
+            f"runuser -u luot -- {VENV}/bin/luot display --build-voice /var/lib/luot/voice",
+        ]
     lines += [
         "",
         'step "services"',

@@ -281,7 +281,9 @@ def test_style_can_be_forced(tmp_path: Path, setup: tuple[Path, Path, Path],
     code, text = provision(capsys, site, out, key, image, "tv-1", "--style", "trixie")
     assert code == 0 and "trixie style" in text
     assert "luot-display.service" in read_back(image, "luot/install.sh")
-    assert "'luot[screen] @ http://luot-hub.local:8090/" in read_back(image, "luot/install.sh")
+    install = read_back(image, "luot/install.sh")
+    assert "'luot[screen] @ http://luot-hub.local:8090/" in install
+    assert "runuser -u luot -- /opt/luot/venv/bin/luot display --build-voice /var/lib/luot/voice" in install
     assert read_back(image, "user-data").startswith("#cloud-config")
 
 
