@@ -20,6 +20,8 @@ REFUSALS = {
     "cap_reached": ("Lĩnh vực này đã hết số hôm nay.", "No numbers are left for this field today."),
     "outside_hours": ("Hiện tại chưa đến giờ lấy số hoặc đã hết giờ!",
                       "Numbers are given only in the taking hours."),
+    "citizen_limit": ("Bạn đã lấy đủ số lượt cho phép trong ngày hôm nay.",
+                      "You have taken as many numbers as allowed today."),
     "day_closed": ("Hôm nay trung tâm không làm việc.", "The centre is closed today."),
 }
 UNREACHABLE = ("Không liên lạc được với trung tâm. Chưa có số nào được cấp cho bạn.",

@@ -149,6 +149,11 @@ class QueueBook(QueueViews):
                 raise p.ProtocolError(
                     p.DUPLICATE_CITIZEN, f"this citizen already holds number {held['number']}"
                 )
+        limit = self.site.citizen_daily_limit
+        if citizen and limit and self.db.execute(
+            "SELECT COUNT(*) FROM tickets WHERE day = ? AND citizen = ?", (day, citizen)
+        ).fetchone()[0] >= limit:
+            raise p.ProtocolError(p.CITIZEN_LIMIT, f"a person may take {limit} numbers a day")
         cursor = self.db.execute(
             "INSERT INTO tickets (day, issued_service, seq, number, service, priority, citizen,"
             " status, rank, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', 0, ?)",

@@ -29,6 +29,7 @@ CAP_REACHED = "cap_reached"
 UNKNOWN_SERVICE = "unknown_service"
 UNKNOWN_PRIORITY = "unknown_priority"
 DUPLICATE_CITIZEN = "duplicate_citizen"
+CITIZEN_LIMIT = "citizen_limit"  # the person has taken the site's daily number of numbers
 NO_CURRENT_TICKET = "no_current_ticket"
 STALE = "stale"
 NOT_FOUND = "not_found"

@@ -152,6 +152,7 @@ def load_site(path: str | Path) -> SiteConfig:
             auto_open=h.bool("auto_open", True),
             requeue_after=q.int("requeue_after", 2, min=0, max=50),
             one_ticket_per_citizen=q.bool("one_ticket_per_citizen", False),
+            citizen_daily_limit=q.int("citizen_daily_limit", 0, min=0, max=50),
             announce_repeat=a.int("repeat", 2, min=1, max=3),
             announce_english=a.bool("english", False),
             devices=_devices(top, counters, path),

@@ -105,6 +105,9 @@ class SiteConfig:
     network: dict[str, Any]
     broker: dict[str, Any]
     lines: KeyLines = field(default_factory=KeyLines, compare=False, repr=False)
+    # Numbers a person (the same ID-card hash) may take a day across fields and channels
+    # (kiosk and the city's portal); 0: no limit. Hanoi's rule for online numbers is 2.
+    citizen_daily_limit: int = 0
 
     def table(self, name: str) -> Section:
         """A table the loader handed on whole (`network`, `broker`), for its owner to read in `with`."""
