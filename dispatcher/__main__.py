@@ -13,14 +13,16 @@ from pathlib import Path
 
 from dispatcher.journal import JournalPublisher
 from dispatcher.service import Dispatcher
+from dispatcher.settings import load_hub_settings
 from luot.config import ConfigError, DeviceConfig, load_device, load_site
 from luot.logs import setup_logging
 
 
 def hub_paths(device: DeviceConfig) -> tuple[Path, Path]:
-    with device.role_section() as hub:
-        site_file = Path(hub.str("site_file", "/etc/luot/site.toml"))
-        return site_file, Path(hub.str("database", "/var/lib/luot/luot.db"))
+    """The site file and the database; the whole [hub] table is read, so a mistake in
+    [hub.backup] or [hub.retention] stops the start, not the night's backup."""
+    settings = load_hub_settings(device)
+    return settings.site_file, settings.database
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -99,6 +99,8 @@ class QueueBook(QueueViews):
             raise p.ProtocolError(
                 p.FORBIDDEN, f"device {device.id} is counter {device.counter}, not {number}"
             )
+        if device.role == "web" and number not in device.counters:
+            raise p.ProtocolError(p.FORBIDDEN, f"device {device.id} has no console for counter {number}")
         counter = self.site.counter(number)
         if counter is None:
             raise p.ProtocolError(p.NOT_FOUND, f"there is no counter {number}")

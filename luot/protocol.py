@@ -64,7 +64,8 @@ COUNTER_STATES = "state/counter/"  # + the counter's number
 SERVICE_STATES = "state/service/"  # + the service's code
 CMD = "cmd/"  # + the sending device's id
 REPLY = "reply/"  # + the device's id
-DEVICE = "device/"  # + the device's id + "/status" or "/health"
+DEVICE = "device/"  # + the device's id + "/status", "/health" or "/install"
+INSTALL_FAILED = "install-failed"  # a device/<id>/status while first boot retries
 # The city's journal (dispatcher.journal): under the hub's grants, read by no device on the LAN.
 JOURNAL = "reply/city/journal"  # hub → city: events with their per-hub sequence
 JOURNAL_RESEND = "cmd/city/journal"  # city → hub: {"from": seq, "to": seq}
@@ -115,6 +116,10 @@ class Topics:
     def device_health(self, device: str) -> str:
         return f"{self.root}{DEVICE}{device}/health"
 
+    def device_install(self, device: str) -> str:
+        """Retained: how first boot went (state, step, reason), from the device's installer."""
+        return f"{self.root}{DEVICE}{device}/install"
+
     def relative(self, topic: str) -> str:
         """`luot/<site>/state/site` → `state/site`."""
         return topic[len(self.root):] if topic.startswith(self.root) else topic
@@ -148,6 +153,11 @@ ROLE_OPS: dict[str, frozenset[str]] = {
         {"next", "recall", "noshow", "done", "requeue", "transfer", "pause", "resume", "rate"}
     ),
     "admin": frozenset(OPS),
+    # The hub's web service: officers' consoles (only for the counters its inventory entry
+    # lists in `counters`) and the leader's open/close of the day.
+    "web": frozenset(
+        {"next", "recall", "noshow", "done", "requeue", "transfer", "pause", "resume", "open", "close"}
+    ),
     "display": frozenset(),
     "hub": frozenset(),
 }

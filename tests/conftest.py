@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from helpers import SITE_FILE, wait_for
+from helpers import SITE_FILE, WEB_PASSWORDS, wait_for
 
 from dispatcher.service import Dispatcher
 from luot.config import SiteConfig, load_site
@@ -16,6 +16,7 @@ from luot.mqtt import HubLink
 from testbed.broker import Mosquitto
 from testbed.postgres import Postgres
 from testbed.rabbitmq import RabbitCluster, apply_city_policies, rabbitmq_installed
+from web.users import set_password
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
@@ -33,6 +34,15 @@ def artifacts() -> Path:
     """Where tests save screenshots and tickets for a person to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def web_users(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The web service's users file: the leader and two officers, hashed as on a hub."""
+    path = tmp_path_factory.mktemp("web") / "web-users"
+    for user, password in WEB_PASSWORDS.items():
+        set_password(path, user, password)
+    return path
 
 
 @pytest.fixture

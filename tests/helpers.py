@@ -19,6 +19,8 @@ from luot.mqtt import make_paho_client, unique_client_id
 T = TypeVar("T")
 DATA = Path(__file__).parent / "data"
 SITE_FILE = DATA / "site.toml"
+# The web service's logins in the tests (their hashes are written by the `web_users` fixture).
+WEB_PASSWORDS = {"admin": "leader-pass-1", "counter-2": "officer-pass-2", "counter-3": "officer-pass-3"}
 
 
 def wait_for(probe: Callable[[], T], timeout: float = 5.0, what: str = "condition") -> T:

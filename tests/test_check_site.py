@@ -25,7 +25,8 @@ def devices(tmp_path: Path) -> dict[str, Path]:
     make_bundles(SITE_FILE, out)
     found = {}
     for folder in sorted(p for p in out.iterdir() if p.is_dir()):
-        text = (folder / "device.toml").read_text().replace("/etc/luot/password", str(folder / "password"))
+        text = re.sub(r"/etc/luot/\w+\.password", str(folder / "password"),
+                      (folder / "device.toml").read_text())
         (folder / "here.toml").write_text(text)
         found[folder.name] = folder / "here.toml"
     return found

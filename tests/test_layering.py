@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE = "luot"
-ROLES = ("dispatcher", "kiosk", "display", "counter_button", "broker_config", "provisioning", "city")
+ROLES = ("dispatcher", "kiosk", "display", "counter_button", "broker_config", "provisioning", "web", "city")
 TOOLS = ("tools", "testbed", "bench")
 PROJECT = (CORE, *ROLES, *TOOLS)
 

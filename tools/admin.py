@@ -1,16 +1,21 @@
-"""`luot admin`: open or close the day and look at the queue, as the `admin` device.
+"""`luot admin`: open or close the day and look at the queue, as the `admin` device;
+on a hub, bring back a backup of its database.
 
     luot admin --config /etc/luot/admin.toml status
     luot admin --config /etc/luot/admin.toml close
+    luot admin restore /media/usb/luot-2026-11-30-223000.db [--database /var/lib/luot/luot.db] [--force]
 """
 
 from __future__ import annotations
 
 import argparse
+import sqlite3
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from dispatcher.backup import BackupError, restore
 from luot import protocol as p
 from luot.config import ConfigError, load_device
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
@@ -47,7 +52,36 @@ def format_status(link: HubLink) -> str:
     return "\n".join(lines)
 
 
+def restore_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="luot admin restore",
+        description="On the hub, with luot-dispatcher stopped: bring a backup made by `luot backup` "
+                    "back as the hub's database. Then start luot-dispatcher; every device gets the "
+                    "restored state.")
+    parser.add_argument("backup", type=Path, help="a backup file, luot-YYYY-MM-DD-HHMMSS.db")
+    parser.add_argument("--database", type=Path, default=Path("/var/lib/luot/luot.db"),
+                        help="the hub's database (default: %(default)s)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing database (it is kept beside, renamed)")
+    return parser
+
+
+def restore_main(argv: list[str]) -> int:
+    """`luot admin restore`: local to the hub, no broker needed."""
+    args = restore_parser().parse_args(argv)
+    try:
+        print(restore(args.backup, args.database, force=args.force))
+    except (BackupError, OSError, sqlite3.Error) as e:
+        print(f"luot admin restore: {e}")
+        return 1
+    print("Start the dispatcher now: systemctl start luot-dispatcher")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["restore"]:
+        return restore_main(argv[1:])
     parser = argparse.ArgumentParser(prog="luot admin", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, default=Path("/etc/luot/admin.toml"),

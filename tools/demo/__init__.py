@@ -107,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  broker 127.0.0.1:{demo.centre.broker.port}, database {demo.centre.database}")
     try:
         demo.start()
-        print("  hub, display, kiosk and counters 1–3 are online", flush=True)
+        web = " and the web service" if demo.web is not None else ""
+        print(f"  hub, display, kiosk, counters 1–3{web} are online", flush=True)
+        print("\n".join(demo.pages()), flush=True)
         if headless:
             return _headless(demo, args.tickets)
         print(f"  tickets are printed as PNG into {demo.tickets}/; logs in {demo.logs}/")
