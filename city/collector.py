@@ -157,9 +157,9 @@ class Collector:
         try:
             if "/".join(parts[2:]) == p.JOURNAL:
                 message = parse(site, payload)
-                self.received += len(message.events)
                 self.stored += store.store_events(self.db, message.hub, message.head, message.events,
                                                   time.time())
+                self.received += len(message.events)
             elif (len(parts) == 5 and parts[2] == "device" and parts[4] == "status"
                   and payload in (b"online", b"offline") and len(parts[3]) <= 64):
                 store.store_device(self.db, site, parts[3], payload == b"online", time.time())

@@ -188,8 +188,9 @@ def test_several_collectors_do_not_double_count(city, city_db, site):
         for _ in range(10):
             counter.request("next", counter=2, timeout=5)
         journal = journal_of(hub)
-        wait_for(lambda: first.received >= len(journal) and second.received >= len(journal),
-                 timeout=60, what="both collectors to receive the journal")
+        wait_for(lambda: first.received >= len(journal) and second.received >= len(journal)
+                 and first.stored + second.stored >= len(journal),
+                 timeout=60, what="both collectors to receive and store the journal")
     finally:
         kiosk.stop()
         counter.stop()
