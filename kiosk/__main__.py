@@ -23,8 +23,9 @@ import pygame
 from kiosk.desk import TicketDesk
 from kiosk.printer import open_printer
 from kiosk.scanner import CardScanner
+from kiosk.screens import link_snapshot
 from kiosk.settings import load_kiosk_settings
-from kiosk.ui import KioskUI, link_snapshot
+from kiosk.ui import KioskUI
 from luot import protocol as p
 from luot.cli import add_screen_options
 from luot.config import ConfigError, load_device

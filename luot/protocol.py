@@ -29,7 +29,6 @@ CAP_REACHED = "cap_reached"
 UNKNOWN_SERVICE = "unknown_service"
 UNKNOWN_PRIORITY = "unknown_priority"
 DUPLICATE_CITIZEN = "duplicate_citizen"
-CITIZEN_LIMIT = "citizen_limit"  # the person has taken the site's daily number of numbers
 NO_CURRENT_TICKET = "no_current_ticket"
 STALE = "stale"
 NOT_FOUND = "not_found"
@@ -42,6 +41,7 @@ ID_CONFLICT = "id_conflict"  # an id already used for another command
 EXPIRED = "expired"  # arrived after its sender stopped waiting
 STORAGE_FULL = "storage_full"  # the hub's card is full: nothing was stored
 CLOCK_UNSURE = "clock_unsure"  # the hub's clock is not trusted yet: no numbers given
+CITIZEN_LIMIT = "citizen_limit"  # this person has taken as many numbers today as the site allows
 INTERNAL = "internal"  # a bug in the dispatcher, never bad input
 
 RATINGS = {

@@ -15,7 +15,7 @@ from city.portal import Portal, PortalCentre
 from city.portal_page import UNREACHABLE
 from city.web import make_app
 from kiosk.cccd import citizen_hash
-from luot.config import DeviceEntry
+from luot.config import CitizenLimits, DeviceEntry
 from luot.mqtt import CommandRefused, HubLink, make_paho_client, unique_client_id
 from testbed.city import LinkedHub, ServedApp, cluster_settings
 
@@ -45,7 +45,7 @@ def bridge_state(hub: LinkedHub) -> dict[str, bytes]:
 def test_a_number_from_home(rabbit, city_db, site, tmp_path, request):
     tag = "".join(c for c in request.node.name if c.isalnum())[-20:]
     centre = dataclasses.replace(site, devices=(*site.devices, DeviceEntry("portal", "kiosk", None, "", ())),
-                                 citizen_daily_limit=2)
+                                 citizen_limits=CitizenLimits(per_day=2, per_field_per_day=0))
     hub = LinkedHub(tmp_path / "hub", centre, rabbit, node=1, bridge_id=f"luot-{tag}")
     hub.start()
     link = bridge_state(hub)

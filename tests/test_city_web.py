@@ -81,7 +81,9 @@ def test_the_dashboard_follows_the_city_live_in_a_real_browser(city_db, site, ar
     """Chromium opens the dashboard; a new ticket stored afterwards shows up by itself
     (server-sent events), with no request to anywhere but this server."""
     from selenium import webdriver
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     from city.web import today
@@ -99,12 +101,18 @@ def test_the_dashboard_follows_the_city_live_in_a_real_browser(city_db, site, ar
     browser = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
     try:
         browser.get(served.url)
-        # Read in one script: the pushed update replaces the rows between two selenium calls.
-        cell = lambda: browser.execute_script(  # noqa: E731
-            "return document.querySelector('#rows tr td:nth-child(2)').textContent")
-        assert cell() == "1", "one citizen waiting"
+        def waiting_is(text: str):
+            """The rows are redrawn by each push: read the cell afresh, a stale one is not yet."""
+            def check(_browser) -> bool:
+                try:
+                    return browser.find_element(By.CSS_SELECTOR, "#rows tr td:nth-child(2)").text == text
+                except (NoSuchElementException, StaleElementReferenceException):
+                    return False
+            return check
+
+        WebDriverWait(browser, 10).until(waiting_is("1"), "one citizen waiting")
         store.store_events(pg, site.id, 2, [issued(2, at + 1, day)], at + 1)
-        WebDriverWait(browser, 10).until(lambda _b: cell() == "2")
+        WebDriverWait(browser, 10).until(waiting_is("2"), "two citizens waiting")
         assert "Mất liên kết" not in browser.page_source
         browser.save_screenshot(str(artifacts / "city-dashboard.png"))
         requests = browser.execute_script(

@@ -24,12 +24,12 @@ from dispatcher.service import Dispatcher
 from display import board as board_mod
 from display.__main__ import main
 from display.app import DisplayApp
-from display.speech import CHIME, CallSpeech, voice_clips
 from display.state import BoardState
 from display.voice import Announcer, VoicePack, build_voice_pack, synth_chime
 from luot.config import SiteConfig, load_site
 from luot.mqtt import HubLink
 from luot.screen import open_screen
+from luot.speech import CHIME, CallSpeech, voice_clips
 from luot.systemd import Notifier
 from testbed.broker import Mosquitto
 from testbed.sample_site import write_site

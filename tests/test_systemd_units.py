@@ -1,4 +1,4 @@
-"""The units in provisioning/systemd/ (they travel in the wheel): `systemd-analyze verify`
+"""The units in systemd/ (they travel in the wheel as provisioning/systemd): `systemd-analyze verify`
 clean, the service contract, and exposure."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from provisioning.firstboot import FIRSTBOOT_UNIT
 from provisioning.roles import ROLES, config_file
 
-UNITS = Path(__file__).resolve().parent.parent / "provisioning" / "systemd"
+UNITS = Path(__file__).resolve().parent.parent / "systemd"
 ROLE_UNITS = {
     "luot-dispatcher.service": 4.0,
     "luot-counter.service": 4.0,

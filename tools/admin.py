@@ -17,10 +17,13 @@ from typing import Any
 
 from dispatcher.backup import BackupError, restore
 from luot import protocol as p
-from luot.config import ConfigError, load_device
+from luot.config import ConfigError, DeviceConfig, load_device, load_site
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
+from luot.words import minutes_text
+from tools.inventory import format_devices, problems, read_devices
 
 ACTIONS = ("status", "open", "close")
+DEFAULT_SITE = Path("/etc/luot/site.toml")
 
 
 def format_status(link: HubLink) -> str:
@@ -32,7 +35,7 @@ def format_status(link: HubLink) -> str:
         f"Ngày {site.get('day', '?')}: {'mở' if site.get('open') else 'đóng'} (open: {site.get('open')}),"
         f" đang lấy số (taking): {site.get('taking')}",
         f"Đã cấp {site.get('issued', 0)} · đang chờ {site.get('waiting', 0)} ·"
-        f" đã phục vụ {site.get('served', 0)} · chờ trung bình {site.get('avg_wait_min')} phút",
+        f" đã phục vụ {site.get('served', 0)} · chờ trung bình {minutes_text(site.get('avg_wait_min'))[0]}",
         "",
         "Quầy  Trạng thái  Số      Lĩnh vực",
     ]
@@ -50,6 +53,23 @@ def format_status(link: HubLink) -> str:
             f"  {state['est_wait_min'] if state['est_wait_min'] is not None else '-'}"
         )
     return "\n".join(lines)
+
+
+def device_status(device: DeviceConfig, site_file: Path | None, timeout: float) -> tuple[str, bool]:
+    """The devices' table and whether all is well: every device of the site file's inventory
+    (the hub's /etc/luot/site.toml when none is named), else every device the broker knows."""
+    inventory = []
+    if site_file is not None or DEFAULT_SITE.is_file():
+        try:
+            inventory = list(load_site(site_file or DEFAULT_SITE).devices)
+        except ConfigError as e:
+            return e.explain("luot admin: the site's inventory: "), False
+    reports = read_devices(device.broker, device.site, device.id, timeout)
+    wrong = problems(inventory, reports)
+    lines = [format_devices(inventory, reports)]
+    if wrong:
+        lines += ["", "Cần xử lý · To see to:", *(f"  {line}" for line in wrong)]
+    return "\n".join(lines), not wrong
 
 
 def restore_parser() -> argparse.ArgumentParser:
@@ -88,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the admin device's file (role = \"admin\")")
     parser.add_argument("action", choices=ACTIONS)
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the hub")
+    parser.add_argument("--site", type=Path, default=None,
+                        help=f"the site file whose devices `status` lists (default: {DEFAULT_SITE})")
     args = parser.parse_args(argv)
     try:
         device = load_device(args.config)
@@ -113,7 +135,12 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             time.sleep(0.05)
         print(format_status(link))
-        return 0
+        if args.action != "status":
+            return 0
+        devices, well = device_status(device, args.site, args.timeout)
+        print()
+        print(devices)
+        return 0 if well else 1
     except (CommandRefused, HubTimeout, HubUnreachable) as e:
         print(f"luot admin: {args.action} failed: {e}")
         return 1

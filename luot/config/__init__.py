@@ -10,6 +10,7 @@ from luot.config.lines import KeyLines
 from luot.config.section import ConfigError, Section, open_toml, read_toml
 from luot.config.site import load_site
 from luot.config.site_model import (
+    CitizenLimits,
     Counter,
     DeviceEntry,
     PriorityCategory,
@@ -24,6 +25,7 @@ __all__ = [
     "ID_PATTERN",
     "ROLES",
     "BrokerSettings",
+    "CitizenLimits",
     "ConfigError",
     "Counter",
     "DeviceConfig",
