@@ -75,7 +75,7 @@ def test_a_number_from_home(rabbit, city_db, site, tmp_path, request):
             assert "Bạn đã có một số đang chờ ở lĩnh vực này." in page, "one per field, kiosk and page"
             on_arrival = kiosk.request("take", service="HT", citizen=citizen_hash(CARD, SECRET),
                                        timeout=5)
-            assert on_arrival["ticket"]["number"] == second, "the card at the kiosk confirms it: no new number"
+            assert on_arrival["ticket"]["number"] == second, "the card confirms it at the kiosk: no new one"
             kiosk.request("take", service="CT", citizen=citizen_hash(CARD, SECRET), timeout=5)
             page = post(web.url, where=f"{site.id}|DD", card=CARD)
             assert "Bạn đã lấy đủ số lượt cho phép trong ngày hôm nay." in page, "two a day, kiosk and page"
