@@ -15,7 +15,7 @@ from typing import Any
 
 from dispatcher.citizen_limits import check_citizen
 from dispatcher.day_catalogue import keep_catalogue
-from dispatcher.remote_numbers import PORTAL_DEVICE, UNCONFIRMED, confirm_arrival, skip_unconfirmed
+from dispatcher.remote_numbers import UNCONFIRMED, ArrivalCheck, KioskCard, confirm_arrival, skip_unconfirmed
 from dispatcher.remote_numbers import install as install_remote_numbers
 from dispatcher.views import QueueViews
 from luot import protocol as p
@@ -47,6 +47,7 @@ class QueueBook(QueueViews):
     def __init__(self, db: sqlite3.Connection, site: SiteConfig) -> None:
         super().__init__(db, site)
         install_remote_numbers(db)
+        self.arrival_check: ArrivalCheck = KioskCard()
         for c in site.counters:
             db.execute("INSERT OR IGNORE INTO counters (number) VALUES (?)", (c.number,))
         # The counter ops, spelt out: an op name from the wire never becomes an attribute name.
@@ -139,8 +140,9 @@ class QueueBook(QueueViews):
         if priority is not None and priority not in self.site.priority.codes():
             raise p.ProtocolError(p.UNKNOWN_PRIORITY, f"no priority category {priority!r}")
         citizen = fields.get("citizen")
-        if citizen and device.id != PORTAL_DEVICE:
-            held = confirm_arrival(self.db, day, service.code, citizen, now)
+        arrived = self.arrival_check.citizen_on_arrival(device, fields)
+        if arrived:
+            held = confirm_arrival(self.db, day, service.code, arrived, now)
             if held is not None:  # a number from home, confirmed by its card: the kiosk prints it
                 effects.services.add(service.code)
                 return self._taken(self._ticket(held), now)

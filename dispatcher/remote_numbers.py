@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
+from typing import Any, Protocol
+
+from luot.config import DeviceEntry
 
 PORTAL_DEVICE = "portal"
 
@@ -31,6 +34,23 @@ END;
 
 # Tickets a counter must not call yet: taken from home, not confirmed at a kiosk.
 UNCONFIRMED = "SELECT ticket FROM remote_numbers WHERE confirmed_at IS NULL"
+
+
+class ArrivalCheck(Protocol):
+    """How a citizen proves on arrival that a number from home is theirs: the seam where
+    national identity (VNeID) would come in. The first implementation is the kiosk's card."""
+
+    def citizen_on_arrival(self, device: DeviceEntry, fields: dict[str, Any]) -> str | None:
+        """The citizen hash this take proves present at the centre, or None."""
+        ...
+
+
+class KioskCard:
+    """The ID card scanned at a kiosk of the centre: its hash, as the kiosk sends it."""
+
+    def citizen_on_arrival(self, device: DeviceEntry, fields: dict[str, Any]) -> str | None:
+        citizen = fields.get("citizen")
+        return citizen if device.role == "kiosk" and device.id != PORTAL_DEVICE and citizen else None
 
 
 def install(db: sqlite3.Connection) -> None:
