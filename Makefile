@@ -25,7 +25,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 
 bench: $(STAMP)
-	for b in dispatcher_throughput call_latency counter kiosk display faults provision web; do \
+	for b in dispatcher_throughput call_latency counter kiosk display faults provision web city; do \
 		$(PY) -m bench.$$b --quick | tail -1; done
 
 system:

@@ -67,12 +67,13 @@ class ClusterSession:
         self.settings = settings
         self.client = cluster_client(settings, client_id)
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_message = lambda _c, _u, m: on_message(m.topic, m.payload)
         self._subscriptions = subscriptions
         self._tick = tick
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.connected = threading.Event()
+        self.connected = threading.Event()  # connected and subscribed
         self.endpoint: Endpoint | None = None
 
     def _on_connect(self, client: paho.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
@@ -80,8 +81,14 @@ class ClusterSession:
             log.error("the cluster refused %s: %s", client._client_id, reason)
             return
         client.subscribe([(topic, 1) for topic in self._subscriptions])
-        self.connected.set()
-        log.info("subscribed at %s", self.endpoint)
+
+    def _on_subscribe(self, _c: paho.Client, _u: Any, _mid: int, reasons: Any, _p: Any) -> None:
+        """Connected means subscribed: what is published from here on reaches this session."""
+        if all(not r.is_failure for r in reasons):
+            self.connected.set()
+            log.info("subscribed at %s", self.endpoint)
+        else:
+            log.error("the cluster refused the subscriptions: %s", reasons)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="cluster", daemon=True)
@@ -150,9 +157,9 @@ class Collector:
         try:
             if "/".join(parts[2:]) == p.JOURNAL:
                 message = parse(site, payload)
-                self.received += len(message.events)
                 self.stored += store.store_events(self.db, message.hub, message.head, message.events,
                                                   time.time())
+                self.received += len(message.events)
             elif (len(parts) == 5 and parts[2] == "device" and parts[4] == "status"
                   and payload in (b"online", b"offline") and len(parts[3]) <= 64):
                 store.store_device(self.db, site, parts[3], payload == b"online", time.time())

@@ -23,7 +23,10 @@ SELECT hub, day, ticket,
   min(at) FILTER (WHERE kind = 'issued') AS issued_at,
   min(at) FILTER (WHERE kind = 'called') AS first_called,
   max(at) FILTER (WHERE kind = 'called') AS last_called,
-  (array_agg(kind ORDER BY seq DESC) FILTER (WHERE kind <> 'rated'))[1] AS last_kind,
+  (array_agg(kind ORDER BY seq DESC) FILTER (WHERE kind IN ('issued', 'requeued', 'transferred', 'called',
+    'recalled', 'served', 'no-show', 'expired')))[1] AS last_kind,
+  bool_or(kind = 'from-home') AS from_home,
+  bool_or(kind = 'skipped') AS skipped,
   max(at) FILTER (WHERE kind IN ('served', 'no-show') AND detail IS DISTINCT FROM 'day_end') AS finished_at,
   (array_agg(detail ORDER BY seq DESC) FILTER (WHERE kind = 'rated'))[1] AS rating
 FROM events
@@ -62,6 +65,8 @@ class CentreFigures:
     unserved: int = 0
     waits: list[float] = field(default_factory=list, repr=False)
     service_times: list[float] = field(default_factory=list, repr=False)
+    from_home: int = 0  # numbers taken from home (the portal)
+    skipped: int = 0  # of those, passed over once for want of confirmation at the kiosk
     ratings: dict[int, int] = field(default_factory=dict)
     by_service: dict[str, int] = field(default_factory=dict)
 
@@ -87,7 +92,8 @@ class CentreFigures:
         return {
             "hub": self.hub, "issued": self.issued, "refused": self.refused, "waiting": self.waiting,
             "serving": self.serving, "served": self.served, "noshow": self.noshow,
-            "unserved": self.unserved, "wait_mean_min": self.wait_mean_min,
+            "unserved": self.unserved, "from_home": self.from_home, "skipped": self.skipped,
+            "wait_mean_min": self.wait_mean_min,
             "wait_p90_min": self.wait_p90_min, "service_mean_min": self.service_mean_min,
             "satisfied_pct": self.satisfied, "ratings": dict(sorted(self.ratings.items(), reverse=True)),
         }
@@ -99,8 +105,8 @@ def centre_figures(db: psycopg.Connection[Any], first: str, last: str,
     args = {"first": first, "last": last, "hub": hub}
     out: dict[str, CentreFigures] = {}
     by_service: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for (hub_id, _day, _ticket, service, issued_at, first_called, last_called, last_kind, finished_at,
-         rating) in db.execute(TICKETS, args):
+    for (hub_id, _day, _ticket, service, issued_at, first_called, last_called, last_kind, from_home, skipped,
+         finished_at, rating) in db.execute(TICKETS, args):
         if issued_at is None:  # its `issued` event is not here yet: a gap being repaired
             continue
         f = out.setdefault(hub_id, CentreFigures(hub_id))
@@ -112,6 +118,8 @@ def centre_figures(db: psycopg.Connection[Any], first: str, last: str,
         f.served += status == "served"
         f.noshow += status == "noshow"
         f.unserved += status in ("waiting", "expired")
+        f.from_home += bool(from_home)
+        f.skipped += bool(skipped)
         if first_called is not None:
             f.waits.append(first_called - issued_at)
         if status == "served" and finished_at is not None and last_called is not None:
@@ -129,7 +137,8 @@ def city_total(figures: dict[str, CentreFigures]) -> CentreFigures:
     """The whole city as one centre: sums, and waits over every ticket of every centre."""
     total = CentreFigures("*")
     for f in figures.values():
-        for name in ("issued", "refused", "waiting", "serving", "served", "noshow", "unserved"):
+        for name in ("issued", "refused", "waiting", "serving", "served", "noshow", "unserved", "from_home",
+                     "skipped"):
             setattr(total, name, getattr(total, name) + getattr(f, name))
         total.waits += f.waits
         total.service_times += f.service_times

@@ -20,10 +20,14 @@ REFUSALS = {
     "cap_reached": ("Lĩnh vực này đã hết số hôm nay.", "No numbers are left for this field today."),
     "outside_hours": ("Hiện tại chưa đến giờ lấy số hoặc đã hết giờ!",
                       "Numbers are given only in the taking hours."),
+    "citizen_limit": ("Bạn đã lấy đủ số lượt cho phép trong ngày hôm nay.",
+                      "You have taken as many numbers as allowed today."),
     "day_closed": ("Hôm nay trung tâm không làm việc.", "The centre is closed today."),
 }
-UNREACHABLE = ("Không liên lạc được với trung tâm. Chưa có số nào được cấp cho bạn.",
-               "The centre cannot be reached. No number has been given to you.")
+UNREACHABLE = ("Không liên lạc được với trung tâm: không có số nào được hứa. Hãy thử lại sau;"
+               " với cùng thẻ, nếu trung tâm đã cấp số, bạn sẽ nhận lại đúng số đó.",
+               "The centre cannot be reached: no number is promised. Try again later; with the same"
+               " card, if the centre did give a number, you get that same number back.")
 
 HEAD = """<!doctype html><html lang="vi"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width"><title>Lấy số từ xa / A number from home</title>

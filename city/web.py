@@ -131,7 +131,9 @@ def make_app(dsn: str, city_name: str = "Thành phố", portal: Portal | None = 
             return response
 
     async def report(request: web.Request) -> web.Response:
+        """The city's month, or one centre's (`/report/<month>/<centre>.<kind>`)."""
         month, kind = request.match_info["month"], request.match_info["kind"]
+        centre = request.match_info.get("centre")
         try:
             first, last = month_days(month)
         except ValueError:
@@ -140,12 +142,16 @@ def make_app(dsn: str, city_name: str = "Thành phố", portal: Portal | None = 
         def build() -> bytes:
             db = store.connect(dsn)
             try:
-                figures = centre_figures(db, first, last)
+                figures = centre_figures(db, first, last, centre)
             finally:
                 db.close()
-            return monthly_csv(figures) if kind == "csv" else monthly_png(figures, month, city_name)
+            if centre is not None and centre not in figures:
+                return b""
+            return monthly_csv(figures) if kind == "csv" else monthly_png(figures, month, centre or city_name)
 
         body = await asyncio.to_thread(build)
+        if not body:
+            raise web.HTTPNotFound(text="không có trung tâm này / no such centre this month")
         return web.Response(body=body, content_type="text/csv" if kind == "csv" else "image/png",
                             charset="utf-8" if kind == "csv" else None)
 
@@ -154,6 +160,7 @@ def make_app(dsn: str, city_name: str = "Thành phố", portal: Portal | None = 
     app.router.add_get("/api/today", api)
     app.router.add_get("/stream", stream)
     app.router.add_get(r"/report/{month:\d{4}-\d{2}}.{kind:csv|png}", report)
+    app.router.add_get(r"/report/{month:\d{4}-\d{2}}/{centre:[a-z0-9][a-z0-9_-]*}.{kind:csv|png}", report)
     if portal is not None:
         add_portal_routes(app, portal)
     return app

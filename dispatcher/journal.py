@@ -27,6 +27,7 @@ from typing import Any
 
 import paho.mqtt.client as paho
 
+from dispatcher.remote_numbers import install as install_remote_numbers
 from luot import protocol as p
 from luot.config import BrokerSettings
 from luot.mqtt import make_paho_client
@@ -34,7 +35,7 @@ from luot.mqtt import make_paho_client
 log = logging.getLogger(__name__)
 
 KINDS = ("issued", "called", "recalled", "served", "no-show", "transferred", "requeued", "rated",
-         "refused", "expired")
+         "refused", "expired", "from-home", "confirmed", "skipped")
 BATCH = 200  # events per message: about 30 KiB, far below the broker's packet limit
 RESEND_MAX = 20_000  # events one request may ask for; a collector asks again for the rest
 POLL_S = 0.02
@@ -71,6 +72,21 @@ WHEN (OLD.status = 'waiting' AND NEW.status = 'expired')
         at="(julianday('now') - 2440587.5) * 86400.0", counter="t.counter", detail="'day_end'")}
     FROM tickets AS t WHERE t.id = NEW.id;
 END;
+CREATE TRIGGER IF NOT EXISTS journal_from_home AFTER INSERT ON remote_numbers BEGIN
+    INSERT INTO journal (kind, at, ticket, day, number, service, issued_service, counter, detail)
+    {_TICKET.format(kind="'from-home'", at="t.issued_at", counter="NULL", detail="NULL")}
+    FROM tickets AS t WHERE t.id = NEW.ticket;
+END;
+CREATE TRIGGER IF NOT EXISTS journal_remote_turn AFTER UPDATE ON remote_numbers
+WHEN (OLD.confirmed_at IS NULL AND NEW.confirmed_at IS NOT NULL)
+  OR (OLD.skipped = 0 AND NEW.skipped = 1) BEGIN
+    INSERT INTO journal (kind, at, ticket, day, number, service, issued_service, counter, detail)
+    {_TICKET.format(
+        kind="CASE WHEN NEW.skipped = 1 AND OLD.skipped = 0 THEN 'skipped' ELSE 'confirmed' END",
+        at="COALESCE(NEW.confirmed_at, (julianday('now') - 2440587.5) * 86400.0)", counter="NULL",
+        detail="NULL")}
+    FROM tickets AS t WHERE t.id = NEW.ticket;
+END;
 CREATE TRIGGER IF NOT EXISTS journal_refused AFTER INSERT ON commands
 WHEN json_valid(NEW.reply) AND json_extract(NEW.reply, '$.ok') = 0 BEGIN
     INSERT INTO journal (kind, at, day, detail, number)
@@ -85,6 +101,7 @@ COLUMNS = ("seq", "kind", "at", "ticket", "day", "number", "service", "issued_se
 
 def install(db: sqlite3.Connection) -> None:
     """Create the journal and its triggers in the dispatcher's database (idempotent)."""
+    install_remote_numbers(db)
     db.executescript(SCHEMA)
 
 

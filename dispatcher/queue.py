@@ -15,6 +15,8 @@ from typing import Any
 
 from dispatcher.citizen_limits import check_citizen
 from dispatcher.day_catalogue import keep_catalogue
+from dispatcher.remote_numbers import UNCONFIRMED, ArrivalCheck, KioskCard, confirm_arrival, skip_unconfirmed
+from dispatcher.remote_numbers import install as install_remote_numbers
 from dispatcher.sessions import open_session
 from dispatcher.views import QueueViews
 from luot import protocol as p
@@ -45,6 +47,8 @@ class QueueBook(QueueViews):
 
     def __init__(self, db: sqlite3.Connection, site: SiteConfig) -> None:
         super().__init__(db, site)
+        install_remote_numbers(db)
+        self.arrival_check: ArrivalCheck = KioskCard()
         for c in site.counters:
             db.execute("INSERT OR IGNORE INTO counters (number) VALUES (?)", (c.number,))
         # The counter ops, spelt out: an op name from the wire never becomes an attribute name.
@@ -94,7 +98,7 @@ class QueueBook(QueueViews):
         if cmd.op not in p.ROLE_OPS[device.role]:
             raise p.ProtocolError(p.FORBIDDEN, f"a {device.role} may not {cmd.op!r}")
         if cmd.op == "take":
-            return self._take(cmd.fields, now, effects)
+            return self._take(cmd.fields, now, effects, device)
         if cmd.op in ("open", "close"):
             if cmd.op == "open" and cmd.fields.get("until") is not None:
                 open_session(self.db, self.site, now, cmd.fields["until"])
@@ -125,7 +129,8 @@ class QueueBook(QueueViews):
         body.setdefault("state", self.counter_state(number))
         return body
 
-    def _take(self, fields: dict[str, Any], now: datetime, effects: Effects) -> dict[str, Any]:
+    def _take(self, fields: dict[str, Any], now: datetime, effects: Effects,
+              device: DeviceEntry) -> dict[str, Any]:
         day = self.day_of(now)
         if not self.is_open(day):
             raise p.ProtocolError(p.DAY_CLOSED, f"the day {day} is not open")
@@ -137,6 +142,13 @@ class QueueBook(QueueViews):
         priority = fields.get("priority")
         if priority is not None and priority not in self.site.priority.codes():
             raise p.ProtocolError(p.UNKNOWN_PRIORITY, f"no priority category {priority!r}")
+        citizen = fields.get("citizen")
+        arrived = self.arrival_check.citizen_on_arrival(device, fields)
+        if arrived:
+            held = confirm_arrival(self.db, day, service.code, arrived, now)
+            if held is not None:  # a number from home, confirmed by its card: the kiosk prints it
+                effects.services.add(service.code)
+                return self._taken(self._ticket(held), now)
         seq = self.db.execute(
             "SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets WHERE day = ? AND issued_service = ?",
             (day, service.code),
@@ -145,7 +157,6 @@ class QueueBook(QueueViews):
             raise p.ProtocolError(
                 p.CAP_REACHED, f"service {service.code} has given all {service.daily_cap} numbers"
             )
-        citizen = fields.get("citizen")
         if citizen:
             check_citizen(self.db, self.site, day, service.code, citizen)
         keep_catalogue(self.db, self.site, day)
@@ -160,12 +171,14 @@ class QueueBook(QueueViews):
         self._log(ticket_id, now, "taken")
         effects.services.add(service.code)
         effects.site = True
-        row = self._ticket(ticket_id)
+        return self._taken(self._ticket(ticket_id), now)
+
+    def _taken(self, row: sqlite3.Row, now: datetime) -> dict[str, Any]:
         ahead = self._ahead(row)
         return {
             "ticket": self.ticket_view(row),
             "ahead": ahead,
-            "est_wait_min": self._estimate_min(service.code, now, ahead),
+            "est_wait_min": self._estimate_min(row["service"], now, ahead),
         }
 
     def _open_close(self, opening: bool, now: datetime, effects: Effects) -> dict[str, Any]:
@@ -289,6 +302,7 @@ class QueueBook(QueueViews):
         self.db.execute("UPDATE counters SET paused = 0 WHERE number = ?", (counter.number,))
         effects.services.update(counter.services)
         chosen = self._choose(counter, self.day_of(now))
+        skip_unconfirmed(self.db, self.day_of(now), counter.services, chosen["rank"] if chosen else None)
         if chosen is None:
             return {"ticket": None}
         self.db.execute(
@@ -305,7 +319,7 @@ class QueueBook(QueueViews):
         """Priority first (earlier number first), unless `max_in_a_row` priority calls in a
         row would starve a waiting regular ticket; regular tickets by service preference."""
         marks = ",".join("?" * len(counter.services))
-        waiting = f"day = ? AND status = 'waiting' AND service IN ({marks})"
+        waiting = f"day = ? AND status = 'waiting' AND service IN ({marks}) AND id NOT IN ({UNCONFIRMED})"
         args = (day, *counter.services)
         first_priority = self.db.execute(
             f"SELECT * FROM tickets WHERE {waiting} AND priority IS NOT NULL ORDER BY rank LIMIT 1",
@@ -315,7 +329,7 @@ class QueueBook(QueueViews):
         for code in counter.services:
             first_regular = self.db.execute(
                 "SELECT * FROM tickets WHERE day = ? AND status = 'waiting' AND service = ?"
-                " AND priority IS NULL ORDER BY rank LIMIT 1",
+                f" AND priority IS NULL AND id NOT IN ({UNCONFIRMED}) ORDER BY rank LIMIT 1",
                 (day, code),
             ).fetchone()
             if first_regular is not None:

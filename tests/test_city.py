@@ -39,7 +39,7 @@ def city(rabbit: RabbitCluster, city_db: str, tmp_path: Path, site: SiteConfig,
             part = Collector(cluster_settings(rabbit, first=node), city_db, name=f"{tag}-{n}")
         part.start()
         if isinstance(part, Collector):
-            assert part.session.connected.wait(10), "the collector could not reach the cluster"
+            assert part.session.connected.wait(60), "the collector could not reach the cluster"
         started.append(part)
         return part
 
@@ -83,7 +83,7 @@ def test_a_call_at_a_hub_reaches_the_collector(city, city_db, site):
         called = counter.request("next", counter=1, timeout=5)["ticket"]
         assert called["number"] == number
         wait_for(lambda: [k for _, k in stored(city_db, site.id)][-2:] == ["issued", "called"],
-                 timeout=15, what="the call in PostgreSQL")
+                 timeout=60, what="the call in PostgreSQL")
     finally:
         kiosk.stop()
         counter.stop()
@@ -162,7 +162,7 @@ def test_a_gap_is_repaired(city, city_db, site):
     kiosk = link(hub, "kiosk-1")
     try:
         kiosk.request("take", service="CT", timeout=5)
-        wait_for(lambda: len(stored(city_db, site.id)) == 1, timeout=15, what="the first event")
+        wait_for(lambda: len(stored(city_db, site.id)) == 1, timeout=60, what="the first event")
         hub.journal.stop()
         for i in range(30):
             kiosk.request("take", service=("CT", "HT")[i % 2], timeout=5)
@@ -171,7 +171,7 @@ def test_a_gap_is_repaired(city, city_db, site):
         kiosk.request("take", service="CT", timeout=5)
         journal = journal_of(hub)
         wait_for(lambda: [s for s, _ in stored(city_db, site.id)] == [e["seq"] for e in journal],
-                 timeout=20, what="every event of the journal in PostgreSQL")
+                 timeout=60, what="every event of the journal in PostgreSQL")
     finally:
         kiosk.stop()
     assert collector.resends_asked > 0
@@ -188,8 +188,9 @@ def test_several_collectors_do_not_double_count(city, city_db, site):
         for _ in range(10):
             counter.request("next", counter=2, timeout=5)
         journal = journal_of(hub)
-        wait_for(lambda: first.received >= len(journal) and second.received >= len(journal),
-                 timeout=15, what="both collectors to receive the journal")
+        wait_for(lambda: first.received >= len(journal) and second.received >= len(journal)
+                 and first.stored + second.stored >= len(journal),
+                 timeout=60, what="both collectors to receive and store the journal")
     finally:
         kiosk.stop()
         counter.stop()

@@ -55,6 +55,11 @@ def test_the_dashboard_and_the_monthly_report_show_a_centres_day(dispatcher, bro
                     png = await r.read()
                 async with s.get(f"{base}/report/2026-13.csv") as r:
                     bad = r.status
+                async with s.get(f"{base}/report/{day[:7]}/{site.id}.csv") as r:
+                    mine = (await r.read()).decode("utf-8-sig").splitlines()
+                async with s.get(f"{base}/report/{day[:7]}/elsewhere.csv") as r:
+                    assert r.status == 404
+            assert mine[1].startswith(f"{site.id},6,") and len(mine) == 3, "one centre and its total"
             return data, page, csv_body, png, bad
         finally:
             await runner.cleanup()
