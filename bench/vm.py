@@ -185,13 +185,26 @@ class HubVm:
             "sif /etc/luot/site.toml mode 0100640", "",
         ])
         _run(["debugfs", "-w", "-f", "-", str(self.disk)], "debugfs (writing the site file)", input=script)
+        if not self.kvm:
+            self._allow_emulated_start()
+
+    def _allow_emulated_start(self) -> None:
+        """Under emulation a Python start takes minutes, past the unit's start timeout and its
+        watchdog: give the dispatcher time here, and only here (the unit itself is unchanged)."""
+        drop_in = self.workdir / "emulated.conf"
+        drop_in.write_text("[Service]\nTimeoutStartSec=900s\nWatchdogSec=600s\n")
+        folder = "/etc/systemd/system/luot-dispatcher.service.d"
+        script = "\n".join([f"mkdir {folder}", f"write {drop_in} {folder}/emulated.conf",
+                             f"sif {folder}/emulated.conf mode 0100644", ""])
+        _run(["debugfs", "-w", "-f", "-", str(self.disk)], "debugfs (the emulated start's drop-in)",
+             input=script)
 
     def boot(self) -> None:
         self.boots += 1
         console = self.workdir / f"console-{self.boots}.log"
         self.process = subprocess.Popen([
             "qemu-system-x86_64", *(["-enable-kvm", "-cpu", "host"] if self.kvm else ["-cpu", "max"]),
-            "-m", "768", "-smp", "2",
+            "-m", "768", "-smp", "2" if self.kvm else "1",
             "-display", "none", "-monitor", "none", "-serial", f"file:{console}", "-no-reboot",
             "-kernel", str(self.image.kernel), "-initrd", str(self.image.initrd),
             "-append", "root=/dev/vda rw console=ttyS0 quiet panic=-1",

@@ -44,10 +44,12 @@ def take_secrets(fb: FirstBoot) -> list[str]:
     for d in fb.devices:
         src = f'"$B/devices/{d.id}'
         lines += [
-            f'take {src}/device.toml" {config_file(d.role)} 0644',
+            f'take {src}/device.toml" {config_file(d.role)} 0640',  # a kiosk's holds the ticket key
             f'take {src}/password" {password_file(d.role)} 0640',
             f'take {src}/ca.crt" /etc/luot/ca.crt 0644',
         ]
+        if d.role == "web":
+            lines.append(f'take {src}/web-users" /etc/luot/web-users 0640')
         if d.role == "hub":
             lines += [
                 f'take {src}/site.toml" /etc/luot/site.toml 0640',

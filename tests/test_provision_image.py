@@ -210,7 +210,7 @@ def test_hub_and_kiosk_on_one_pi(tmp_path: Path, setup: tuple[Path, Path, Path],
     assert {"hub", "kiosk-1"} <= listing(image, "luot/devices")
     install = read_back(image, "luot/install.sh")
     for role, device in (("hub", "hub"), ("kiosk", "kiosk-1")):
-        assert f'take "$B/devices/{device}/device.toml" /etc/luot/{role}.toml 0644' in install
+        assert f'take "$B/devices/{device}/device.toml" /etc/luot/{role}.toml 0640' in install
         assert f'take "$B/devices/{device}/password" /etc/luot/{role}.password 0640' in install
     kiosk = read_back(image, "luot/devices/kiosk-1/device.toml")
     assert 'password_file = "/etc/luot/kiosk.password"' in kiosk
