@@ -126,3 +126,13 @@ def postgres() -> Iterator[Postgres]:
 def city_db(postgres: Postgres, request: pytest.FixtureRequest) -> str:
     """A fresh database of the session's PostgreSQL for one test; its DSN."""
     return postgres.new_database(request.node.name)
+
+
+@pytest.fixture
+def display() -> Iterator[None]:
+    """pygame's display (the dummy driver) for tests that draw a kiosk's screens."""
+    import pygame
+
+    pygame.display.init()
+    yield
+    pygame.display.quit()

@@ -87,13 +87,6 @@ class Kiosk:
 
 
 @pytest.fixture
-def display():
-    pygame.display.init()
-    yield
-    pygame.display.quit()
-
-
-@pytest.fixture
 def dummy_printer():
     dummy = Dummy(profile="TM-T88V")
     return dummy, EscposPrinter(lambda: dummy, "TM-T88V", "dummy://")

@@ -22,13 +22,6 @@ from luot.config import load_site
 
 
 @pytest.fixture
-def display():
-    pygame.display.init()
-    yield
-    pygame.display.quit()
-
-
-@pytest.fixture
 def reader(tmp_path):
     made = Reader(tmp_path / "voice")
     yield made
