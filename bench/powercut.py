@@ -28,8 +28,8 @@ from bench.common import BENCH_SITE, emit, summary_ms
 from bench.vm import HubImage, HubVm, VmError, build_image, kvm_boots, missing_tools
 from luot.config import BrokerSettings, load_site
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
-from testbed.centre import midday_timezone, write_all_day_site
 from testbed import faults
+from testbed.centre import midday_timezone, write_all_day_site
 from testbed.faults import Stream, Tally
 
 CACHE = Path.home() / ".cache" / "luot" / "powercut"
