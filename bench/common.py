@@ -22,9 +22,9 @@ from typing import Any
 
 from luot.config import SiteConfig, load_site
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable, make_paho_client, unique_client_id
+from luot.stats import percentile
 from testbed.broker import Mosquitto
 from testbed.centre import wait_until
-from tools.report import percentile
 
 BENCH_SITE = Path(__file__).resolve().parent.parent / "tests" / "data" / "site.toml"
 
