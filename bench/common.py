@@ -60,10 +60,11 @@ def bench_broker(site: SiteConfig | None = None) -> Iterator[tuple[Mosquitto, Si
 def raw_round_trip(broker: Mosquitto, n: int) -> dict[str, float]:
     """The raw MQTT baseline: QoS 1 publish → receive through the same broker.
 
-    It runs as the hub, the one user that may both write `device/hub/...` and read it back.
+    It runs as the admin, a user that may both write `device/admin/...` and read it back
+    (not as the hub: a user has one connection, and the hub's is the dispatcher's).
     """
-    topic = f"luot/{broker.site}/device/hub/bench"
-    client = make_paho_client(broker.settings("hub"), unique_client_id("hub", "bench"))
+    topic = f"luot/{broker.site}/device/admin/bench"
+    client = make_paho_client(broker.settings("admin"), unique_client_id("admin", "bench"))
     got = threading.Event()
     subscribed = threading.Event()
     client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)

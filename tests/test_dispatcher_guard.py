@@ -95,7 +95,7 @@ def desk(site, tmp_path_factory):
     db.close()
 
 
-@settings(max_examples=400, deadline=None, database=None,
+@settings(max_examples=150, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(payload=PAYLOADS)
 def test_any_bytes_from_any_device_get_a_reply_that_is_not_internal(desk, site, payload):

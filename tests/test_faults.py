@@ -18,7 +18,8 @@ def clean(tally) -> bool:
 def test_bad_payloads_on_every_command_topic_leave_the_dispatcher_serving(tmp_path):
     tally = flood(tmp_path, random.Random(1), per_topic=150, commands=40)
     assert tally.commands >= 40
-    assert tally.bad_answered == tally.bad_sent == 150 * 15  # every device of the test site
+    # Every device of the test site but the hub, the admin and the stream's kiosk and counters.
+    assert tally.bad_answered == tally.bad_sent == 150 * 10
     assert clean(tally), tally.notes
 
 

@@ -2,6 +2,8 @@
 
     luot admin --config /etc/luot/admin.toml status
     luot admin --config /etc/luot/admin.toml close
+
+Exits 1 when the dispatcher or any device says `offline` (the state shown may be stale).
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ def format_status(link: HubLink) -> str:
         "",
         "Quầy  Trạng thái  Số      Lĩnh vực",
     ]
+    statuses = link.device_statuses()
+    hub = statuses.get(link.hub_id, "?")
+    lines[1:1] = [f"Bộ điều phối (dispatcher): {_status_words(hub)}"]
+    offline = sorted(d for d, s in statuses.items()
+                     if s != "online" and d not in (link.hub_id, link.device_id))
+    if offline:
+        lines[2:2] = [f"Thiết bị ngoại tuyến (devices offline): {', '.join(offline)}"]
     counters = link.states(p.COUNTER_STATES)
     for _, state in sorted(counters.items(), key=lambda kv: kv[1]["counter"]):
         ticket = state.get("ticket") or {}
@@ -45,6 +54,20 @@ def format_status(link: HubLink) -> str:
             f"  {state['est_wait_min'] if state['est_wait_min'] is not None else '-'}"
         )
     return "\n".join(lines)
+
+
+def _status_words(status: str) -> str:
+    if status == "online":
+        return "trực tuyến (online)"
+    return f"NGOẠI TUYẾN, trạng thái có thể cũ (OFFLINE, the state may be stale): {status}"
+
+
+def all_online(link: HubLink) -> bool:
+    """The dispatcher says online and no device (but this one) has left an `offline` behind."""
+    statuses = link.device_statuses()
+    return link.hub_online and all(
+        s == "online" for d, s in statuses.items() if d != link.device_id
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.action != "status":
             expected = link.request(args.action, timeout=args.timeout)["site"]
         deadline = time.monotonic() + args.timeout
-        while not (link.state(p.CONFIG) and link.state(p.SITE_STATE)) or (
+        while not (link.state(p.CONFIG) and link.state(p.SITE_STATE)
+                   and link.hub_id in link.device_statuses()) or (
             expected is not None and link.state(p.SITE_STATE) != expected
         ):
             if time.monotonic() > deadline:
@@ -79,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             time.sleep(0.05)
         print(format_status(link))
-        return 0
+        return 0 if all_online(link) else 1
     except (CommandRefused, HubTimeout, HubUnreachable) as e:
         print(f"luot admin: {args.action} failed: {e}")
         return 1
