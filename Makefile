@@ -6,10 +6,13 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: the broker, a font with Vietnamese letters, speech for the
-# default voice pack, zbar to decode QR codes in tests, FAT tools for SD images.
-DEB_PACKAGES := mosquitto fonts-dejavu-core espeak-ng libzbar0 dosfstools mtools python3-venv
+# default voice pack, zbar to decode QR codes in tests, FAT tools for SD images, apt-utils
+# and gpg to index and sign the centre's offline repository, the city tier's engines (a
+# RabbitMQ cluster and PostgreSQL, started by the tests) and Chromium with its driver for
+# the pages' browser tests (nothing downloads a browser).
+DEB_PACKAGES := mosquitto fonts-dejavu-core espeak-ng libzbar0 dosfstools mtools python3-venv apt-utils gpg rabbitmq-server postgresql chromium chromium-driver
 
-.PHONY: test demo lint bench system clean
+.PHONY: test demo lint bench system clean pi-test
 
 test: $(STAMP)
 	$(PY) -m ruff check .
@@ -22,7 +25,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 
 bench: $(STAMP)
-	for b in dispatcher_throughput call_latency counter kiosk display faults provision; do \
+	for b in dispatcher_throughput call_latency counter kiosk display faults provision web; do \
 		$(PY) -m bench.$$b --quick | tail -1; done
 
 system:
@@ -34,6 +37,12 @@ system:
 	command -v mkfs.vfat >/dev/null 2>&1 || [ -x /usr/sbin/mkfs.vfat ] || missing="$$missing dosfstools"; \
 	command -v mcopy >/dev/null 2>&1 || missing="$$missing mtools"; \
 	python3 -c 'import ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	command -v apt-ftparchive >/dev/null 2>&1 || missing="$$missing apt-utils"; \
+	command -v gpg >/dev/null 2>&1 || missing="$$missing gpg"; \
+	[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing="$$missing rabbitmq-server"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		$(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
@@ -47,3 +56,11 @@ $(STAMP): pyproject.toml | system
 
 clean:
 	rm -rf $(VENV) artifacts demo-output *.egg-info
+
+# The proof of the offline install (not part of `make test`): emulated arm64 Pis, network cut.
+# Needs root, mmdebstrap and qemu-user-static; the internet only for its first, cached step.
+PI_PACKAGES := mmdebstrap qemu-user-static binfmt-support
+pi-test: $(STAMP)
+	@command -v mmdebstrap >/dev/null 2>&1 && [ -x /usr/bin/qemu-aarch64-static ] || { \
+		$(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(PI_PACKAGES); }
+	$(SUDO) $(PY) -m bench.pitest

@@ -21,7 +21,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
 from bench.common import (
@@ -75,10 +74,9 @@ def press_to_board(broker: Mosquitto, site: SiteConfig, workdir: Path,
     numbers = [kiosk.request("take", service="CT")["ticket"]["number"] for _ in range(2 * presses)]
     kiosk.stop()
     emulator = PtyBoard("ascii")
-    Device.pin_factory = MockFactory()
     settings = read_settings(load_device(device_toml(workdir / "quay-1.toml", broker, "quay-1", 1,
                                                      emulator.port)))
-    hardware = Hardware(settings)
+    hardware = Hardware(settings, MockFactory())
     bus = LedBus(settings.board) if settings.board else None
     link = HubLink(broker.settings("quay-1"), device_id="quay-1", site=site.id, purpose="bench")
     node = CounterNode(settings, link, light_write=hardware.light, read_pressed=hardware.is_pressed,

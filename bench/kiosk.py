@@ -38,8 +38,9 @@ from dispatcher.service import Dispatcher
 from kiosk import ui as screens
 from kiosk.desk import TicketDesk
 from kiosk.printer import EscposPrinter
+from kiosk.screens import link_snapshot
 from kiosk.ticket import render_ticket, ticket_info
-from kiosk.ui import ACTIVE_FOR_S, KioskUI, link_snapshot
+from kiosk.ui import ACTIVE_FOR_S, KioskUI
 from luot import protocol as p
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
 from luot.screen import open_screen

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 from bench.common import emit, parse_args
 from luot.config import load_site
+from provisioning.acl_check import check_probes, run_check
 from provisioning.bundle import make_bundles, read_secrets
-from provisioning.check import check_probes, run_check
 from testbed.broker import Mosquitto
 
 ROOT = Path(__file__).resolve().parent.parent

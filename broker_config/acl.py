@@ -32,6 +32,8 @@ ROLE_GRANTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("read", p.DEVICE + "#"),
     ),
     "admin": (("read", p.DEVICE + "#"),),
+    # The web service: the leader's dashboard shows devices offline and printers out of paper.
+    "web": (("read", p.DEVICE + "#"),),
 }
 
 def grants(role: str) -> tuple[tuple[str, str], ...]:

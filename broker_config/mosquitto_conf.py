@@ -5,24 +5,45 @@ from __future__ import annotations
 from pathlib import Path
 
 from broker_config.options import Bridge, Listener
+from luot import protocol as p
+
+PORTAL = "portal"  # the city portal's device id at every hub: its takes come in over the bridge
 
 
 def render_bridge(site: str, bridge: Bridge, notify_user: str = "hub") -> str:
-    """The bridge section: this site's state and events go out, nothing comes in."""
+    """The bridge section: this site's state, events and journal go out under its own
+    `luot/<site>/` prefix; only the city's journal requests and the portal's commands come in.
+
+    Settings that survive an outage and any MQTT 3.1.1 cluster (RabbitMQ's plugin, EMQX):
+    `try_private false` (RabbitMQ refuses the private-bridge header), persistent sessions
+    at both ends, QoS 1. While the link is down the hub queues at most the broker's
+    `max_queued_messages` (5000 by default) for the bridge, persisted across a restart;
+    beyond that Mosquitto drops, and the city's collector repairs the gap from the journal.
+    Nothing personal is bridged: no command, no reply but the portal's, no health.
+    """
+    root = f"luot/{site}/"
     lines = [
         f"connection luot-{site}",
         f"address {bridge.host}:{bridge.port}",
         f"remote_clientid {bridge.client_id}",
         "bridge_protocol_version mqttv311",
+        "try_private false",
         "cleansession false",
+        "local_cleansession false",
         "start_type automatic",
-        "try_private true",
+        "restart_timeout 2 30",
+        "keepalive_interval 20",
         # The link's state (1/0) is readable by the hub and the technician, never sent out.
         "notifications true",
         "notifications_local_only true",
-        f"notification_topic luot/{site}/device/{notify_user}/bridge",
-        f"topic luot/{site}/state/# out 1",
-        f"topic luot/{site}/event/# out 1",
+        f"notification_topic {root}device/{notify_user}/bridge",
+        f"topic {root}{p.STATE}# out 1",
+        f"topic {root}{p.EVENT}# out 1",
+        f"topic {root}{p.DEVICE}+/status out 1",
+        f"topic {root}{p.JOURNAL} out 1",
+        f"topic {root}{p.REPLY}{PORTAL} out 1",
+        f"topic {root}{p.JOURNAL_RESEND} in 1",
+        f"topic {root}{p.CMD}{PORTAL} in 1",
     ]
     if bridge.username:
         lines.append(f"remote_username {bridge.username}")

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.site:
             site = load_site(args.site)
     except ConfigError as e:
-        print(f"luot counter: configuration error: {e}")
+        print(e.explain("luot counter: configuration error: "))
         return 2
     if args.label:
         from counter_button.label import render_label
@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(device: DeviceConfig, settings: CounterSettings, *, keys: bool) -> int:
-    from gpiozero import Device
     from gpiozero.exc import BadPinFactory, GPIOZeroError
+    from gpiozero.pins.mock import MockFactory
 
     from counter_button.hardware import Hardware
     from counter_button.keys import KeyDriver
@@ -57,12 +57,8 @@ def run(device: DeviceConfig, settings: CounterSettings, *, keys: bool) -> int:
     from luot.ledboard import LedBus
     from luot.mqtt import HubLink
 
-    if keys:
-        from gpiozero.pins.mock import MockFactory
-
-        Device.pin_factory = MockFactory()
     try:
-        hardware = Hardware(settings)
+        hardware = Hardware(settings, MockFactory() if keys else None)
     except (BadPinFactory, GPIOZeroError) as e:
         print(f"luot counter: cannot use the GPIO pins: {e} (on a laptop, try --keys)")
         return 1

@@ -2,6 +2,8 @@
 
 gpiozero's `bounce_time` is ignored by its mock pins and varies between pin
 libraries, so buttons are created without it and the node debounces itself.
+Each device gets the pin factory it is given (gpiozero's own default when None),
+so tests and the keyboard demo hand in a MockFactory instead of setting a global.
 """
 
 from __future__ import annotations
@@ -9,25 +11,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gpiozero import LED, Button, Buzzer
+from gpiozero import LED, Button, Buzzer, Factory
 
 from counter_button.settings import CounterSettings
 
 
 class Hardware:
-    def __init__(self, settings: CounterSettings) -> None:
+    def __init__(self, settings: CounterSettings, pin_factory: Factory | None = None) -> None:
         self.pull_up = settings.pull_up
         self.buttons: dict[str, Button] = {}
         self.led: LED | None = None
         self.buzzer: Buzzer | None = None
         try:
             for name, pin in settings.pins.items():
-                self.buttons[name] = Button(pin, pull_up=settings.pull_up, bounce_time=None)
+                self.buttons[name] = Button(pin, pull_up=settings.pull_up, bounce_time=None,
+                                            pin_factory=pin_factory)
             if settings.rating:
                 for i, pin in enumerate(settings.rating.pins):
-                    self.buttons[f"rate{i + 1}"] = Button(pin, pull_up=settings.pull_up, bounce_time=None)
-            self.led = LED(settings.led_pin) if settings.led_pin is not None else None
-            self.buzzer = Buzzer(settings.buzzer_pin) if settings.buzzer_pin is not None else None
+                    self.buttons[f"rate{i + 1}"] = Button(pin, pull_up=settings.pull_up, bounce_time=None,
+                                                          pin_factory=pin_factory)
+            if settings.led_pin is not None:
+                self.led = LED(settings.led_pin, pin_factory=pin_factory)
+            if settings.buzzer_pin is not None:
+                self.buzzer = Buzzer(settings.buzzer_pin, pin_factory=pin_factory)
         except Exception:
             self.close()
             raise

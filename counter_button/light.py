@@ -1,7 +1,7 @@
-"""The status light as a function of time, and leading-edge debounce for buttons.
+"""The status light as a function of time.
 
-Both are pure: the node's loop feeds them the clock and writes what they say,
-so tests drive them without hardware and without sleeping.
+Pure: the node's loop feeds it the clock and writes what it says, so tests
+drive it without hardware and without sleeping.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ FLASH_S = 0.15
 
 
 class Light:
-    """Steady when serving, slow blink when paused, fast blink when the hub is away or a press
-    failed; each accepted press inverts the light for FLASH_S."""
+    """Steady while the counter is open, slow blink when paused, fast blink when the hub is away
+    or a press failed; each accepted press inverts the light for FLASH_S."""
 
     def __init__(self, write: Callable[[bool], None]) -> None:
         self._write = write
@@ -63,35 +63,3 @@ class Light:
             phase = (now - self._since) % (on + off)
             deadlines.append(now + (on - phase if phase < on else on + off - phase))
         return min(deadlines) if deadlines else None
-
-
-class Debouncer:
-    """The first edge counts at once (no added latency); edges within `debounce_s` after it are
-    contact bounce. When the quiet time ends the pin is read again, so a release hidden in the
-    bounce is not lost."""
-
-    def __init__(self, debounce_s: float, read_pressed: Callable[[], bool]) -> None:
-        self.debounce_s = debounce_s
-        self._read = read_pressed
-        self.pressed = False
-        self.settle_at: float | None = None
-
-    def edge(self, pressed: bool, now: float) -> bool | None:
-        """An edge from the pin; returns the new debounced level when it changed."""
-        if self.settle_at is not None and now < self.settle_at:
-            return None
-        return self._apply(pressed, now)
-
-    def settle(self, now: float) -> bool | None:
-        """At `settle_at`: take the pin's level as it is now."""
-        if self.settle_at is None or now < self.settle_at:
-            return None
-        self.settle_at = None
-        return self._apply(self._read(), now)
-
-    def _apply(self, pressed: bool, now: float) -> bool | None:
-        if pressed == self.pressed:
-            return None
-        self.pressed = pressed
-        self.settle_at = now + self.debounce_s
-        return pressed

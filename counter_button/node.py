@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import luot
-from counter_button.light import Debouncer, Light
+from counter_button.buttons import Debouncer
+from counter_button.light import Light
 from counter_button.settings import BUTTONS, CounterSettings
 from luot import protocol as p
 from luot.ledboard import BLANK, BLINK_S, DASHES, Board, blinking

@@ -11,15 +11,18 @@ import logging
 import signal
 from pathlib import Path
 
+from dispatcher.journal import JournalPublisher
 from dispatcher.service import Dispatcher
+from dispatcher.settings import load_hub_settings
 from luot.config import ConfigError, DeviceConfig, load_device, load_site
 from luot.logs import setup_logging
 
 
 def hub_paths(device: DeviceConfig) -> tuple[Path, Path]:
-    with device.role_section() as hub:
-        site_file = Path(hub.str("site_file", "/etc/luot/site.toml"))
-        return site_file, Path(hub.str("database", "/var/lib/luot/luot.db"))
+    """The site file and the database; the whole [hub] table is read, so a mistake in
+    [hub.backup] or [hub.retention] stops the start, not the night's backup."""
+    settings = load_hub_settings(device)
+    return settings.site_file, settings.database
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         if site.id != device.site:
             raise device.error("site", f"is {device.site!r} but {site_file} is {site.id!r}")
     except ConfigError as e:
-        print(f"luot dispatcher: configuration error: {e}")
+        print(e.explain("luot dispatcher: configuration error: "))
         return 2
     setup_logging(device.log_level)
     database.parent.mkdir(parents=True, exist_ok=True)
@@ -46,7 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         "site %s: %d services, %d counters, database %s",
         site.id, len(site.services), len(site.counters), database,
     )
+    # The city's journal goes out on its own connection: the dispatcher never waits on it.
+    journal = JournalPublisher(site.id, database, device.broker, device_id=device.id)
+    journal.start()
     dispatcher.run()
+    journal.stop()
     dispatcher.close()
     return 0
 

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from dispatcher.queue import Effects, QueueBook
+from dispatcher.refusals import record_refusal
 from dispatcher.storage import is_full
 from luot import protocol as p
 from luot.config import SiteConfig
@@ -118,6 +119,7 @@ class Intake:
             result = p.ok_reply(cmd.id, **body)
         except p.ProtocolError as e:
             self.db.execute("ROLLBACK TO apply")
+            record_refusal(self.db, self.site, item.device, cmd, e.code, now)
             result = p.error_reply(cmd.id, e.code, e.detail)
         self.db.execute("RELEASE apply")
         encoded = p.encode(result)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from dispatcher.citizen_limits import check_citizen
+from dispatcher.day_catalogue import keep_catalogue
 from dispatcher.views import QueueViews
 from luot import protocol as p
 from luot.config import Counter, DeviceEntry, SiteConfig
@@ -99,6 +101,8 @@ class QueueBook(QueueViews):
             raise p.ProtocolError(
                 p.FORBIDDEN, f"device {device.id} is counter {device.counter}, not {number}"
             )
+        if device.role == "web" and number not in device.counters:
+            raise p.ProtocolError(p.FORBIDDEN, f"device {device.id} has no console for counter {number}")
         counter = self.site.counter(number)
         if counter is None:
             raise p.ProtocolError(p.NOT_FOUND, f"there is no counter {number}")
@@ -139,16 +143,9 @@ class QueueBook(QueueViews):
                 p.CAP_REACHED, f"service {service.code} has given all {service.daily_cap} numbers"
             )
         citizen = fields.get("citizen")
-        if citizen and self.site.one_ticket_per_citizen:
-            held = self.db.execute(
-                "SELECT number FROM tickets WHERE day = ? AND service = ? AND citizen = ?"
-                " AND status IN ('waiting', 'serving')",
-                (day, service.code, citizen),
-            ).fetchone()
-            if held:
-                raise p.ProtocolError(
-                    p.DUPLICATE_CITIZEN, f"this citizen already holds number {held['number']}"
-                )
+        if citizen:
+            check_citizen(self.db, self.site, day, service.code, citizen)
+        keep_catalogue(self.db, self.site, day)
         cursor = self.db.execute(
             "INSERT INTO tickets (day, issued_service, seq, number, service, priority, citizen,"
             " status, rank, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', 0, ?)",
@@ -165,7 +162,7 @@ class QueueBook(QueueViews):
         return {
             "ticket": self.ticket_view(row),
             "ahead": ahead,
-            "est_wait_min": self._estimate_min(service.code, day, ahead),
+            "est_wait_min": self._estimate_min(service.code, now, ahead),
         }
 
     def _open_close(self, opening: bool, now: datetime, effects: Effects) -> dict[str, Any]:

@@ -11,6 +11,8 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
+from dispatcher.epoch import database_epoch
+from dispatcher.estimate import estimate_minutes
 from luot.config import SiteConfig
 
 RECENT_SERVICE_TIMES = 20
@@ -22,6 +24,7 @@ class QueueViews:
     def __init__(self, db: sqlite3.Connection, site: SiteConfig) -> None:
         self.db = db
         self.site = site
+        self.epoch = database_epoch(db)
 
     def day_of(self, now: datetime) -> str:
         return now.astimezone(self.site.timezone).date().isoformat()
@@ -88,12 +91,10 @@ class QueueViews:
             f"SELECT COUNT(*) FROM counters WHERE paused = 0 AND number IN ({marks})", numbers
         ).fetchone()[0]
 
-    def _estimate_min(self, code: str, day: str, ahead: int) -> int | None:
+    def _estimate_min(self, code: str, now: datetime, ahead: int) -> int | None:
         """Minutes until a ticket with `ahead` people before it is called; None if nobody serves."""
-        counters = self._open_counters(code)
-        if counters == 0:
-            return None
-        return round(ahead * self._service_minutes(code, day) / counters)
+        return estimate_minutes(self.db, self.site, code, now.timestamp(), ahead,
+                                self._service_minutes(code, self.day_of(now)))
 
     # ------------------------------------------------------------------ retained state
 
@@ -157,7 +158,7 @@ class QueueViews:
             "remaining": service.daily_cap - issued,
             "taking": taking,
             "open_counters": self._open_counters(code),
-            "est_wait_min": self._estimate_min(code, day, waiting),
+            "est_wait_min": self._estimate_min(code, now, waiting),
             "avg_wait_min": round(row["avg_wait_s"] / 60, 1) if row["avg_wait_s"] else None,
         }
 
@@ -173,6 +174,7 @@ class QueueViews:
         is_open = self.is_open(day)
         return {
             "day": day,
+            "epoch": self.epoch,
             "open": is_open,
             "taking": is_open and self.site.hours.is_taking(now.astimezone(self.site.timezone)),
             "issued": row["issued"],
@@ -188,6 +190,7 @@ class QueueViews:
         assert counter is not None
         return {
             "seq": seq,
+            "epoch": self.epoch,
             "counter": row["counter"],
             "counter_name": counter.name,
             "ticket": self.ticket_view(ticket),

@@ -11,11 +11,13 @@ import argparse
 import logging
 import signal
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pygame
 
+from luot import __version__
 from luot.cli import add_screen_options
 from luot.config import ConfigError, DeviceConfig, counter_number, load_device, service_code
 from luot.logs import setup_logging
@@ -46,7 +48,7 @@ def display_kind(device: DeviceConfig) -> str:
 def display_settings(device: DeviceConfig) -> object:
     """The settings of either kind of display, every key checked (used by `luot check-site`)."""
     if display_kind(device) == "led":
-        from display.led_board import led_settings
+        from display.led_hall import led_settings
 
         return led_settings(device)
     return tv_settings(device)
@@ -78,27 +80,30 @@ def build_voice(folder: Path) -> int:
     return 0
 
 
-def start_announcer(settings: TvSettings) -> Any:
-    """The announcer, or None when the site wants silence or this machine has no audio."""
-    from display.speech import voice_clips
+def start_announcer(settings: TvSettings) -> tuple[Any, str]:
+    """The announcer (None when the site wants silence or this machine has no audio), and the
+    voice's state for the technician: `ok`, `off`, `no_audio`, or `missing N of M clips`."""
     from display.voice import Announcer, VoicePack
+    from luot.speech import voice_clips
 
     if not settings.sound:
-        return None
+        return None, "off"
     try:
         pygame.mixer.init(frequency=22050, size=-16, channels=1)
     except pygame.error as e:
         log.error("no audio output (%s): calls will be shown but not spoken", e)
-        return None
+        return None, "no_audio"
     pack = VoicePack(settings.voice)
     pygame.mixer.quit()  # the announcer opens the device only while it speaks
-    missing = pack.missing(["chime", *voice_clips()])
+    wanted = ["chime", *voice_clips()]
+    missing = pack.missing(wanted)
     if missing:
         log.warning(
             "voice pack %s lacks %d clips (%s…): run `luot display --build-voice %s`",
             settings.voice, len(missing), ", ".join(missing[:5]), settings.voice,
         )
-    return Announcer(pack)
+        return Announcer(pack), f"missing {len(missing)} of {len(wanted)} clips in {settings.voice}"
+    return Announcer(pack), "ok"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,12 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         device = load_device(args.config)
         device.require_role("display", "display")
         if display_kind(device) == "led":
-            from display.led_board import main_led
+            from display.led_hall import main_led
 
             return main_led(device)
         settings = tv_settings(device)
     except ConfigError as e:
-        print(f"luot display: configuration error: {e}")
+        print(e.explain("luot display: configuration error: "))
         return 2
     setup_logging(device.log_level)
     return run_tv(device, settings, args)
@@ -136,7 +141,7 @@ def run_tv(device: DeviceConfig, settings: TvSettings, args: argparse.Namespace)
     from luot.screen import open_screen
 
     screen = open_screen(args.size, fullscreen=not args.windowed)
-    announcer = start_announcer(settings)
+    announcer, voice = start_announcer(settings)
     link = HubLink(device.broker, device_id=device.id, site=device.site, purpose="display")
     app = DisplayApp(
         link, screen, BoardState(counters=settings.counters, services=settings.services),
@@ -145,7 +150,9 @@ def run_tv(device: DeviceConfig, settings: TvSettings, args: argparse.Namespace)
     signal.signal(signal.SIGTERM, lambda *_: app.stop_soon())
     signal.signal(signal.SIGINT, lambda *_: app.stop_soon())
     width, height = screen.get_size()
-    link.publish_health({"kind": "tv", "screen": f"{width}x{height}", "sound": announcer is not None})
+    link.publish_health({"role": "display", "kind": "tv", "screen": f"{width}x{height}",
+                         "sound": announcer is not None, "voice": voice, "versions": {"luot": __version__},
+                         "at": datetime.now().astimezone().isoformat(timespec="seconds")})
     link.start()
     log.info("board %dx%d for %s; voice %s", width, height, device.site,
              settings.voice if announcer else "off")

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pygame
 
-from display.board import Board
+from display.board import TvBoard
 from display.state import BoardState, Change, counter_region
 from display.voice import Announcement, Announcer
 from luot import protocol as p
@@ -44,7 +44,7 @@ Message = tuple[str, Any, Any, bool]
 
 
 @dataclass(frozen=True)
-class Frame:
+class FlipRecord:
     """A flip with counter cards or calls on it: when (monotonic), how long painting took, what it showed."""
 
     at: float
@@ -71,8 +71,8 @@ class DisplayApp:
         self.announcer = announcer
         self.notifier = notifier or Notifier()
         self.screenshots = screenshots
-        self.board = Board(screen, state, ZoneInfo(state.timezone))
-        self.frames: deque[Frame] = deque(maxlen=1000)
+        self.board = TvBoard(screen, state, ZoneInfo(state.timezone))
+        self.frames: deque[FlipRecord] = deque(maxlen=1000)
         self.stopping = False
         self.flips = 0
         self._inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
@@ -194,7 +194,7 @@ class DisplayApp:
         seqs = tuple(call.seq for call in change.calls)
         if not (cards or seqs):
             return  # the clock, a flash or the notice moving: nothing to keep
-        frame = Frame(at, (time.perf_counter() - started) * 1000, cards, seqs)
+        frame = FlipRecord(at, (time.perf_counter() - started) * 1000, cards, seqs)
         self.frames.append(frame)
         if self._frame_log is not None:
             self._frame_log.write(json.dumps(

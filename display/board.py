@@ -1,6 +1,6 @@
 """Drawing the hallway board: each part of the screen redrawn only when it changed.
 
-`Board.frame` paints the named regions a message touched and returns the
+`TvBoard.frame` paints the named regions a message touched and returns the
 rectangles to flip; the only timed redraws are the clock (once a minute), the
 flash of a new call (a few seconds) and the notice when it is too long to sit
 still (a thin strip).
@@ -14,8 +14,10 @@ import pygame
 from pygame import Rect
 
 from display import layout as layout_mod
-from display.state import BoardState, CallView, CounterView, counter_region
+from display.state import BoardState, CallView, CounterView, ServiceView, counter_region
 from luot.screen import Color, TextCache
+from luot.text import WEEKDAYS
+from luot.words import minutes_text
 
 BACKGROUND: Color = (10, 28, 56)
 HEADER: Color = (6, 18, 38)
@@ -37,8 +39,8 @@ TICKER_SPEED = 0.09  # of the screen's shorter side per second
 # per call would otherwise fill the default 2,048 surfaces, some of them 1/4 MB (the big call).
 TEXT_CACHE_ITEMS = 400
 MIN_ROW_SHARE = 0.04  # of the shorter screen side: the smallest legible row of the waiting table
+SERVICES_PAGE_S = 8.0  # a waiting table longer than its panel turns its pages this often
 
-WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
 
 
 def vietnamese_date(day: datetime) -> str:
@@ -47,12 +49,10 @@ def vietnamese_date(day: datetime) -> str:
 
 
 def minutes(value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return "—"
-    return f"{value:.0f} phút"
+    return minutes_text(value if isinstance(value, int | float) else None)[0]
 
 
-class Board:
+class TvBoard:
     def __init__(self, screen: pygame.Surface, state: BoardState, timezone: tzinfo) -> None:
         self.screen = screen
         self.state = state
@@ -60,6 +60,10 @@ class Board:
         self.text = TextCache(max_items=TEXT_CACHE_ITEMS)
         self.layout = layout_mod.compute(screen.get_size(), len(state.counters))
         self.card_rects: dict[int, Rect] = {}
+        self.recent_shown: list[CallView] = []  # the calls the recent-calls panel shows now
+        self.services_shown: list[str] = []  # the fields the waiting table shows now
+        self._service_pages = 1
+        self._service_page = 0
         self.flash_started = 0.0
         self.flash_until = 0.0
         self._flash_on = False
@@ -91,6 +95,8 @@ class Board:
             regions |= {"current", counter_region(newest.counter)}
         if self.scrolling() and now - self._ticker_last >= 1 / TICKER_FPS:
             regions.add("ticker")
+        if self._service_pages > 1 and self._page_of(now, self._service_pages) != self._service_page:
+            regions.add("services")
         return regions
 
     def next_timer_s(self, now: float, wall: datetime) -> float:
@@ -100,6 +106,8 @@ class Board:
             waits.append(FLASH_PERIOD_S - ((now - self.flash_started) % FLASH_PERIOD_S))
         if self.scrolling():
             waits.append(max(0.0, self._ticker_last + 1 / TICKER_FPS - now))
+        if self._service_pages > 1:
+            waits.append(SERVICES_PAGE_S - now % SERVICES_PAGE_S)
         return max(0.001, min(waits))
 
     def _flash_phase(self, now: float) -> bool:
@@ -138,7 +146,7 @@ class Board:
             self._recent(lay.recent)
             painted.append(lay.recent)
         if "services" in regions:
-            self._services(lay.services)
+            self._services(lay.services, now)
             painted.append(lay.services)
         if "figures" in regions:
             self._figures(lay.figures)
@@ -203,6 +211,11 @@ class Board:
         title_h = round(self.layout.unit * 0.045)
         title_rect = Rect(rect.x + pad, rect.y, rect.width - 2 * pad, title_h)
         self._put(title, round(title_h * 0.62), title_color, title_rect, bold=True, align="left")
+        return self._panel_area(rect)
+
+    def _panel_area(self, rect: Rect) -> Rect:
+        pad = self.layout.gap * 2
+        title_h = round(self.layout.unit * 0.045)
         return Rect(rect.x + pad, rect.y + title_h, rect.width - 2 * pad, rect.height - title_h - pad // 2)
 
     # ------------------------------------------------------------------ regions
@@ -268,30 +281,46 @@ class Board:
                   y=area.y + round(area.height * 0.91))
 
     def _recent(self, rect: Rect) -> None:
+        """The calls before NOW CALLING's, the latest first, down one column then the next."""
         area = self._panel(rect, CARD_IDLE, "SỐ VỪA GỌI · RECENT CALLS")
-        calls = self.state.last_calls()
+        calls = self.state.earlier_calls()
         row_h = max(round(self.layout.unit * 0.042), area.height // 6)
         rows = max(1, area.height // row_h)
-        half = area.width // 2
-        for i, call in enumerate(calls[:rows]):
-            y = area.y + i * row_h + row_h // 2
-            color = NUMBER if i == 0 else TEXT
-            self._put(call.number, round(row_h * 0.62), color, Rect(area.x, area.y, half, 1), bold=True,
+        cols = max(1, min(3, area.width // (row_h * 7)))
+        self.recent_shown = calls[:rows * cols]
+        gap = self.layout.gap * 2
+        cell_w = (area.width - gap * (cols - 1)) // cols
+        for i, call in enumerate(self.recent_shown):
+            col, row = divmod(i, rows)
+            x = area.x + col * (cell_w + gap)
+            y = area.y + row * row_h + row_h // 2
+            number_w = round(cell_w * 0.45)
+            self._put(call.number, round(row_h * 0.62), TEXT, Rect(x, area.y, number_w, 1), bold=True,
                       align="left", y=y)
-            self._put(f"→ {call.counter_name}", round(row_h * 0.5), color,
-                      Rect(area.x + half, area.y, area.width - half, 1), align="right", y=y)
+            self._put(f"→ {call.counter_name}", round(row_h * 0.5), MUTED,
+                      Rect(x + number_w, area.y, cell_w - number_w, 1), align="right", y=y)
 
-    def _services(self, rect: Rect) -> None:
-        area = self._panel(rect, CARD_IDLE, "ĐANG CHỜ THEO LĨNH VỰC · WAITING")
+    def service_pages(self, area: Rect) -> tuple[list[list[ServiceView]], int]:
+        """The fields in pages of as many rows as stay legible from the back of the hall; the row height."""
         services = list(self.state.services.values())
-        # Rows stay legible from the back of the hall; when not every field fits, the fields
-        # with the most people waiting are shown (catalogue order among equals).
         row_h = max(round(self.layout.unit * MIN_ROW_SHARE),
                     min(area.height // (len(services) + 1), round(self.layout.unit * 0.06)))
         fit = max(1, area.height // row_h - 1)
-        if len(services) > fit:
-            shown = set(map(id, sorted(services, key=lambda s: -s.waiting)[:fit]))
-            services = [s for s in services if id(s) in shown]
+        return [services[i:i + fit] for i in range(0, len(services), fit)] or [[]], row_h
+
+    def _page_of(self, now: float, pages: int) -> int:
+        return int(now // SERVICES_PAGE_S) % pages
+
+    def _services(self, rect: Rect, now: float) -> None:
+        title = "ĐANG CHỜ THEO LĨNH VỰC · WAITING"
+        pages, row_h = self.service_pages(self._panel_area(rect))
+        self._service_pages = len(pages)
+        self._service_page = self._page_of(now, len(pages))
+        if len(pages) > 1:
+            title = f"{title}   {self._service_page + 1}/{len(pages)}"
+        area = self._panel(rect, CARD_IDLE, title)
+        services = pages[self._service_page]
+        self.services_shown = [s.code for s in services]
         pad = self.layout.gap * 2
         name_w = round(area.width * 0.4)
         columns: list[Rect] = []

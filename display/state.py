@@ -12,10 +12,10 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from display.speech import CallSpeech
 from luot import protocol as p
+from luot.speech import CallSpeech
 
-RECENT_CALLS = 8
+RECENT_CALLS = 12
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,9 @@ class BoardState:
         self.recent: deque[CallView] = deque(maxlen=RECENT_CALLS)
         self.newest: CallView | None = None
         self.online = False
-        self._heard: deque[int] = deque(maxlen=1000)
+        # Calls heard, keyed by the hub database's epoch and the call's sequence number: a hub
+        # whose database was recreated counts its calls from 1 again, and they are new calls.
+        self._heard: deque[tuple[str, int]] = deque(maxlen=1000)
 
     # ------------------------------------------------------------------ filters
 
@@ -134,11 +136,20 @@ class BoardState:
         if topic.startswith(p.SERVICE_STATES):
             return self._service(payload)
         if topic == p.SITE_STATE:
-            self.site = payload
-            return Change({"figures"})
+            return self._site(payload)
         if topic == p.CALL_EVENT and not retained:
             return self._call(payload)
         return Change()
+
+    def _site(self, payload: dict[str, Any]) -> Change:
+        old = self.site.get("epoch")
+        self.site = payload
+        if isinstance(old, str) and payload.get("epoch") != old:
+            # The hub's database was replaced: its calls are not this board's recent calls.
+            self.recent.clear()
+            self.newest = None
+            return Change({"figures", "current", "recent"})
+        return Change({"figures"})
 
     def _config(self, catalogue: dict[str, Any]) -> Change:
         self.name = str(catalogue.get("name", ""))
@@ -222,27 +233,31 @@ class BoardState:
         seq, counter, ticket = payload.get("seq"), payload.get("counter"), payload.get("ticket")
         if not isinstance(seq, int) or not isinstance(counter, int) or not isinstance(ticket, dict):
             return Change()
-        if seq in self._heard or not self.shows_counter(counter):
+        epoch = payload.get("epoch", self.site.get("epoch"))
+        key = (epoch if isinstance(epoch, str) else "", seq)
+        if key in self._heard or not self.shows_counter(counter):
             return Change()
-        self._heard.append(seq)
+        self._heard.append(key)
         call = CallView(
             seq, counter, str(payload.get("counter_name") or f"Quầy {counter}"),
             str(ticket.get("number", "")), str(ticket.get("service", "")),
             bool(payload.get("recall")), str(payload.get("at", "")),
         )
         earlier = self.last_calls()
+        regions = {"current", "recent", counter_region(counter)}
+        if self.newest is not None:
+            regions.add(counter_region(self.newest.counter))  # its card loses the newest call's frame
         self.newest = call
-        self.recent = deque(
-            [call, *(c for c in earlier if (c.counter, c.number) != (call.counter, call.number))],
-            maxlen=RECENT_CALLS,
-        )
+        others = [c for c in earlier if (c.counter, c.number) != (call.counter, call.number)]
+        # The newest first; the oldest fall off the end (a deque given too many keeps the last).
+        self.recent = deque([call, *others[:RECENT_CALLS - 1]], maxlen=RECENT_CALLS)
         known = counter in self.counters
         old = self.counters.get(counter, CounterView(counter, call.counter_name))
         self.counters[counter] = replace(
             old, ticket=call.number, service=call.service, status="serving", call_seq=seq
         )
         self.counters = dict(sorted(self.counters.items()))
-        return Change({"current", "recent", counter_region(counter)}, relayout=not known, calls=[call])
+        return Change(regions, relayout=not known, calls=[call])
 
     # ------------------------------------------------------------------ views
 
@@ -255,6 +270,11 @@ class BoardState:
             CallView(c.call_seq, c.number, c.name, c.ticket or "", c.service or "", False, "")
             for c in serving[:RECENT_CALLS]
         ]
+
+    def earlier_calls(self) -> list[CallView]:
+        """The calls before the one NOW CALLING shows, the latest first: the recent-calls panel."""
+        current = self.current_call()
+        return [c for c in self.last_calls() if c != current]
 
     def current_call(self) -> CallView | None:
         if self.newest is not None:

@@ -14,24 +14,21 @@ import logging
 import math
 import queue
 import shutil
-import subprocess
 import threading
 import time
-import wave
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pygame
 
-from display.speech import CHIME, PAUSE, CallSpeech, voice_clips
+from luot.espeak import EspeakError, synthesize, write_wav
+from luot.speech import CHIME, PAUSE, CallSpeech, voice_clips
 
 log = logging.getLogger(__name__)
 
 RATE = 22050
 PAUSE_S = 0.35
-SILENCE_LEVEL = 400  # of 32767: what counts as silence when trimming espeak's margins
-MARGIN_S = 0.03
 DEVICE_IDLE_S = 3.0  # the audio device stays open this long after a call, for the next one
 
 
@@ -52,30 +49,7 @@ def synth_chime(path: Path, rate: int = RATE) -> None:
             envelope = math.exp(-4.0 * t) * min(1.0, i / (0.005 * rate))
             value = math.sin(2 * math.pi * freq * t) + 0.3 * math.sin(4 * math.pi * freq * t)
             samples.append(int(12000 * envelope * value))
-    _write_wav(path, samples, rate)
-
-
-def _write_wav(path: Path, samples: array.array, rate: int) -> None:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(samples.tobytes())
-
-
-def _trim(path: Path) -> None:
-    """Cut espeak-ng's silent lead-in and tail so the words of a call follow closely."""
-    with wave.open(str(path), "rb") as src:
-        if src.getsampwidth() != 2 or src.getnchannels() != 1:
-            return
-        rate = src.getframerate()
-        samples = array.array("h", src.readframes(src.getnframes()))
-    loud = [i for i, s in enumerate(samples) if abs(s) > SILENCE_LEVEL]
-    if not loud:
-        return
-    margin = int(MARGIN_S * rate)
-    start, end = max(0, loud[0] - margin), min(len(samples), loud[-1] + margin)
-    _write_wav(path, samples[start:end], rate)
+    write_wav(path, samples, rate)
 
 
 def build_voice_pack(folder: Path, *, keep_existing: bool = False) -> list[Path]:
@@ -83,8 +57,7 @@ def build_voice_pack(folder: Path, *, keep_existing: bool = False) -> list[Path]
 
     With `keep_existing`, clips already there (a site's own recordings) are left alone.
     """
-    espeak = shutil.which("espeak-ng")
-    if espeak is None:
+    if shutil.which("espeak-ng") is None:
         raise VoiceError("espeak-ng is not installed: apt-get install espeak-ng")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -99,14 +72,10 @@ def build_voice_pack(folder: Path, *, keep_existing: bool = False) -> list[Path]
         path = folder / f"{name}.wav"
         if keep_existing and path.exists():
             continue
-        result = subprocess.run(
-            [espeak, "-v", voice, "-s", "150", "-w", str(path), text],
-            capture_output=True, text=True, timeout=30,
-        )
-        if result.returncode != 0 or not path.exists():
-            raise VoiceError(f"espeak-ng could not say {text!r}: {result.stderr.strip()}")
-        _trim(path)
-        written.append(path)
+        try:
+            written.append(synthesize(text, voice, path))
+        except EspeakError as e:
+            raise VoiceError(str(e)) from None
     return written
 
 

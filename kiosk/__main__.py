@@ -23,8 +23,9 @@ import pygame
 from kiosk.desk import TicketDesk
 from kiosk.printer import open_printer
 from kiosk.scanner import CardScanner
+from kiosk.screens import link_snapshot
 from kiosk.settings import load_kiosk_settings
-from kiosk.ui import KioskUI, link_snapshot
+from kiosk.ui import KioskUI
 from luot import protocol as p
 from luot.cli import add_screen_options
 from luot.config import ConfigError, load_device
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         device.require_role("kiosk", "kiosk")
         settings = load_kiosk_settings(device)
     except ConfigError as e:
-        print(f"luot kiosk: configuration error: {e}")
+        print(e.explain("luot kiosk: configuration error: "))
         return 2
     setup_logging(device.log_level)
 

@@ -31,8 +31,8 @@ class CardError(Exception):
 
 
 NOT_A_CARD = CardError(
-    "Mã này không phải mã QR trên thẻ Căn cước công dân.",
-    "This is not the QR code of a citizen ID card.",
+    "Mã này không phải mã QR trên thẻ căn cước / CCCD.",
+    "This is not the QR code of an ID card (căn cước / CCCD).",
 )
 
 

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from kiosk import texts
@@ -50,6 +51,13 @@ class TakeRequest:
     citizen: str | None = None
 
 
+@dataclass(frozen=True)
+class Reprint:
+    """Print again a ticket of this kiosk that did not come out."""
+
+    number: str
+
+
 class _Unanswered:
     __slots__ = ("command_id", "request", "since")
 
@@ -74,9 +82,10 @@ class TicketDesk:
         self.attempt_timeout = attempt_timeout
         self.give_up_after = give_up_after
         self.unprinted: list[str] = []
+        self._unprinted_tickets: dict[str, TicketInfo] = {}
         self.extra_health: dict[str, Any] = {}
         self._unanswered: _Unanswered | None = None
-        self._jobs: queue.Queue[TakeRequest | None] = queue.Queue()
+        self._jobs: queue.Queue[TakeRequest | Reprint | None] = queue.Queue()
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -91,7 +100,7 @@ class TicketDesk:
         if self._thread is not None:
             self._thread.join(timeout=GIVE_UP_AFTER_S + 2)
 
-    def submit(self, request: TakeRequest) -> None:
+    def submit(self, request: TakeRequest | Reprint) -> None:
         self._jobs.put(request)
 
     # ------------------------------------------------------------------ the work
@@ -107,7 +116,10 @@ class TicketDesk:
             if request is None:
                 return
             try:
-                self.serve(request)
+                if isinstance(request, Reprint):
+                    self.reprint(request.number)
+                else:
+                    self.serve(request)
             except Exception:
                 log.exception("taking a number for %s failed", request)
                 self.notify(REFUSED, texts.OTHER_ERROR)
@@ -159,16 +171,30 @@ class TicketDesk:
             return reply
 
     def print_ticket(self, info: TicketInfo) -> None:
+        """Print; a ticket that did not come out is kept (and named in health) to print again."""
         image = render_ticket(info, self.paper_px)
         try:
             status = self.printer.print_ticket(image, info.number)
         except PrintFault as fault:
-            self.unprinted = [*self.unprinted, info.number][-UNPRINTED_KEPT:]
+            if info.number not in self.unprinted:
+                self.unprinted = [*self.unprinted, info.number][-UNPRINTED_KEPT:]
+            self._unprinted_tickets = {n: self._unprinted_tickets.get(n, info) for n in self.unprinted}
             self.publish_health()
             self.notify(PRINT_FAULT, fault.code)
             return
+        if info.number in self.unprinted:
+            self.unprinted = [n for n in self.unprinted if n != info.number]
+            self._unprinted_tickets.pop(info.number, None)
         self.publish_health()
         self.notify(PRINTED, status)
+
+    def reprint(self, number: str) -> None:
+        """Print again a ticket that did not come out; a number this kiosk did not keep is refused."""
+        info = self._unprinted_tickets.get(number)
+        if info is None:
+            self.notify(PRINT_FAULT, "not_kept")
+            return
+        self.print_ticket(info)
 
     def _poll_printer(self) -> None:
         before = self.printer.status
@@ -179,6 +205,7 @@ class TicketDesk:
 
     def publish_health(self) -> None:
         self.link.publish_health(
-            {**self.printer.health(), "unprinted": self.unprinted, "versions": self.versions,
+            {"role": "kiosk", **self.printer.health(), "unprinted": self.unprinted,
+             "versions": self.versions, "at": datetime.now().astimezone().isoformat(timespec="seconds"),
              **self.extra_health}
         )

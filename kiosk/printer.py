@@ -46,7 +46,7 @@ PAPER_UNKNOWN = "unknown"
 FAULTS = {
     "out_of_paper": ("Máy in hết giấy", "The printer is out of paper"),
     "cover_open": ("Nắp máy in đang mở", "The printer cover is open"),
-    "offline": ("Máy in đang tạm dừng", "The printer is offline"),
+    "offline": ("Máy in không sẵn sàng", "The printer is not ready"),
     "unplugged": ("Không tìm thấy máy in", "The printer is not connected"),
     "not_answering": ("Máy in không phản hồi", "The printer does not answer"),
 }
@@ -111,14 +111,22 @@ class TicketPrinter:
         self.printed = 0
 
     def print_ticket(self, image: Image.Image, number: str) -> PrinterStatus:
-        """Print and cut, or raise PrintFault; returns the state after printing."""
+        """Print and cut, or raise PrintFault; returns the state after printing.
+
+        A printer that reports a fault right after the job (a jam, the cover opened, paper
+        run out mid-ticket) has not given the citizen a ticket: that is a fault too."""
         try:
             self._send(image, number)
+            # The job went through, so an earlier fault is over unless the printer says otherwise
+            # now (a printer that cannot be asked keeps no stale fault).
+            self.status = PrinterStatus(self.status.paper, None)
+            after = self.check()
+            if after.fault is not None:
+                raise PrintFault(after.fault, f"the printer reports {after.fault} after ticket {number}")
         except PrintFault as fault:
             self._failed(fault)
             raise
         self.printed += 1
-        self.status = self.check()
         return self.status
 
     def check(self) -> PrinterStatus:

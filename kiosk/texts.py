@@ -13,6 +13,10 @@ CHOOSE_PRIORITY: Bilingual = ("Quý vị thuộc đối tượng ưu tiên nào?
 PRIORITY_FOR: Bilingual = ("Ưu tiên: {vi}", "Priority: {en}")
 BACK: Bilingual = ("Quay lại", "Back")
 DONE: Bilingual = ("Xong", "Done")
+PREVIOUS_PAGE: Bilingual = ("‹ Trang trước", "Previous")
+NEXT_PAGE: Bilingual = ("Trang sau ›", "More services")
+PAGE: Bilingual = ("trang {n}/{of}", "page {n} of {of}")
+PRINT_AGAIN: Bilingual = ("In lại phiếu", "Print again")
 TAKING: Bilingual = ("Đang lấy số…", "Taking your number…")
 YOUR_NUMBER: Bilingual = ("Số thứ tự của quý vị", "Your number")
 PRINTING: Bilingual = ("Đang in phiếu…", "Printing your ticket…")
@@ -40,7 +44,7 @@ OUTSIDE_HOURS: Bilingual = (
 )
 HOURS: Bilingual = ("Giờ lấy số: {periods}", "Taking hours: {periods}")
 CAP_REACHED_BUTTON: Bilingual = ("Đã hết số hôm nay", "No more numbers today")
-CARD_OK: Bilingual = ("Đã đọc thẻ Căn cước công dân", "Citizen ID card read")
+CARD_OK: Bilingual = ("Đã đọc thẻ căn cước / CCCD", "ID card read")
 CARD_ELDERLY: Bilingual = (
     "Quý vị từ {age} tuổi trở lên được ưu tiên. Vui lòng chọn đối tượng ưu tiên.",
     "At {age} or over you may take a priority number. Please choose your group.",
@@ -68,8 +72,25 @@ OTHER_ERROR: Bilingual = (
 )
 
 
+CITIZEN_LIMITS: dict[str, Bilingual] = {
+    "field": (
+        "Mỗi người chỉ được lấy {n} số một ngày cho mỗi lĩnh vực. Hôm nay quý vị đã lấy số {numbers}.",
+        "One person may take {n} number(s) a day for each service. You took number {numbers} today.",
+    ),
+    "day": (
+        "Mỗi người chỉ được lấy tối đa {n} số một ngày. Hôm nay quý vị đã lấy số {numbers}.",
+        "One person may take at most {n} numbers a day. You took number {numbers} today.",
+    ),
+}
+
+
 def refusal(code: str, detail: str) -> Bilingual:
     """The plain words for a refused `take` (the detail is the dispatcher's, in English)."""
+    if code == "citizen_limit":
+        found = re.match(r"(field|day): (\d+) .*took number (.+) today", detail)
+        if found:
+            vi, en = CITIZEN_LIMITS[found[1]]
+            return (vi.format(n=found[2], numbers=found[3]), en.format(n=found[2], numbers=found[3]))
     vi, en = ERRORS.get(code, OTHER_ERROR)
     held = re.search(r"number (\S+)", detail)
     number = held[1] if held else "?"

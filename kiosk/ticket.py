@@ -16,6 +16,7 @@ import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
 from luot.text import nfc, pil_font, wrap_words
+from luot.words import minutes_text
 
 FOOTER = "Vui lòng giữ phiếu và chờ gọi số. Xin cảm ơn!"
 FOOTER_EN = "Please keep this ticket and wait for your number. Thank you!"
@@ -60,11 +61,12 @@ def ticket_info(catalogue: dict[str, Any], reply: dict[str, Any]) -> TicketInfo:
 
 
 def wait_text(minutes: int | None) -> tuple[str, str]:
+    """The estimated wait on the number screen and the ticket, in the board's words."""
     if minutes is None:
         return "Thời gian chờ dự kiến: chưa xác định", "Estimated wait: not known yet"
-    if minutes < 1:
-        return "Thời gian chờ dự kiến: dưới 1 phút", "Estimated wait: under a minute"
-    return f"Thời gian chờ dự kiến: khoảng {minutes} phút", f"Estimated wait: about {minutes} min"
+    vi, en = minutes_text(minutes)
+    about = ("", "") if minutes < 1 else ("khoảng ", "about ")
+    return f"Thời gian chờ dự kiến: {about[0]}{vi}", f"Estimated wait: {about[1]}{en}"
 
 
 def _line_box(font: ImageFont.FreeTypeFont) -> tuple[int, int]:

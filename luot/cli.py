@@ -1,7 +1,7 @@
 """`luot <command>`: one entry point for every role and tool.
 
-Each command lives in its own package and is imported only when asked for,
-so a counter node never loads pygame.
+Each command's module is imported only when that command is asked for, so a
+counter node never loads pygame.
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ COMMANDS = {
     "kiosk": ("kiosk.__main__", "the touch kiosk that prints tickets"),
     "display": ("display.__main__", "a hallway TV board or LED board, with spoken calls"),
     "counter": ("counter_button.__main__", "a counter's call-buttons, light and LED board"),
+    "web": ("web.__main__", "the hub's web service: ticket pages, counter consoles, dashboard, board"),
     "provision": ("provisioning.__main__", "make device bundles, broker files and SD images"),
-    "admin": ("tools.admin", "open or close the day, look at the queue"),
+    "backup": ("dispatcher.backup", "back up the hub's database and apply the retention rules (nightly)"),
+    "city": ("city.__main__", "the city's servers: collect every centre's journal, serve the city pages"),
+    "admin": ("tools.admin", "open or close the day, look at the queue, restore a backup"),
     "check-site": ("tools.check_site", "validate a site.toml (and device.toml files)"),
     "demo": ("tools.demo", "a whole centre on this machine"),
     "simulate": ("tools.simulate", "a day of a centre at accelerated time, with planning figures"),

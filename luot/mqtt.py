@@ -132,7 +132,7 @@ class HubLink:
         self._handlers: list[MessageHandler] = []
         self._connection_handlers: list[ConnectionHandler] = []
         self._hub_handlers: list[ConnectionHandler] = []
-        self._statuses: dict[str, str] = {}  # device id → its retained online/offline
+        self._hub_status: str | None = None
         self._connected = threading.Event()
         self._health: dict[str, Any] | None = None
         self._stopping = False
@@ -187,12 +187,7 @@ class HubLink:
     def hub_online(self) -> bool:
         """The broker is reached and the dispatcher says `online` (its last will says
         `offline` when it dies): only then can a command be answered."""
-        return self._connected.is_set() and self._statuses.get(self.hub_id) == "online"
-
-    def device_statuses(self) -> dict[str, str]:
-        """Every device's retained status (`online`/`offline`) as the broker holds it."""
-        with self._lock:
-            return dict(self._statuses)
+        return self._connected.is_set() and self._hub_status == "online"
 
     # ------------------------------------------------------------------ retained state
 
@@ -266,7 +261,7 @@ class HubLink:
                 (f"{root}event/#", 1),
                 (f"{root}config", 1),
                 (self.topics.reply(self.device_id), 1),
-                (self.topics.device_status("+"), 1),
+                (self.topics.device_status(self.hub_id), 1),
             ]
         )
         client.publish(self.topics.device_status(self.device_id), b"online", qos=1, retain=True)
@@ -296,11 +291,10 @@ class HubLink:
             waiter.done.set()
 
     def _on_message(self, _client: paho.Client, _userdata: Any, msg: paho.MQTTMessage) -> None:
-        topic = self.topics.relative(msg.topic)
-        if topic.startswith(p.DEVICE) and topic.endswith("/status"):
-            self._on_status(topic[len(p.DEVICE):-len("/status")],
-                            msg.payload.decode("utf-8", "replace"))
+        if msg.topic == self.topics.device_status(self.hub_id):
+            self._on_hub_status(msg.payload.decode("utf-8", "replace"))
             return
+        topic = self.topics.relative(msg.topic)
         try:
             payload = decode(msg.payload)
         except (UnicodeDecodeError, ValueError):
@@ -318,14 +312,10 @@ class HubLink:
         for handler in self._handlers:
             handler(topic, payload, bool(msg.retain))
 
-    def _on_status(self, device: str, status: str) -> None:
-        with self._lock:
-            before = self._statuses.get(device)
-            if status:
-                self._statuses[device] = status
-            else:
-                self._statuses.pop(device, None)
-        if device == self.hub_id and status != before:
+    def _on_hub_status(self, status: str) -> None:
+        changed = status != self._hub_status
+        self._hub_status = status
+        if changed:
             for handler in self._hub_handlers:
                 handler(status == "online")
 

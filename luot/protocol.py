@@ -30,9 +30,7 @@ UNKNOWN_SERVICE = "unknown_service"
 UNKNOWN_PRIORITY = "unknown_priority"
 DUPLICATE_CITIZEN = "duplicate_citizen"
 NO_CURRENT_TICKET = "no_current_ticket"
-QUEUE_EMPTY = "queue_empty"
 STALE = "stale"
-COUNTER_PAUSED = "counter_paused"
 NOT_FOUND = "not_found"
 ALREADY_RATED = "already_rated"
 TOO_DEEP = "too_deep"  # JSON nested deeper than a parser should follow
@@ -43,6 +41,7 @@ ID_CONFLICT = "id_conflict"  # an id already used for another command
 EXPIRED = "expired"  # arrived after its sender stopped waiting
 STORAGE_FULL = "storage_full"  # the hub's card is full: nothing was stored
 CLOCK_UNSURE = "clock_unsure"  # the hub's clock is not trusted yet: no numbers given
+CITIZEN_LIMIT = "citizen_limit"  # this person has taken as many numbers today as the site allows
 INTERNAL = "internal"  # a bug in the dispatcher, never bad input
 
 RATINGS = {
@@ -65,7 +64,11 @@ COUNTER_STATES = "state/counter/"  # + the counter's number
 SERVICE_STATES = "state/service/"  # + the service's code
 CMD = "cmd/"  # + the sending device's id
 REPLY = "reply/"  # + the device's id
-DEVICE = "device/"  # + the device's id + "/status" or "/health"
+DEVICE = "device/"  # + the device's id + "/status", "/health" or "/install"
+INSTALL_FAILED = "install-failed"  # a device/<id>/status while first boot retries
+# The city's journal (dispatcher.journal): under the hub's grants, read by no device on the LAN.
+JOURNAL = "reply/city/journal"  # hub → city: events with their per-hub sequence
+JOURNAL_RESEND = "cmd/city/journal"  # city → hub: {"from": seq, "to": seq}
 
 
 def counter_state(number: int) -> str:
@@ -113,6 +116,10 @@ class Topics:
     def device_health(self, device: str) -> str:
         return f"{self.root}{DEVICE}{device}/health"
 
+    def device_install(self, device: str) -> str:
+        """Retained: how first boot went (state, step, reason), from the device's installer."""
+        return f"{self.root}{DEVICE}{device}/install"
+
     def relative(self, topic: str) -> str:
         """`luot/<site>/state/site` → `state/site`."""
         return topic[len(self.root):] if topic.startswith(self.root) else topic
@@ -146,6 +153,11 @@ ROLE_OPS: dict[str, frozenset[str]] = {
         {"next", "recall", "noshow", "done", "requeue", "transfer", "pause", "resume", "rate"}
     ),
     "admin": frozenset(OPS),
+    # The hub's web service: officers' consoles (only for the counters its inventory entry
+    # lists in `counters`) and the leader's open/close of the day.
+    "web": frozenset(
+        {"next", "recall", "noshow", "done", "requeue", "transfer", "pause", "resume", "open", "close"}
+    ),
     "display": frozenset(),
     "hub": frozenset(),
 }

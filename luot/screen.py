@@ -15,7 +15,7 @@ import pygame
 
 from luot.text import font_path, nfc, wrap_words
 
-# Posted by the MQTT thread; `pygame.event.wait` in the UI loop returns at once.
+# Posted by the MQTT thread; the UI loop takes it at its next look at the event queue.
 WAKE_EVENT = pygame.event.custom_type()
 
 Color = tuple[int, int, int]

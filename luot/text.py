@@ -11,6 +11,9 @@ from pathlib import Path
 
 from PIL import ImageFont
 
+# Vietnamese weekday names, Monday first as `date.weekday()` counts.
+WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+
 FONT_CANDIDATES = {
     False: (
         "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",

@@ -23,11 +23,10 @@ from broker_config import (
     write_broker_files,
     write_if_changed,
 )
-from luot.config import ID_PATTERN, ConfigError, DeviceEntry, SiteConfig, load_site
+from luot.config import ConfigError, DeviceEntry, SiteConfig, device_file, dump_toml, load_site
+from provisioning.roles import ETC, password_file
 
 SECRETS_FILE = "secrets"
-ETC = Path("/etc/luot")
-DEVICE_PASSWORD_FILE = ETC / "password"
 DEVICE_CA_FILE = ETC / "ca.crt"
 HUB_SITE_FILE = ETC / "site.toml"
 HUB_DATABASE = Path("/var/lib/luot/luot.db")
@@ -40,6 +39,17 @@ profile = "TM-T20II"            # python-escpos profile: its paper width sizes t
 return_after_s = 8.0            # back to the start screen after showing a number
 # scanner = "/dev/ttyACM0"      # a CCCD QR scanner in serial mode (needs citizen_secret)
 # citizen_secret = "…"          # the same on every kiosk of the site, 16 characters or more
+"""
+
+HUB_BACKUP_TABLES = """
+[hub.backup]                    # luot-backup.timer, every night at 22:30
+folder = "/var/lib/luot/backups" # or a USB stick mounted at /media/luot-backup
+keep_days = 14
+
+[hub.retention]                 # Decree 13/2023: kept only as long as each purpose needs
+citizen_days = 1                # ID-card hashes: only for the day's "one number per field"
+ticket_months = 12              # ticket rows: the centre's reports and complaints about a day
+command_days = 30               # stored replies that make commands idempotent
 """
 
 COUNTER_PINS = """\
@@ -64,6 +74,7 @@ def role_table(device: DeviceEntry) -> str:
             "[hub]\n"
             f'site_file = "{HUB_SITE_FILE}"     # the centre\'s catalogue, copied here by provisioning\n'
             f'database = "{HUB_DATABASE}"  # SQLite, WAL, synchronous=FULL\n'
+            + HUB_BACKUP_TABLES
         )
     if device.role == "kiosk":
         return KIOSK_TABLE
@@ -147,13 +158,9 @@ def read_secrets(out: Path) -> dict[str, str]:
 
 
 def write_secrets(out: Path, passwords: dict[str, str]) -> bool:
-    text = "# Lượt device passwords in clear. Keep this file private (mode 0600).\n[passwords]\n"
-    text += "".join(f'"{user}" = "{pw}"\n' for user, pw in sorted(passwords.items()))
+    text = dump_toml({"passwords": dict(sorted(passwords.items()))},
+                     comment="Lượt device passwords in clear. Keep this file private (mode 0600).")
     return write_if_changed(out / SECRETS_FILE, text, 0o600)
-
-
-def toml_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def render_device_toml(site: SiteConfig, device: DeviceEntry, network: NetworkOptions,
@@ -161,23 +168,14 @@ def render_device_toml(site: SiteConfig, device: DeviceEntry, network: NetworkOp
     port, tls, _ca = broker.device_endpoint()
     host = "localhost" if device.role == "hub" else network.hub_host
     where = f"counter {device.counter}" if device.counter is not None else device.role
-    lines = [
-        f"# Lượt device {device.id} ({where}) of site {site.id}. Written by `luot provision bundle`.",
-        "# Check it with: luot check-site site.toml device.toml",
-        f"id = {toml_string(device.id)}",
-        f"role = {toml_string(device.role)}",
-        f"site = {toml_string(site.id)}",
-        'log_level = "info"',
-        "",
-        "[broker]",
-        f"host = {toml_string(host)}",
-        f"port = {port}",
-        f"password_file = {toml_string(str(DEVICE_PASSWORD_FILE))}",
-    ]
+    broker_table: dict[str, object] = {"host": host, "port": port,
+                                       "password_file": str(password_file(device.role))}
     if tls:
-        lines += ["tls = true", f"ca_file = {toml_string(str(DEVICE_CA_FILE))}"]
-    table = role_table(device)
-    return "\n".join(lines) + "\n" + ("\n" + table if table else "")
+        broker_table |= {"tls": True, "ca_file": str(DEVICE_CA_FILE)}
+    comment = (f"Lượt device {device.id} ({where}) of site {site.id}. Written by `luot provision bundle`.\n"
+               "Check it with: luot check-site site.toml device.toml")
+    return device_file(device.id, device.role, site.id, broker_table, log_level="info", comment=comment,
+                       role_table=role_table(device))
 
 
 def hub_device(site: SiteConfig) -> DeviceEntry:
@@ -227,7 +225,8 @@ def make_bundles(site_file: Path, out: Path, *, rotate: tuple[str, ...] = ()) ->
         files.append((folder / "password", passwords[d.id] + "\n", 0o600))
         if ca_source is not None:
             files.append((folder / "ca.crt", ca_source.read_text(encoding="utf-8"), 0o644))
-    files.append((out / hub.id / "site.toml", Path(site_file).read_text(encoding="utf-8"), 0o644))
+    # site.toml holds the Wi-Fi and the city bridge's passwords.
+    files.append((out / hub.id / "site.toml", Path(site_file).read_text(encoding="utf-8"), 0o600))
     report.changed += [path for path, text, mode in files if write_if_changed(path, text, mode)]
 
     broker_files = write_broker_files(
@@ -244,6 +243,9 @@ def make_bundles(site_file: Path, out: Path, *, rotate: tuple[str, ...] = ()) ->
         max_queued_messages=broker.max_queued_messages,
     )
     report.changed += list(broker_files.changed)
+    # The password hashes and a city bridge's password in clear: for the hub's eyes only.
+    for secret in (broker_files.password_file, broker_files.conf):
+        secret.chmod(0o600)
 
     known = {d.id for d in site.devices}
     for folder in sorted(out.iterdir()):
@@ -251,13 +253,3 @@ def make_bundles(site_file: Path, out: Path, *, rotate: tuple[str, ...] = ()) ->
             shutil.rmtree(folder)
             report.removed.append(folder)
     return report
-
-
-def read_bundle_password(out: Path, device_id: str) -> str:
-    if not ID_PATTERN.match(device_id):
-        raise ConfigError(out, device_id, "not a device id")
-    secrets = read_secrets(out)
-    if device_id not in secrets:
-        raise ConfigError(out / SECRETS_FILE, device_id,
-                          "no password for this device: run `luot provision bundle`")
-    return secrets[device_id]

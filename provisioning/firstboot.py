@@ -2,9 +2,9 @@
 
 Two stages. The first is Raspberry Pi OS's own: `firstrun.sh` named on cmdline.txt
 (Bookworm) or cloud-init's `user-data`/`network-config`/`meta-data` (Trixie) set the
-hostname, the technician's user and SSH key and the network. Both end by running
-`luot/install.sh` once the network is up, which installs Lượt, the device's files and
-its role's unit, then removes the secrets from the (world-readable) FAT partition.
+hostname, the technician's user and SSH key and the network. Both end by enabling the
+same `luot-firstboot.service`, which runs `luot/firstboot.sh` once the network is up:
+it runs `install.sh` (see install_script.py) until it succeeds, with a growing pause.
 """
 
 from __future__ import annotations
@@ -19,89 +19,48 @@ TRIXIE = "trixie"
 CMDLINE_RUN = "systemd.run=/boot/firstrun.sh systemd.run_success_action=reboot " \
               "systemd.unit=kernel-command-line.target"
 
-# Per role: Debian packages, the groups of the `luot` service user, the units to enable.
-ROLE_SETUP: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    "hub": (("mosquitto",), (), ("mosquitto.service", "luot-dispatcher.service")),
-    "kiosk": (("fonts-dejavu-core", "fonts-noto-core"),
-              ("video", "render", "input", "audio", "dialout", "lp", "tty"), ("luot-kiosk.service",)),
-    "display": (("fonts-dejavu-core", "fonts-noto-core", "espeak-ng", "sox"),
-                ("video", "render", "audio", "dialout", "tty"), ("luot-display.service",)),
-    "counter": (("python3-lgpio",), ("gpio", "dialout"), ("luot-counter.service",)),
-}
+@dataclass(frozen=True)
+class PiDevice:
+    """One device of the inventory that this Pi carries (a Pi may carry a hub and a kiosk)."""
+
+    id: str
+    role: str
 
 
 @dataclass(frozen=True)
 class FirstBoot:
-    """What first boot sets up on one device."""
+    """What first boot sets up on one Pi."""
 
-    device_id: str
-    role: str
+    devices: tuple[PiDevice, ...]
     site: str
     hostname: str
     user: str
     ssh_key: str
     timezone: str
+    hub_host: str
+    wheel: str  # Lượt's wheel, a file name in the repository's wheels/
+    wheel_sha256: str
     wifi_ssid: str = ""
     wifi_password: str = ""
     wifi_country: str = "VN"
-    wheel: str = ""  # a wheel's file name in luot/ on the boot partition, or "" for pip_spec
-    pip_spec: str = "luot"
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return tuple(d.role for d in self.devices)
+
+    @property
+    def name(self) -> str:
+        return ", ".join(f"{d.id} ({d.role})" for d in self.devices)
 
 
 def q(value: str) -> str:
     return shlex.quote(value)
 
 
-def install_sh(fb: FirstBoot) -> str:
-    """Stage two, the same for both styles: runs as root once the network is up."""
-    packages, groups, units = ROLE_SETUP[fb.role]
-    source = f'"$B/{fb.wheel}"' if fb.wheel else q(fb.pip_spec)
-    lines = [
-        "#!/bin/bash",
-        f"# Lượt: install device {fb.device_id} ({fb.role}) of site {fb.site}.",
-        "# Written by luot provision image; run by luot-firstboot.service or cloud-init.",
-        "set -euo pipefail",
-        "B=/boot/firmware/luot; [ -d \"$B\" ] || B=/boot/luot",
-        "exec >>/var/log/luot-install.log 2>&1",
-        "echo \"== $(date -Is) installing Lượt\"",
-        "export DEBIAN_FRONTEND=noninteractive",
-        "apt-get update -q",
-        f"apt-get install -y -q --no-install-recommends python3-venv {' '.join(packages)}",
-        "id luot >/dev/null 2>&1 || useradd --system --home-dir /var/lib/luot --shell /usr/sbin/nologin luot",
-    ]
-    lines += [f"getent group {g} >/dev/null && usermod -aG {g} luot" for g in groups]
-    lines += [
-        # --system-site-packages: Raspberry Pi OS's python3-lgpio serves gpiozero on every Pi model.
-        "[ -x /opt/luot/venv/bin/luot ] || python3 -m venv --system-site-packages /opt/luot/venv",
-        f"/opt/luot/venv/bin/pip install --upgrade {source}",
-        "install -d -m 0755 /etc/luot",
-        "install -m 0640 -o root -g luot \"$B/device.toml\" \"$B/password\" /etc/luot/",
-        "[ ! -f \"$B/ca.crt\" ] || install -m 0644 \"$B/ca.crt\" /etc/luot/ca.crt",
-    ]
-    if fb.role == "hub":
-        lines += [
-            "install -m 0640 -o root -g luot \"$B/site.toml\" /etc/luot/site.toml",
-            "install -d -m 0750 -o root -g mosquitto /etc/luot/broker",
-            "install -m 0640 -o root -g mosquitto \"$B\"/broker/* /etc/luot/broker/",
-            "install -D -m 0644 \"$B/systemd/mosquitto.service.d/luot.conf\" "
-            "/etc/systemd/system/mosquitto.service.d/luot.conf",
-        ]
-    lines += [
-        "install -m 0644 \"$B\"/systemd/*.service /etc/systemd/system/",
-        "systemctl daemon-reload",
-        f"systemctl enable {' '.join(units)}",
-        f"systemctl restart {' '.join(units)}",
-        "systemctl disable luot-firstboot.service 2>/dev/null || true",
-        # The FAT partition is readable by anyone holding the card: the secrets leave it.
-        "rm -rf \"$B/password\" \"$B/broker\" \"$B/install.sh\"",
-        "echo \"== $(date -Is) done\"",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-# firstrun.sh replaces @BOOT@ with where the boot partition is mounted.
+# firstrun.sh and cloud-init replace @BOOT@ with where the boot partition is mounted.
 FIRSTBOOT_UNIT = """\
-# Lượt stage two on Bookworm: install once the network is up (disabled when done).
+# Lượt stage two: install from the hub once the network is up; firstboot.sh retries with a
+# growing pause until it succeeds, then disables this unit.
 [Unit]
 Description=Lượt first-boot installation
 Wants=network-online.target
@@ -109,10 +68,10 @@ After=network-online.target time-sync.target
 ConditionPathExists=@BOOT@/luot/install.sh
 
 [Service]
-Type=oneshot
-ExecStart=/bin/bash @BOOT@/luot/install.sh
+Type=simple
+ExecStart=/bin/bash @BOOT@/luot/firstboot.sh
 Restart=on-failure
-RestartSec=30s
+RestartSec=60s
 
 [Install]
 WantedBy=multi-user.target
@@ -124,7 +83,7 @@ def firstrun_sh(fb: FirstBoot) -> str:
     custom = "/usr/lib/raspberrypi-sys-mods/imager_custom"
     lines = [
         "#!/bin/bash",
-        f"# Lượt first boot of {fb.device_id} ({fb.role}), site {fb.site}. Runs once, then reboots.",
+        f"# Lượt first boot of {fb.name}, site {fb.site}. Runs once, then reboots.",
         "set +e",
         "BOOT=/boot/firmware; [ -f \"$BOOT/cmdline.txt\" ] || BOOT=/boot",
         f"{custom} set_hostname {q(fb.hostname)}",
@@ -160,7 +119,7 @@ def user_data(fb: FirstBoot) -> str:
     """Stage one on Trixie: cloud-init."""
     return "\n".join([
         "#cloud-config",
-        f"# Lượt device {fb.device_id} ({fb.role}), site {fb.site}. Written by luot provision image.",
+        f"# Lượt: {fb.name}, site {fb.site}. Written by luot provision image.",
         f"hostname: {y(fb.hostname)}",
         "manage_etc_hosts: true",
         f"timezone: {y(fb.timezone)}",
@@ -175,7 +134,12 @@ def user_data(fb: FirstBoot) -> str:
         f"    ssh_authorized_keys: [{y(fb.ssh_key)}]",
         "runcmd:",
         "  - [systemctl, enable, --now, ssh]",
-        "  - [bash, /boot/firmware/luot/install.sh]",
+        # The same unit as on Bookworm: it retries, where runcmd runs once.
+        "  - [sh, -c, \"sed 's|@BOOT@|/boot/firmware|g' /boot/firmware/luot/luot-firstboot.service"
+        " > /etc/systemd/system/luot-firstboot.service\"]",
+        "  - [systemctl, daemon-reload]",
+        "  - [systemctl, enable, luot-firstboot.service]",
+        "  - [systemctl, start, --no-block, luot-firstboot.service]",
     ]) + "\n"
 
 
@@ -205,5 +169,6 @@ def network_config(fb: FirstBoot) -> str:
 
 def meta_data(fb: FirstBoot, content_digest: str) -> str:
     """A new instance id whenever what we write changes, so cloud-init runs again."""
-    instance = hashlib.sha256(f"{fb.site}/{fb.device_id}/{content_digest}".encode()).hexdigest()[:16]
-    return f"instance-id: luot-{fb.device_id}-{instance}\nlocal-hostname: {y(fb.hostname)}\n"
+    first = fb.devices[0].id
+    instance = hashlib.sha256(f"{fb.site}/{fb.name}/{content_digest}".encode()).hexdigest()[:16]
+    return f"instance-id: luot-{first}-{instance}\nlocal-hostname: {y(fb.hostname)}\n"

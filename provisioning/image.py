@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from provisioning import install_report
 from provisioning.firstboot import (
     BOOKWORM,
     FIRSTBOOT_UNIT,
@@ -24,16 +25,16 @@ from provisioning.firstboot import (
     FirstBoot,
     cmdline_with_firstrun,
     firstrun_sh,
-    install_sh,
     meta_data,
     network_config,
     user_data,
 )
+from provisioning.install_script import firstboot_sh, install_sh
+from provisioning.repository import KEY_FILE, Repository
 
 SECTOR = 512
 FAT_TYPES = (0x01, 0x04, 0x06, 0x0B, 0x0C, 0x0E)  # FAT12, FAT16, FAT16, FAT32, FAT32 LBA, FAT16 LBA
 CLOUD_INIT_FILES = ("user-data", "meta-data", "network-config")
-UNITS_DIR = Path(__file__).resolve().parent.parent / "systemd"
 
 
 class ImageError(Exception):
@@ -133,19 +134,19 @@ def detect_style(fat: FatPartition) -> str:
     return TRIXIE if any(n in names for n in CLOUD_INIT_FILES) else BOOKWORM
 
 
-def stage_luot_folder(folder: Path, bundle: Path, fb: FirstBoot, wheel: Path | None) -> None:
-    """The `luot/` folder of the boot partition: the bundle, the units, stage two."""
-    shutil.copytree(bundle, folder)
-    units = folder / "systemd"
-    units.mkdir()
-    for unit in sorted(UNITS_DIR.glob("luot-*.service")):
-        shutil.copy(unit, units / unit.name)
-    if fb.role == "hub":
-        shutil.copytree(UNITS_DIR / "mosquitto.service.d", units / "mosquitto.service.d")
-    if wheel is not None:
-        shutil.copy(wheel, folder / wheel.name)
+def stage_luot_folder(folder: Path, bundles: Path, fb: FirstBoot, repo: Repository) -> None:
+    """The `luot/` folder of the boot partition: each device's bundle, the repository's key
+    (and on the hub the repository itself), stage two. The units come with the wheel."""
+    folder.mkdir()
+    for d in fb.devices:
+        shutil.copytree(bundles / d.id, folder / "devices" / d.id)
+    shutil.copy(repo.key, folder / KEY_FILE)
+    if "hub" in fb.roles:
+        shutil.copytree(repo.folder, folder / "repo")
     (folder / "install.sh").write_text(install_sh(fb))
+    (folder / "firstboot.sh").write_text(firstboot_sh(fb))
     (folder / "luot-firstboot.service").write_text(FIRSTBOOT_UNIT)
+    shutil.copy(install_report.__file__, folder / "report-install.py")
 
 
 def mounted_from(device: Path, mounts: str) -> list[tuple[str, str]]:
@@ -168,15 +169,12 @@ def tree_digest(folder: Path) -> str:
     return h.hexdigest()
 
 
-def write_image(image: Path, bundle: Path, fb: FirstBoot, *, style: str = "auto",
-                wheel: Path | None = None) -> tuple[str, Partition]:
-    """Write the device's bundle and first-boot files; returns the style used and the partition."""
-    if not (bundle / "device.toml").is_file():
-        raise ImageError(f"{bundle}: no device.toml; run `luot provision bundle` first")
-    if not UNITS_DIR.is_dir():
-        raise ImageError(f"{UNITS_DIR}: the systemd units are missing; run from a Lượt source tree")
-    if wheel is not None and (not wheel.is_file() or wheel.suffix != ".whl"):
-        raise ImageError(f"{wheel}: not a wheel file (.whl)")
+def write_image(image: Path, bundles: Path, fb: FirstBoot, repo: Repository, *,
+                style: str = "auto") -> tuple[str, Partition]:
+    """Write the Pi's bundles and first-boot files; returns the style used and the partition."""
+    for d in fb.devices:
+        if not (bundles / d.id / "device.toml").is_file():
+            raise ImageError(f"{bundles / d.id}: no device.toml; run `luot provision bundle` first")
     if image.is_block_device():
         mounted = mounted_from(image.resolve(), Path("/proc/mounts").read_text())
         if mounted:
@@ -188,7 +186,7 @@ def write_image(image: Path, bundle: Path, fb: FirstBoot, *, style: str = "auto"
     chosen = detected if style == "auto" else style
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "luot"
-        stage_luot_folder(folder, bundle, fb, wheel)
+        stage_luot_folder(folder, bundles, fb, repo)
         digest = tree_digest(folder)
         fat.replace_tree(folder, "luot")
     if chosen == BOOKWORM:

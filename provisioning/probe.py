@@ -22,8 +22,6 @@ import paho.mqtt.client as paho
 from luot.config import BrokerSettings
 from luot.mqtt import make_paho_client, unique_client_id
 
-NOT_AUTHORIZED = 135
-
 
 @dataclass(frozen=True)
 class Probe:

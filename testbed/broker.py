@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from broker_config import Bridge, Listener, new_password, write_broker_files
-from luot.config import BrokerSettings
+from luot.config import BrokerSettings, device_file
 from testbed.supervisor import stop_process
 
 
@@ -40,7 +40,7 @@ class Mosquitto:
 
     def __init__(self, workdir: Path, site: str, roles: dict[str, str], *,
                  port: int | None = None, persistence: bool = True, bridge: Bridge | None = None,
-                 extra_listeners: tuple[Listener, ...] = ()) -> None:
+                 extra_listeners: tuple[Listener, ...] = (), max_queued_messages: int = 5000) -> None:
         self.workdir = workdir
         self.site = site
         self.roles = dict(roles)
@@ -61,6 +61,7 @@ class Mosquitto:
             run_as_user=getpass.getuser(),
             log_dest=f"file {self.log_file}",
             bridge=bridge,
+            max_queued_messages=max_queued_messages,
         )
 
     def settings(self, user: str, password: str | None = None) -> BrokerSettings:
@@ -77,14 +78,11 @@ class Mosquitto:
         """A device.toml for `device_id` on this broker, with its credentials (mode 0600);
         `port`: reach the broker through another port, such as a drill's cuttable proxy."""
         settings = self.settings(device_id)
-        level = f'log_level = "{log_level}"\n' if log_level else ""
+        broker = {"host": settings.host, "port": port or settings.port, "password": settings.password,
+                  "keepalive": settings.keepalive}
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            f'id = "{device_id}"\nrole = "{self.roles[device_id]}"\nsite = "{self.site}"\n{level}\n'
-            f'[broker]\nhost = "{settings.host}"\nport = {port or settings.port}\n'
-            f'password = "{settings.password}"\nkeepalive = {settings.keepalive}\n\n' + role_table,
-            encoding="utf-8",
-        )
+        path.write_text(device_file(device_id, self.roles[device_id], self.site, broker, log_level=log_level,
+                                    role_table=role_table), encoding="utf-8")
         path.chmod(0o600)
         return path
 

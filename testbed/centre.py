@@ -8,7 +8,6 @@ as its own process (`python -m dispatcher --config hub.toml`).
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -18,54 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from luot import protocol as p
-from luot.config import SiteConfig, load_site, read_toml
+from luot.config import SiteConfig, dump_toml, load_site, read_toml
 from luot.mqtt import HubLink
 from testbed.broker import Mosquitto
 from testbed.supervisor import stop_process
 
 ALL_DAY = [["00:00", "24:00"]]
 EVERY_DAY = [1, 2, 3, 4, 5, 6, 7]
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
-
-
-def dump_toml(data: dict[str, Any]) -> str:
-    """TOML for the plain data of a site or device file: scalars, tables, arrays of tables."""
-    lines: list[str] = []
-
-    def table(prefix: str, body: dict[str, Any], header: str | None) -> None:
-        if header is not None:
-            lines.extend(["", header])
-        nested = []
-        for key, value in body.items():
-            if isinstance(value, dict):
-                nested.append((key, value, False))
-            elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-                nested.append((key, value, True))
-            else:
-                lines.append(f"{key} = {_toml_value(value)}")
-        for key, value, is_array in nested:
-            name = f"{prefix}{key}"
-            if is_array:
-                for item in value:
-                    table(f"{name}.", item, f"[[{name}]]")
-            else:
-                table(f"{name}.", value, f"[{name}]")
-
-    table("", data, None)
-    return "\n".join(lines).lstrip("\n") + "\n"
 
 
 def midday_timezone(now: datetime | None = None) -> str:
@@ -100,8 +58,8 @@ def write_all_day_site(site_file: Path, dest: Path, *, counters: list[dict[str, 
         data["devices"] = devices
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(
-        f"# A copy of {site_file} for running on one machine: numbers at any hour, every day.\n"
-        + dump_toml(data),
+        dump_toml(data, comment=f"A copy of {site_file} for running on one machine: numbers at any hour, "
+                  "every day."),
         encoding="utf-8",
     )
     load_site(dest)
@@ -130,8 +88,7 @@ class LocalCentre:
             raise ValueError(f"{site_file}: the [[devices]] inventory has no device with role hub")
         self.hub_id = hub
         self.hub_file = self.device_file(
-            hub, f'[hub]\nsite_file = {json.dumps(str(self.site_file))}\n'
-                 f'database = {json.dumps(str(self.database))}\n'
+            hub, dump_toml({"hub": {"site_file": str(self.site_file), "database": str(self.database)}})
         )
 
     def device_file(self, device_id: str, role_table: str = "", *, port: int | None = None) -> Path:

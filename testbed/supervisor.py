@@ -147,20 +147,6 @@ class Supervisor:
             for child in self.children.values():
                 self._close_files(child)
 
-    def run_until_signalled(self, wake_s: float = 0.5,
-                            tick: Callable[[], bool] | None = None) -> None:
-        """Block until SIGINT/SIGTERM (or `tick()` returns False), then stop everything."""
-        stop = threading.Event()
-        previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            while not stop.wait(wake_s):
-                if tick is not None and not tick():
-                    break
-        finally:
-            self.stop()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
     # ------------------------------------------------------------------ internals
 
     def _spawn(self, child: Child) -> None:

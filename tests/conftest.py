@@ -8,12 +8,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from helpers import SITE_FILE, wait_for
+from helpers import SITE_FILE, WEB_PASSWORDS, wait_for
 
 from dispatcher.service import Dispatcher
 from luot.config import SiteConfig, load_site
 from luot.mqtt import HubLink
 from testbed.broker import Mosquitto
+from testbed.postgres import Postgres
+from testbed.rabbitmq import RabbitCluster, apply_city_policies, rabbitmq_installed
+from web.users import set_password
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
@@ -31,6 +34,15 @@ def artifacts() -> Path:
     """Where tests save screenshots and tickets for a person to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def web_users(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The web service's users file: the leader and two officers, hashed as on a hub."""
+    path = tmp_path_factory.mktemp("web") / "web-users"
+    for user, password in WEB_PASSWORDS.items():
+        set_password(path, user, password)
+    return path
 
 
 @pytest.fixture
@@ -68,3 +80,38 @@ def connect(broker: Mosquitto, site: SiteConfig) -> Iterator[Callable[..., HubLi
     yield make
     for link in links:
         link.stop()
+
+
+# ---------------------------------------------------------------------------- the city tier
+# One three-node RabbitMQ cluster and one PostgreSQL per test session: the cluster takes
+# about half a minute to boot, so every city test shares it (each with its own database
+# and its own client ids).
+
+
+@pytest.fixture(scope="session")
+def rabbit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitCluster]:
+    if not rabbitmq_installed():
+        pytest.fail("rabbitmq-server is not installed: make system installs it")
+    cluster = RabbitCluster(tmp_path_factory.mktemp("rabbitmq"))
+    try:
+        cluster.start()
+        apply_city_policies(cluster)
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    server = Postgres()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def city_db(postgres: Postgres, request: pytest.FixtureRequest) -> str:
+    """A fresh database of the session's PostgreSQL for one test; its DSN."""
+    return postgres.new_database(request.node.name)

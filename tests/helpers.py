@@ -13,11 +13,14 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from luot import protocol as p
+from luot.config import device_file
 from luot.mqtt import make_paho_client, unique_client_id
 
 T = TypeVar("T")
 DATA = Path(__file__).parent / "data"
 SITE_FILE = DATA / "site.toml"
+# The web service's logins in the tests (their hashes are written by the `web_users` fixture).
+WEB_PASSWORDS = {"admin": "leader-pass-1", "counter-2": "officer-pass-2", "counter-3": "officer-pass-3"}
 
 
 def wait_for(probe: Callable[[], T], timeout: float = 5.0, what: str = "condition") -> T:
@@ -47,11 +50,8 @@ class FakeClock:
 
 def write_device_toml(path: Path, *, device_id: str, role: str, site: str, host: str, port: int,
                       password: str, extra: str = "") -> Path:
-    path.write_text(
-        f'id = "{device_id}"\nrole = "{role}"\nsite = "{site}"\n\n'
-        f'[broker]\nhost = "{host}"\nport = {port}\npassword = "{password}"\nkeepalive = 5\n\n'
-        + extra
-    )
+    broker = {"host": host, "port": port, "password": password, "keepalive": 5}
+    path.write_text(device_file(device_id, role, site, broker, role_table=extra), encoding="utf-8")
     return path
 
 

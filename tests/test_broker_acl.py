@@ -21,7 +21,8 @@ def design_allows(site: str, user: str, role: str, access: str, topic: str) -> b
     """DESIGN.md: a device writes only cmd/<itself> and device/<itself>/…, reads reply/<itself>,
     state/…, event/…, config, every device's status (online/offline). The dispatcher (hub)
     answers, publishes state, events and config, and reads commands and device health; the
-    technician (admin) also reads device health."""
+    technician (admin) and the web service (web, for the leader's dashboard) also read device
+    health."""
     root = f"luot/{site}/"
     if not topic.startswith(root):
         return False
@@ -35,7 +36,7 @@ def design_allows(site: str, user: str, role: str, access: str, topic: str) -> b
         return True
     if kind == "device" and rel.endswith("/status"):
         return True  # every device shows whether the dispatcher is online
-    return (role == "hub" and kind in ("cmd", "device")) or (role == "admin" and kind == "device")
+    return (role == "hub" and kind in ("cmd", "device")) or (role in ("admin", "web") and kind == "device")
 
 
 def topics_for(site: str, user: str, other: str) -> list[tuple[str, str | None]]:

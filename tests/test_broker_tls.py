@@ -70,7 +70,7 @@ clients = true
     broker.start()
     try:
         here = out / "kiosk-1/here.toml"
-        here.write_text(device_toml.replace("/etc/luot/password", str(out / "kiosk-1/password"))
+        here.write_text(device_toml.replace("/etc/luot/kiosk.password", str(out / "kiosk-1/password"))
                         .replace("/etc/luot/ca.crt", str(out / "kiosk-1/ca.crt")))
         device = load_device(here)
         b = device.broker

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from counter_button.light import FLASH_S, Debouncer, Light
+from counter_button.buttons import Debouncer
+from counter_button.light import FLASH_S, Light
 
 
 def levels(light: Light, start: float, end: float, step: float = 0.01) -> list[tuple[float, bool]]:

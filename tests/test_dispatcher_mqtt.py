@@ -1,7 +1,7 @@
 """The dispatcher's invariants through a real broker: what every device relies on."""
 
+import logging
 import threading
-import time
 import uuid
 
 import paho.mqtt.client as paho
@@ -216,12 +216,17 @@ def test_anonymous_and_wrong_passwords_are_refused(broker, site):
         assert result[0].is_failure, f"{username} was let in"
 
 
-def test_a_dispatcher_started_before_its_broker_connects_when_it_comes(broker, site, tmp_path, connect):
+def test_a_dispatcher_started_before_its_broker_connects_when_it_comes(broker, site, tmp_path, connect,
+                                                                       caplog):
     broker.stop()
     hub = Dispatcher(site, tmp_path / "early.db", broker.settings("hub"))
+    caplog.set_level(logging.WARNING, logger="dispatcher")
     hub.start()
     try:
-        time.sleep(1.5)  # a few failed attempts, with backoff
+        def failed_attempts() -> int:
+            return sum("cannot reach the broker" in r.getMessage() for r in caplog.records)
+
+        wait_for(lambda: failed_attempts() >= 2, what="two failed attempts, with backoff")
         assert not hub.client.is_connected()
         broker.start()
         wait_for(hub.client.is_connected, timeout=15, what="the dispatcher to connect")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from display.speech import (
+from luot.speech import (
     CHIME,
     DIGITS,
     PAUSE,

@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 
 from display.board import vietnamese_date
-from display.speech import CallSpeech
 from display.state import BoardState, counter_region
+from luot.speech import CallSpeech
 
 CATALOGUE = {
     "name": "Trung tâm Phục vụ hành chính công phường Thử Nghiệm",

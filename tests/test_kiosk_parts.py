@@ -73,7 +73,7 @@ def test_a_card_without_old_id_number_is_read():
 def test_foreign_codes_get_a_plain_message(code):
     with pytest.raises(CardError) as e:
         parse_card(code, SECRET, TODAY)
-    assert "Căn cước" in e.value.vi and "ID card" in e.value.en
+    assert "căn cước / CCCD" in e.value.vi and "ID card" in e.value.en
 
 
 @pytest.mark.parametrize("birth", ["31021960", "15042030", "1504196", "00001960"])

@@ -40,6 +40,7 @@ class PtyPrinter:
         self.received = bytearray()
         self.printers: list[TicketPrinter] = []
         self.answers: dict[int, bytes] = {1: b"\x12", 2: b"\x12", 4: b"\x12"}
+        self.after_cut: dict[int, bytes] = {}  # answers from the first cut on: a jam after a job
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
@@ -56,6 +57,9 @@ class PtyPrinter:
                 return
             self.received.extend(chunk)
             data = tail + chunk
+            if CUT in data and self.after_cut:
+                self.answers.update(self.after_cut)
+                self.after_cut = {}
             for i in range(len(data) - 2):
                 if data[i:i + 2] == b"\x10\x04" and data[i + 2] in self.answers:
                     os.write(self.master, self.answers[data[i + 2]])

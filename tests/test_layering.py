@@ -8,13 +8,15 @@ beside them and may use any of them, never the other way round.
 from __future__ import annotations
 
 import ast
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE = "luot"
-ROLES = ("dispatcher", "kiosk", "display", "counter_button", "broker_config", "provisioning")
+ROLES = ("dispatcher", "kiosk", "display", "counter_button", "broker_config", "provisioning", "web", "city")
 TOOLS = ("tools", "testbed", "bench")
 PROJECT = (CORE, *ROLES, *TOOLS)
 
@@ -50,3 +52,13 @@ def test_a_role_imports_no_tool(role):
     wrong = [f"{file}:{line} imports {target}"
              for file, line, target in project_imports(role) if target in TOOLS]
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_readme_map_names_every_folder_and_only_those() -> None:
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    folders = {line.split("/", 1)[0] for line in tracked.splitlines()
+               if "/" in line and not line.startswith(".")}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Working on Lượt", 1)[1].split("\n## ", 1)[0]
+    mapped = set(re.findall(r"^\| `([^`/]+)/` \|", section, flags=re.M))
+    assert mapped == folders

@@ -15,7 +15,7 @@ from helpers import wait_for, write_device_toml
 from test_counter import health_reader  # noqa: F401  (a fixture)
 
 import luot.ledboard as ledboard
-from display.led_board import LedHallBoard, led_settings, main_led
+from display.led_hall import LedHallBoard, led_settings, main_led
 from luot.config import ConfigError, Section, load_device
 from luot.ledboard import BAD_REPLY, NO_ANSWER, OK, UNPLUGGED, BusConfig, LedBus, blinking
 from luot.ledboard.ascii import AsciiBoard
@@ -291,7 +291,7 @@ def test_the_hallway_board_shows_the_last_calls(dispatcher, connect, broker, sit
 def test_main_led_runs_the_node_until_sigterm(dispatcher, connect, broker, site, tmp_path):
     emulator = PtyBoard("ascii")
     path = display_toml(tmp_path, broker, site, ROWS.format(port=emulator.port))
-    code = f"from display.led_board import main_led; from luot.config import load_device; " \
+    code = f"from display.led_hall import main_led; from luot.config import load_device; " \
            f"raise SystemExit(main_led(load_device({str(path)!r})))"
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)

@@ -47,14 +47,17 @@ def test_every_device_gets_a_bundle_that_loads(bundles: tuple[Path, Path]) -> No
         assert oct((folder / "password").stat().st_mode & 0o777) == "0o600"
         assert (folder / "password").read_text().strip() == secrets[d.id]
         assert check_password_line(passwd[d.id], secrets[d.id])
-        text = (folder / "device.toml").read_text().replace("/etc/luot/password", str(folder / "password"))
+        text = (folder / "device.toml").read_text().replace(f"/etc/luot/{d.role}.password",
+                                                            str(folder / "password"))
         (folder / "here.toml").write_text(text)
         device = load_device(folder / "here.toml")
         assert (device.id, device.role, device.site) == (d.id, d.role, site.id)
         assert device.broker.password == secrets[d.id]
         assert device.broker.host == ("localhost" if d.role == "hub" else "luot-hub.local")
     hub = tomllib.loads((out / "hub/device.toml").read_text())
-    assert hub["hub"] == {"site_file": "/etc/luot/site.toml", "database": "/var/lib/luot/luot.db"}
+    assert hub["hub"] == {"site_file": "/etc/luot/site.toml", "database": "/var/lib/luot/luot.db",
+                          "backup": {"folder": "/var/lib/luot/backups", "keep_days": 14},
+                          "retention": {"citizen_days": 1, "ticket_months": 12, "command_days": 30}}
     assert (out / "hub/site.toml").read_text() == site_file.read_text()
     conf = (out / "hub/broker/mosquitto.conf").read_text()
     assert "password_file /etc/luot/broker/passwd\n" in conf and "allow_anonymous false\n" in conf

@@ -3,7 +3,10 @@ boot partition (mkfs.vfat) and a root partition, read back with mtools and check
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -79,6 +82,21 @@ def listing(image: Path, folder: str) -> set[str]:
     return {line.rstrip("/").rsplit("/", 1)[-1] for line in done.stdout.decode().splitlines() if line}
 
 
+def make_repo(folder: Path, wheel_bytes: bytes = b"PK\x05\x06" + bytes(18)) -> Path:
+    """A repository as `luot provision repo` lays it out, small: what `image` reads from it."""
+    wheels = folder / "wheels"
+    wheels.mkdir(parents=True)
+    wheel = wheels / "luot-0.1.0-py3-none-any.whl"
+    wheel.write_bytes(wheel_bytes)
+    (wheels / "index.html").write_text(f'<a href="{wheel.name}">{wheel.name}</a>\n')
+    (folder / "debian/bookworm").mkdir(parents=True)
+    (folder / "debian/bookworm/InRelease").write_text("signed index\n")
+    (folder / "repo.gpg").write_bytes(b"\x99public key")
+    digest = hashlib.sha256(wheel_bytes).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps({"luot": {"wheel": wheel.name, "sha256": digest}}))
+    return folder
+
+
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[Path, Path, Path]:
     site = tmp_path / "site.toml"
@@ -86,13 +104,14 @@ def setup(tmp_path: Path) -> tuple[Path, Path, Path]:
                     'wifi_ssid = "UBND Phường"\nwifi_password = "mật khẩu wifi"\nwifi_country = "VN"\n')
     key = tmp_path / "id_ed25519.pub"
     key.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests kythuat@laptop\n")
+    make_repo(tmp_path / "repo")
     return site, tmp_path / "bundles", key
 
 
 def provision(capsys: pytest.CaptureFixture[str], site: Path, out: Path, key: Path, image: Path,
               device: str, *extra: str) -> tuple[int, str]:
     code = main(["image", "--site", str(site), "--out", str(out), "--device", device, "--image", str(image),
-                 "--ssh-key", str(key), *extra])
+                 "--ssh-key", str(key), "--repo", str(site.parent / "repo"), *extra])
     return code, capsys.readouterr().out
 
 
@@ -112,19 +131,28 @@ def test_bookworm_image_gets_firstrun_and_the_bundle(tmp_path: Path, setup: tupl
     image = make_image(tmp_path, cloud_init=False)
     code, text = provision(capsys, site, out, key, image, "quay-3")
     assert code == 0, text
-    assert "bookworm style" in text
-    assert read_back(image, "luot/device.toml") == (out / "quay-3/device.toml").read_text()
-    assert read_back(image, "luot/password") == (out / "quay-3/password").read_text()
-    assert {"luot-counter.service", "luot-display.service"} <= listing(image, "luot/systemd")
+    assert "bookworm style" in text and "from the hub (luot-hub.local)" in text
+    assert read_back(image, "luot/devices/quay-3/device.toml") == (out / "quay-3/device.toml").read_text()
+    assert read_back(image, "luot/devices/quay-3/password") == (out / "quay-3/password").read_text()
+    assert read_back(image, "luot/report-install.py").startswith('"""Tell the hub how')
+    names = listing(image, "luot")
+    assert {"install.sh", "firstboot.sh", "luot-firstboot.service", "repo.gpg"} <= names
+    assert "repo" not in names and "systemd" not in names, "a counter gets the key, not the repository"
     install = read_back(image, "luot/install.sh")
     assert bash_syntax_ok(install) and "systemctl enable luot-counter.service" in install
-    assert "python3-lgpio" in install and "pip install --upgrade luot" in install
+    assert "pip install --no-index --find-links http://luot-hub.local:8090/wheels/index.html" in install
+    wheel = "luot-0.1.0-py3-none-any.whl"
+    digest = hashlib.sha256((site.parent / "repo/wheels" / wheel).read_bytes()).hexdigest()
+    assert f"'luot @ http://luot-hub.local:8090/wheels/{wheel}#sha256={digest}'" in install
+    assert "pygame" not in install and "[screen]" not in install, "a counter draws nothing"
+    assert "take \"$B/devices/quay-3/password\" /etc/luot/counter.password 0640" in install
     firstrun = read_back(image, "firstrun.sh")
-    assert bash_syntax_ok(firstrun)
+    assert bash_syntax_ok(firstrun) and bash_syntax_ok(read_back(image, "luot/firstboot.sh"))
     assert "set_hostname luot-quay-3" in firstrun and "kythuat" in firstrun
     assert "enable_ssh -k 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests kythuat@laptop'" in firstrun
     assert "set_wlan 'UBND Phường' 'mật khẩu wifi' VN" in firstrun
     assert "set_timezone Asia/Ho_Chi_Minh" in firstrun
+    assert "systemctl enable luot-firstboot.service" in firstrun
     cmdline = read_back(image, "cmdline.txt")
     assert cmdline == CMDLINE.strip() + " " + CMDLINE_RUN + "\n"
     assert "user-data" not in listing(image, "")
@@ -134,39 +162,116 @@ def test_bookworm_image_gets_firstrun_and_the_bundle(tmp_path: Path, setup: tupl
     assert code == 0 and read_back(image, "cmdline.txt") == cmdline
 
 
-def test_trixie_image_gets_cloud_init(tmp_path: Path, setup: tuple[Path, Path, Path],
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_trixie_hub_carries_the_repository(tmp_path: Path, setup: tuple[Path, Path, Path],
+                                          capsys: pytest.CaptureFixture[str]) -> None:
     site, out, key = setup
     image = make_image(tmp_path, cloud_init=True)
-    wheel = tmp_path / "luot-0.1.0-py3-none-any.whl"
-    wheel.write_bytes(b"PK\x05\x06" + bytes(18))
-    code, text = provision(capsys, site, out, key, image, "hub", "--wheel", str(wheel))
+    code, text = provision(capsys, site, out, key, image, "hub")
     assert code == 0, text
-    assert "trixie style" in text
+    assert "trixie style" in text and "from its own card" in text
     user_data = read_back(image, "user-data")
     assert user_data.startswith("#cloud-config\n")
     assert 'hostname: "luot-hub"' in user_data and 'name: "kythuat"' in user_data
-    assert "[bash, /boot/firmware/luot/install.sh]" in user_data
+    assert "[systemctl, start, --no-block, luot-firstboot.service]" in user_data, "retried, not runcmd once"
     network = read_back(image, "network-config")
     assert '"UBND Phường":\n          password: "mật khẩu wifi"' in network
     meta = read_back(image, "meta-data")
     assert meta.startswith("instance-id: luot-hub-")
     assert read_back(image, "cmdline.txt") == CMDLINE, "cloud-init needs no change to cmdline.txt"
     assert "firstrun.sh" not in listing(image, "")
-    names = listing(image, "luot")
-    assert {"device.toml", "password", "site.toml", "install.sh", wheel.name, "broker"} <= names
-    assert read_back(image, "luot/broker/acl") == (out / "hub/broker/acl").read_text()
-    assert "luot.conf" in listing(image, "luot/systemd/mosquitto.service.d")
+    assert {"device.toml", "password", "site.toml", "broker"} <= listing(image, "luot/devices/hub")
+    assert read_back(image, "luot/devices/hub/broker/acl") == (out / "hub/broker/acl").read_text()
+    assert read_back(image, "luot/repo/manifest.json") == (site.parent / "repo/manifest.json").read_text()
+    assert "luot-0.1.0-py3-none-any.whl" in listing(image, "luot/repo/wheels")
     install = read_back(image, "luot/install.sh")
-    assert bash_syntax_ok(install) and f'pip install --upgrade "$B/{wheel.name}"' in install
-    assert "systemctl enable mosquitto.service luot-dispatcher.service" in install
+    assert bash_syntax_ok(install)
+    assert "deb [signed-by=/etc/luot/repo.gpg] file:///srv/luot/repo/debian/$VERSION_CODENAME ./" in install
+    assert "--find-links file:///srv/luot/repo/wheels/index.html" in install
+    assert "--trusted-host" not in install
+    assert "systemctl enable mosquitto.service luot-repo.service luot-dispatcher.service luot-backup.timer" \
+        in install
+    assert "mosquitto lighttpd" in install
     assert root_untouched(image)
 
-    provision(capsys, site, out, key, image, "hub", "--wheel", str(wheel))
+    provision(capsys, site, out, key, image, "hub")
     assert read_back(image, "meta-data") == meta, "the same content keeps the same instance id"
     main(["rotate", "hub", "--site", str(site), "--out", str(out)])
-    provision(capsys, site, out, key, image, "hub", "--wheel", str(wheel))
+    provision(capsys, site, out, key, image, "hub")
     assert read_back(image, "meta-data") != meta, "new content: cloud-init must run again"
+
+
+def test_hub_and_kiosk_on_one_pi(tmp_path: Path, setup: tuple[Path, Path, Path],
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    site, out, key = setup
+    image = make_image(tmp_path, cloud_init=False)
+    code, text = provision(capsys, site, out, key, image, "kiosk-1", "--device", "hub")
+    assert code == 0, text
+    assert "hub (hub), kiosk-1 (kiosk), host name luot-hub" in text
+    assert {"hub", "kiosk-1"} <= listing(image, "luot/devices")
+    install = read_back(image, "luot/install.sh")
+    for role, device in (("hub", "hub"), ("kiosk", "kiosk-1")):
+        assert f'take "$B/devices/{device}/device.toml" /etc/luot/{role}.toml 0644' in install
+        assert f'take "$B/devices/{device}/password" /etc/luot/{role}.password 0640' in install
+    kiosk = read_back(image, "luot/devices/kiosk-1/device.toml")
+    assert 'password_file = "/etc/luot/kiosk.password"' in kiosk
+    assert "'luot[screen] @ file:///srv/luot/repo/wheels/" in install
+    assert "luot-dispatcher.service luot-backup.timer luot-kiosk.service" in install
+    assert "mosquitto lighttpd fonts-dejavu-core" in install
+    firstboot = read_back(image, "luot/firstboot.sh")
+    assert '"$ETC/hub.toml" luot/test-ward/device/hub/status luot/test-ward/device/hub/install' in firstboot
+    assert '"$ETC/kiosk.toml" luot/test-ward/device/kiosk-1/status' in firstboot
+
+    code, text = provision(capsys, site, out, key, image, "kiosk-1", "--device", "kiosk-2")
+    assert code == 2 and "one Pi runs one kiosk: kiosk-1 and kiosk-2 cannot share it" in text
+
+
+URL = re.compile(r"\b([a-z][a-z0-9+.-]*)://([^/\s\"'\]:]*)")
+INTERNET = ("pypi", "pythonhosted", "debian.org", "raspberrypi.com", "raspberrypi.org", "github", "ubuntu")
+
+
+@pytest.mark.parametrize(("device", "cloud_init"), [("hub", False), ("quay-1", False), ("tv-1", True),
+                                                    ("kiosk-1", True)])
+def test_first_boot_reaches_nothing_but_the_hub(tmp_path: Path, setup: tuple[Path, Path, Path],
+                                                 capsys: pytest.CaptureFixture[str], device: str,
+                                                 cloud_init: bool) -> None:
+    """Every script the card runs names no host but the hub, and pip never asks an index."""
+    site, out, key = setup
+    image = make_image(tmp_path, cloud_init=cloud_init)
+    assert provision(capsys, site, out, key, image, device)[0] == 0
+    scripts = ["luot/install.sh", "luot/firstboot.sh", "luot/luot-firstboot.service",
+               "luot/report-install.py"]
+    scripts += ["user-data", "network-config"] if cloud_init else ["firstrun.sh", "cmdline.txt"]
+    for name in scripts:
+        text = read_back(image, name)
+        hosts = {(scheme, host) for scheme, host in URL.findall(text)}
+        assert hosts <= {("http", "luot-hub.local"), ("file", "")}, f"{name} names {hosts}"
+        assert not [w for w in INTERNET if w in text.lower()], name
+        assert not re.search(r"pip3? install(?: --upgrade)? luot", text), name
+        for line in re.findall(r".*pip3? (?:install|download).*", text):
+            assert "--no-index" in line, f"{name}: {line}"
+    install = read_back(image, "luot/install.sh")
+    assert install.count("apt-get") == 1 and "Dir::Etc::SourceParts=/etc/luot/apt/parts" in install, \
+        "apt reads only the hub's source"
+
+
+def test_every_secret_on_the_card_is_taken_off_it_first(tmp_path: Path, setup: tuple[Path, Path, Path],
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    site, out, key = setup
+    image = make_image(tmp_path, cloud_init=True)
+    assert provision(capsys, site, out, key, image, "hub", "--device", "tv-1")[0] == 0
+    install = read_back(image, "luot/install.sh")
+    secrets_step = install.index('step "secrets off the card"')
+    assert secrets_step < install.index('step "the centre\'s repository"') < install.index("apt-get")
+    on_card = [f"devices/{d}/{name}" for d in ("hub", "tv-1") for name in listing(image, f"luot/devices/{d}")]
+    for path in on_card:
+        if path.endswith("/broker"):
+            assert f'for f in "$B/{path}"/*; do take "$f"' in install
+        else:
+            assert f'take "$B/{path}" /etc/luot/' in install, path
+    assert 'rm -f "$B/../network-config"' in install, "the Wi-Fi password in network-config leaves too"
+    assert oct((out / "hub/site.toml").stat().st_mode & 0o777) == "0o600"
+    for secret in ("hub/broker/passwd", "hub/broker/mosquitto.conf", "hub/password", "secrets"):
+        assert oct((out / secret).stat().st_mode & 0o777) == "0o600", secret
 
 
 def test_style_can_be_forced(tmp_path: Path, setup: tuple[Path, Path, Path],
@@ -176,6 +281,7 @@ def test_style_can_be_forced(tmp_path: Path, setup: tuple[Path, Path, Path],
     code, text = provision(capsys, site, out, key, image, "tv-1", "--style", "trixie")
     assert code == 0 and "trixie style" in text
     assert "luot-display.service" in read_back(image, "luot/install.sh")
+    assert "'luot[screen] @ http://luot-hub.local:8090/" in read_back(image, "luot/install.sh")
     assert read_back(image, "user-data").startswith("#cloud-config")
 
 
@@ -205,14 +311,17 @@ def test_bad_images_and_inputs_are_explained(tmp_path: Path, setup: tuple[Path, 
     bad_key.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
     code, text = provision(capsys, site, out, bad_key, image, "quay-1")
     assert code == 2 and "not one OpenSSH public key line" in text
-    code, text = provision(capsys, site, out, key, image, "quay-1", "--wheel", str(key))
-    assert code == 2 and "not a wheel file" in text
+    (site.parent / "repo/wheels/luot-0.1.0-py3-none-any.whl").write_bytes(b"PK tampered")
+    code, text = provision(capsys, site, out, key, image, "quay-1")
+    assert code == 2 and "its SHA-256 differs from the manifest's" in text
+    code, text = provision(capsys, site, out, key, image, "quay-1", "--repo", str(tmp_path / "nowhere"))
+    assert code == 2 and "no manifest.json; make the repository with `luot provision repo`" in text
 
     (tmp_path / "c").mkdir()
     small = make_image(tmp_path / "c", cloud_init=False, boot_mib=1)
-    wheel = tmp_path / "luot-0.1.0-py3-none-any.whl"
-    wheel.write_bytes(os.urandom(2 * MiB))
-    code, text = provision(capsys, site, out, key, small, "quay-1", "--wheel", str(wheel))
+    shutil.rmtree(site.parent / "repo")
+    make_repo(site.parent / "repo", os.urandom(2 * MiB))
+    code, text = provision(capsys, site, out, key, small, "hub")
     assert code == 2 and "the boot partition is full" in text
 
 

@@ -1,4 +1,5 @@
-"""The units in systemd/: `systemd-analyze verify` clean, the service contract, and exposure."""
+"""The units in systemd/ (they travel in the wheel as provisioning/systemd): `systemd-analyze verify`
+clean, the service contract, and exposure."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from provisioning.firstboot import FIRSTBOOT_UNIT
+from provisioning.roles import ROLES, config_file
 
 UNITS = Path(__file__).resolve().parent.parent / "systemd"
 ROLE_UNITS = {
@@ -17,7 +19,10 @@ ROLE_UNITS = {
     "luot-counter.service": 4.0,
     "luot-display.service": 6.0,
     "luot-kiosk.service": 6.0,
+    "luot-web.service": 4.0,
 }
+# The hub's repository server and its nightly backup: not roles, but as hardened.
+HUB_UNITS = {"luot-repo.service": 2.0, "luot-backup.service": 2.0}
 SYSTEM_UNITS = next((p for p in (Path("/usr/lib/systemd/system"), Path("/lib/systemd/system"))
                      if (p / "sysinit.target").exists()), None)
 
@@ -52,8 +57,10 @@ def make_root(tmp_path: Path, units: dict[str, str]) -> Path:
 
 
 def our_units() -> dict[str, str]:
-    found = {p.relative_to(UNITS).as_posix(): p.read_text() for p in UNITS.rglob("*") if p.is_file()}
-    assert set(ROLE_UNITS) | {"mosquitto.service.d/luot.conf"} <= set(found)
+    found = {p.relative_to(UNITS).as_posix(): p.read_text() for p in UNITS.rglob("*")
+             if p.suffix in (".service", ".timer") or p.parent.suffix == ".d"}
+    expected = {*ROLE_UNITS, *HUB_UNITS, "mosquitto.service.d/luot.conf", "luot-backup.timer"}
+    assert expected <= set(found)
     return found
 
 
@@ -65,7 +72,8 @@ def verify(root: Path, unit: str) -> str:
 
 def test_every_unit_verifies_clean(tmp_path: Path) -> None:
     root = make_root(tmp_path, our_units())
-    problems = {unit: verify(root, unit) for unit in [*ROLE_UNITS, "mosquitto.service"]}
+    problems = {unit: verify(root, unit)
+                for unit in [*ROLE_UNITS, *HUB_UNITS, "luot-backup.timer", "mosquitto.service"]}
     assert problems == dict.fromkeys(problems, "")
 
 
@@ -90,14 +98,14 @@ def test_role_units_follow_the_service_contract(unit: str) -> None:
     assert f"luot {unit.removeprefix('luot-').removesuffix('.service')} --config" in text
 
 
-@pytest.mark.parametrize("unit", ROLE_UNITS)
+@pytest.mark.parametrize("unit", [*ROLE_UNITS, *HUB_UNITS])
 def test_security_exposure_is_within_target(unit: str) -> None:
     done = subprocess.run(["systemd-analyze", "security", "--offline=true", str(UNITS / unit)],
                           capture_output=True, text=True, timeout=60)
     found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", done.stdout)
     if found is None:
         pytest.skip(f"this systemd-analyze cannot review unit files offline: {done.stderr.strip()[:200]}")
-    assert float(found[1]) <= ROLE_UNITS[unit]
+    assert float(found[1]) <= {**ROLE_UNITS, **HUB_UNITS}[unit]
 
 
 def test_the_first_boot_unit_verifies_clean(tmp_path: Path) -> None:
@@ -115,3 +123,14 @@ def test_mosquitto_with_our_drop_in_is_hardened_too(tmp_path: Path) -> None:
         pytest.skip(f"this systemd-analyze cannot review unit files offline: {done.stderr.strip()[:200]}")
     assert float(found[1]) <= 4.0
     assert "User=/DynamicUser=" in done.stdout and "Service runs under a static non-root user" in done.stdout
+
+
+@pytest.mark.parametrize("role", ["hub", "kiosk", "display", "counter"])
+def test_each_role_unit_reads_the_file_first_boot_installs(role: str) -> None:
+    """One Pi may carry two roles: each unit names its own role's file, the one install.sh writes."""
+    units = [u for u in ROLES[role].units if u.startswith("luot-") and u.endswith(".service")
+             and u != "luot-repo.service"]
+    for unit in units:
+        assert f"--config {config_file(role)}" in UNITS.joinpath(unit).read_text(), unit
+    if role in ("kiosk", "display"):
+        assert "DeviceAllow=char-ttyS rw" in UNITS.joinpath(units[0]).read_text(), "the GPIO UART"

@@ -1,23 +1,29 @@
-"""`luot admin`: open or close the day and look at the queue, as the `admin` device.
+"""`luot admin`: open or close the day and look at the queue, as the `admin` device;
+on a hub, bring back a backup of its database.
 
     luot admin --config /etc/luot/admin.toml status
     luot admin --config /etc/luot/admin.toml close
-
-Exits 1 when the dispatcher or any device says `offline` (the state shown may be stale).
+    luot admin restore /media/usb/luot-2026-11-30-223000.db [--database /var/lib/luot/luot.db] [--force]
 """
 
 from __future__ import annotations
 
 import argparse
+import sqlite3
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from dispatcher.backup import BackupError, restore
 from luot import protocol as p
-from luot.config import ConfigError, load_device
+from luot.config import ConfigError, DeviceConfig, load_device, load_site
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
+from luot.words import minutes_text
+from tools.inventory import format_devices, problems, read_devices
 
 ACTIONS = ("status", "open", "close")
+DEFAULT_SITE = Path("/etc/luot/site.toml")
 
 
 def format_status(link: HubLink) -> str:
@@ -29,17 +35,10 @@ def format_status(link: HubLink) -> str:
         f"Ngày {site.get('day', '?')}: {'mở' if site.get('open') else 'đóng'} (open: {site.get('open')}),"
         f" đang lấy số (taking): {site.get('taking')}",
         f"Đã cấp {site.get('issued', 0)} · đang chờ {site.get('waiting', 0)} ·"
-        f" đã phục vụ {site.get('served', 0)} · chờ trung bình {site.get('avg_wait_min')} phút",
+        f" đã phục vụ {site.get('served', 0)} · chờ trung bình {minutes_text(site.get('avg_wait_min'))[0]}",
         "",
         "Quầy  Trạng thái  Số      Lĩnh vực",
     ]
-    statuses = link.device_statuses()
-    hub = statuses.get(link.hub_id, "?")
-    lines[1:1] = [f"Bộ điều phối (dispatcher): {_status_words(hub)}"]
-    offline = sorted(d for d, s in statuses.items()
-                     if s != "online" and d not in (link.hub_id, link.device_id))
-    if offline:
-        lines[2:2] = [f"Thiết bị ngoại tuyến (devices offline): {', '.join(offline)}"]
     counters = link.states(p.COUNTER_STATES)
     for _, state in sorted(counters.items(), key=lambda kv: kv[1]["counter"]):
         ticket = state.get("ticket") or {}
@@ -56,33 +55,67 @@ def format_status(link: HubLink) -> str:
     return "\n".join(lines)
 
 
-def _status_words(status: str) -> str:
-    if status == "online":
-        return "trực tuyến (online)"
-    return f"NGOẠI TUYẾN, trạng thái có thể cũ (OFFLINE, the state may be stale): {status}"
+def device_status(device: DeviceConfig, site_file: Path | None, timeout: float) -> tuple[str, bool]:
+    """The devices' table and whether all is well: every device of the site file's inventory
+    (the hub's /etc/luot/site.toml when none is named), else every device the broker knows."""
+    inventory = []
+    if site_file is not None or DEFAULT_SITE.is_file():
+        try:
+            inventory = list(load_site(site_file or DEFAULT_SITE).devices)
+        except ConfigError as e:
+            return e.explain("luot admin: the site's inventory: "), False
+    reports = read_devices(device.broker, device.site, device.id, timeout)
+    wrong = problems(inventory, reports)
+    lines = [format_devices(inventory, reports)]
+    if wrong:
+        lines += ["", "Cần xử lý · To see to:", *(f"  {line}" for line in wrong)]
+    return "\n".join(lines), not wrong
 
 
-def all_online(link: HubLink) -> bool:
-    """The dispatcher says online and no device (but this one) has left an `offline` behind."""
-    statuses = link.device_statuses()
-    return link.hub_online and all(
-        s == "online" for d, s in statuses.items() if d != link.device_id
-    )
+def restore_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="luot admin restore",
+        description="On the hub, with luot-dispatcher stopped: bring a backup made by `luot backup` "
+                    "back as the hub's database. Then start luot-dispatcher; every device gets the "
+                    "restored state.")
+    parser.add_argument("backup", type=Path, help="a backup file, luot-YYYY-MM-DD-HHMMSS.db")
+    parser.add_argument("--database", type=Path, default=Path("/var/lib/luot/luot.db"),
+                        help="the hub's database (default: %(default)s)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing database (it is kept beside, renamed)")
+    return parser
+
+
+def restore_main(argv: list[str]) -> int:
+    """`luot admin restore`: local to the hub, no broker needed."""
+    args = restore_parser().parse_args(argv)
+    try:
+        print(restore(args.backup, args.database, force=args.force))
+    except (BackupError, OSError, sqlite3.Error) as e:
+        print(f"luot admin restore: {e}")
+        return 1
+    print("Start the dispatcher now: systemctl start luot-dispatcher")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["restore"]:
+        return restore_main(argv[1:])
     parser = argparse.ArgumentParser(prog="luot admin", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, default=Path("/etc/luot/admin.toml"),
                         help="the admin device's file (role = \"admin\")")
     parser.add_argument("action", choices=ACTIONS)
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the hub")
+    parser.add_argument("--site", type=Path, default=None,
+                        help=f"the site file whose devices `status` lists (default: {DEFAULT_SITE})")
     args = parser.parse_args(argv)
     try:
         device = load_device(args.config)
         device.require_role("admin", "admin")
     except ConfigError as e:
-        print(f"luot admin: configuration error: {e}")
+        print(e.explain("luot admin: configuration error: "))
         return 2
     link = HubLink(device.broker, device_id=device.id, site=device.site, purpose="admin")
     link.start()
@@ -94,8 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.action != "status":
             expected = link.request(args.action, timeout=args.timeout)["site"]
         deadline = time.monotonic() + args.timeout
-        while not (link.state(p.CONFIG) and link.state(p.SITE_STATE)
-                   and link.hub_id in link.device_statuses()) or (
+        while not (link.state(p.CONFIG) and link.state(p.SITE_STATE)) or (
             expected is not None and link.state(p.SITE_STATE) != expected
         ):
             if time.monotonic() > deadline:
@@ -103,7 +135,12 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             time.sleep(0.05)
         print(format_status(link))
-        return 0 if all_online(link) else 1
+        if args.action != "status":
+            return 0
+        devices, well = device_status(device, args.site, args.timeout)
+        print()
+        print(devices)
+        return 0 if well else 1
     except (CommandRefused, HubTimeout, HubUnreachable) as e:
         print(f"luot admin: {args.action} failed: {e}")
         return 1

@@ -1,7 +1,9 @@
 """`luot check-site SITE.toml [DEVICE.toml …]`: validate the files before a device starts.
 
-Prints a short summary of what the files say, or the first mistake with its file and
-key. Each device file is checked against the site's inventory (id, role, counter) and
+Prints a short summary of what the files say, or every mistake with its file and key:
+those of each file, then those of the files together (a field no counter serves,
+overlapping taking periods, a display showing a counter the site does not have).
+Each device file is checked against the site's inventory (id, role, counter) and
 by its role's own loader, the same code the device runs at start.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import itertools
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -57,23 +60,51 @@ def site_summary(site: SiteConfig) -> list[str]:
     ]
 
 
+def site_mistakes(site: SiteConfig) -> list[ConfigError]:
+    """What the site file says well but the centre cannot work with: a field no counter
+    serves (its citizens would wait for ever), taking periods that overlap."""
+    found = [ConfigError(site.file, "services", f"{s.code} ({s.name}): no counter serves it")
+             for s in site.services if not any(s.code in c.services for c in site.counters)]
+    periods = sorted(site.hours.periods)
+    for (a, b), (c, d) in itertools.pairwise(periods):
+        if c < b:
+            found.append(ConfigError(site.file, "hours.taking",
+                                     f"{a:%H:%M}–{b:%H:%M} and {c:%H:%M}–{d:%H:%M} overlap"))
+    return found
+
+
+def display_mistakes(site: SiteConfig, device: DeviceConfig, settings: Any) -> list[ConfigError]:
+    """A display told to show a counter or a field the site does not have would show nothing there."""
+    counters = {c.number for c in site.counters}
+    services = {s.code for s in site.services}
+    found = [device.error("display.counters", f"{site.file} has no counter {n}")
+             for n in sorted(getattr(settings, "counters", None) or ()) if n not in counters]
+    found += [device.error("display.services", f"{site.file} has no service {code!r}")
+              for code in sorted(getattr(settings, "services", None) or ()) if code not in services]
+    found += [device.error("display.led.rows", f"{site.file} has no counter {row.counter}")
+              for row in getattr(settings, "rows", ()) if row.counter not in (None, *counters)]
+    return found
+
+
 def device_summary(site: SiteConfig, device: DeviceConfig) -> str:
     entry = site.device(device.id)
     if entry is None:
-        raise ConfigError(device.file, "id", f"{device.id!r} is not in the inventory of {site.file}")
+        raise device.error("id", f"{device.id!r} is not in the inventory of {site.file}")
     if entry.role != device.role:
-        raise ConfigError(device.file, "role", f"is {device.role!r} but {site.file} lists {device.id} "
-                                               f"as a {entry.role}")
+        raise device.error("role", f"is {device.role!r} but {site.file} lists {device.id} as a {entry.role}")
     if device.site != site.id:
-        raise ConfigError(device.file, "site", f"is {device.site!r} but {site.file} is {site.id!r}")
+        raise device.error("site", f"is {device.site!r} but {site.file} is {site.id!r}")
     loader = role_loader(device.role)
     if loader is not None:
-        loader(device)
+        settings = loader(device)
+        mistakes = display_mistakes(site, device, settings) if device.role == "display" else []
+        if mistakes:
+            raise ConfigError.of(mistakes)
         if device.role == "counter":
             number = device.role_settings.get("number")
             if number != entry.counter:
-                raise ConfigError(device.file, "counter.number",
-                                  f"is {number} but {site.file} gives {device.id} counter {entry.counter}")
+                raise device.error("counter.number",
+                                   f"is {number} but {site.file} gives {device.id} counter {entry.counter}")
     checked = "[" + device.role + "] checked" if loader else "no [" + device.role + "] table to check"
     return (f"✓ {device.file}: {device.id} ({device.role}) → {device.broker.host}:{device.broker.port}"
             f"{' TLS' if device.broker.tls else ''}; {checked}")
@@ -87,11 +118,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         site = load_site(args.site)
+        mistakes = site_mistakes(site)
+        if mistakes:
+            raise ConfigError.of(mistakes)
         lines = site_summary(site)
         for path in args.devices:
             lines.append(device_summary(site, load_device(path)))
     except ConfigError as e:
-        print(f"✗ LỖI / error: {e}")
+        print(e.explain("✗ LỖI / error: "))
         return 2
     print("\n".join(lines))
     print("Hợp lệ / valid.")

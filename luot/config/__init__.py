@@ -10,6 +10,7 @@ from luot.config.lines import KeyLines
 from luot.config.section import ConfigError, Section, open_toml, read_toml
 from luot.config.site import load_site
 from luot.config.site_model import (
+    CitizenLimits,
     Counter,
     DeviceEntry,
     PriorityCategory,
@@ -18,11 +19,13 @@ from luot.config.site_model import (
     SiteConfig,
     TakingHours,
 )
+from luot.config.write import device_file, dump_toml
 
 __all__ = [
     "ID_PATTERN",
     "ROLES",
     "BrokerSettings",
+    "CitizenLimits",
     "ConfigError",
     "Counter",
     "DeviceConfig",
@@ -35,6 +38,8 @@ __all__ = [
     "SiteConfig",
     "TakingHours",
     "counter_number",
+    "device_file",
+    "dump_toml",
     "load_device",
     "load_site",
     "open_toml",

@@ -10,7 +10,7 @@ from typing import Any
 from luot.config.lines import KeyLines
 from luot.config.section import ConfigError, Section, open_toml
 
-ROLES = ("hub", "kiosk", "display", "counter", "admin")
+ROLES = ("hub", "kiosk", "display", "counter", "admin", "web")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 ID_HINT = "lower-case letters, digits and '-'"
 

@@ -38,6 +38,10 @@ class ConfigError(Exception):
         self.errors: list[ConfigError] = [self]
         super().__init__(self._one_line())
 
+    def explain(self, prefix: str) -> str:
+        """Every mistake on a line of its own, each after `prefix`, for a command's output."""
+        return "\n".join(f"{prefix}{line}" for line in str(self).splitlines())
+
     def _one_line(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"

@@ -10,6 +10,7 @@ from luot.config.device import ID_HINT, ID_PATTERN, ROLES
 from luot.config.items import SERVICE_CODE, counter_number, period, string, weekday
 from luot.config.section import Section, open_toml
 from luot.config.site_model import (
+    CitizenLimits,
     Counter,
     DeviceEntry,
     PriorityCategory,
@@ -37,7 +38,7 @@ def _service(s: Section, services: list[Service], blocks: list[tuple[int, int, s
     if block_start is not None:
         end = block_start + daily_cap
         for other_start, other_end, other in blocks:
-            if block_start <= other_end and other_start <= end:
+            if block_start < other_end and other_start < end:
                 s.problem("block_start", f"numbers {block_start + 1}–{end} overlap service {other}'s block")
         blocks.append((block_start, end, code))
     return Service(
@@ -152,6 +153,10 @@ def load_site(path: str | Path) -> SiteConfig:
             auto_open=h.bool("auto_open", True),
             requeue_after=q.int("requeue_after", 2, min=0, max=50),
             one_ticket_per_citizen=q.bool("one_ticket_per_citizen", False),
+            citizen_limits=CitizenLimits(
+                per_day=q.int("citizen_numbers_per_day", 0, min=0, max=50),
+                per_field_per_day=q.int("citizen_numbers_per_field_per_day", 0, min=0, max=50),
+            ),
             announce_repeat=a.int("repeat", 2, min=1, max=3),
             announce_english=a.bool("english", False),
             devices=_devices(top, counters, path),

@@ -84,6 +84,16 @@ class DeviceEntry:
 
 
 @dataclass(frozen=True)
+class CitizenLimits:
+    """Numbers one person (a scanned ID card) may take a day, over every channel (kiosk,
+    web, …), beside `one_ticket_per_citizen` (one open number per field). Hanoi's 2025
+    rule is `per_day = 2, per_field_per_day = 1`; 0 is no limit."""
+
+    per_day: int = 0
+    per_field_per_day: int = 0
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     file: str
     id: str
@@ -99,6 +109,7 @@ class SiteConfig:
     auto_open: bool
     requeue_after: int
     one_ticket_per_citizen: bool
+    citizen_limits: CitizenLimits
     announce_repeat: int
     announce_english: bool
     devices: tuple[DeviceEntry, ...]

@@ -97,14 +97,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sound = not headless and _build_voice(args.out.resolve())
         demo = Demo(args.out, args.site, headless=headless, sound=sound)
-    except (ConfigError, ValueError) as e:
+    except ConfigError as e:
+        print(e.explain("luot demo: configuration error: "))
+        return 2
+    except ValueError as e:
         print(f"luot demo: configuration error: {e}")
         return 2
     print(f"Lượt demo: {demo.site.name}")
     print(f"  broker 127.0.0.1:{demo.centre.broker.port}, database {demo.centre.database}")
     try:
         demo.start()
-        print("  hub, display, kiosk and counters 1–3 are online", flush=True)
+        web = " and the web service" if demo.web is not None else ""
+        print(f"  hub, display, kiosk, counters 1–3{web} are online", flush=True)
+        print("\n".join(demo.pages()), flush=True)
         if headless:
             return _headless(demo, args.tickets)
         print(f"  tickets are printed as PNG into {demo.tickets}/; logs in {demo.logs}/")

@@ -1,21 +1,12 @@
 """The demo's centre: its processes, their files, and the steps a person or a script takes.
 
-Mosquitto with the generated configuration on a free loopback port, the
-dispatcher on a fresh database, one kiosk, one hallway display and three
-counters, each its own process under a small supervisor (a crashed one is
-started again; Ctrl-C stops them all). Numbers may be taken at any hour: the
-demo runs on a copy of the site file whose taking hours are all day.
-
-With a screen, the kiosk and the display open windows and the counters are
-driven from this terminal's keyboard. With no screen (`--headless`, or no
-DISPLAY/WAYLAND_DISPLAY) it plays a scripted morning through the same
-processes, then writes the tickets, the display's screenshots and the day's
-report into the output folder and exits.
+What runs, and why, is told in `tools/demo/__init__.py`.
 """
 
 from __future__ import annotations
 
 import random
+import secrets
 import shutil
 import socket
 import sys
@@ -27,9 +18,11 @@ from luot import protocol as p
 from luot.config import ConfigError, SiteConfig
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
 from luot.protocol import Topics
-from testbed.broker import mosquitto_binary
+from testbed.broker import free_port, mosquitto_binary
 from testbed.centre import LocalCentre, wait_until
 from testbed.supervisor import Supervisor
+from testbed.web_service import web_table
+from web.users import ADMIN, counter_user, set_password
 
 EXAMPLE_SITE = luot.EXAMPLE_SITE
 COUNTERS = (1, 2, 3)
@@ -85,6 +78,11 @@ class Demo:
         self.display = self._first("display")
         self.admin = self._first("admin")
         self.counters = {n: self.centre.counter_device(n) for n in COUNTERS}
+        self.web = next(iter(self.centre.device_ids("web")), None)
+        self.web_port = free_port()
+        self.ticket_key = secrets.token_urlsafe(24)
+        self.logins = {ADMIN: secrets.token_urlsafe(9)}
+        self.logins |= {counter_user(n): secrets.token_urlsafe(9) for n in COUNTERS}
         self.files = self._device_files(sound)
         env = {"PYGAME_HIDE_SUPPORT_PROMPT": "1"}
         if headless:
@@ -110,7 +108,30 @@ class Demo:
         }
         for number, device in self.counters.items():
             files[device] = self.centre.device_file(device, f"[counter]\nnumber = {number}\n")
+        if self.web is not None:
+            users = self.centre.workdir / "web-users"
+            for user, password in self.logins.items():
+                set_password(users, user, password)
+            files[self.web] = self.centre.device_file(
+                self.web, web_table(users, port=self.web_port, ticket_key=self.ticket_key))
         return files
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def pages(self) -> list[str]:
+        """The four pages of the web service and their logins, as the demo prints them."""
+        if self.web is None:
+            return ["  (no web device in the site's inventory: no pages)"]
+        counters = ", ".join(f"{counter_user(n)} / {self.logins[counter_user(n)]}" for n in COUNTERS)
+        return [
+            f"  board (a TV's browser):      {self.web_url}/board",
+            f"  officers' consoles:          {self.web_url}/login   ({counters})",
+            f"  the leader's dashboard:      {self.web_url}/login?user=admin   "
+            f"(admin / {self.logins[ADMIN]})",
+            f"  a ticket's page on a phone:  {self.web_url}/t/…   (the QR code on each ticket in tickets/)",
+        ]
 
     # ------------------------------------------------------------------ processes
 
@@ -137,11 +158,14 @@ class Demo:
         for number, device in self.counters.items():
             sup.add(f"counter-{number}", self._luot("counter", device, "--keys"),
                     env=self.env, stdin=True, log_file=log / f"counter-{number}.log")
+        if self.web is not None:
+            sup.add("web", self._luot("web", self.web), env=self.env, log_file=log / "web.log")
         self.watch = StatusWatch(self.centre, self.admin)
         self.link = HubLink(broker.settings(self.admin), device_id=self.admin, site=self.site.id,
                             purpose="demo")
         self.link.start()
         everyone = [self.centre.hub_id, self.display, self.kiosk, *self.counters.values()]
+        everyone += [self.web] if self.web is not None else []
         if not wait_until(lambda: self._all_online(everyone), START_S, step=0.1):
             late = [d for d in everyone if not self.watch.online.get(d)]  # type: ignore[union-attr]
             raise DemoError(f"not online after {START_S:.0f} s: {', '.join(late)}; logs in {log}")

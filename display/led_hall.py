@@ -230,7 +230,7 @@ def main_led(device: DeviceConfig) -> int:
     try:
         settings = led_settings(device)
     except ConfigError as e:
-        print(f"luot display: configuration error: {e}")
+        print(e.explain("luot display: configuration error: "))
         return 2
     setup_logging(device.log_level)
     bus = LedBus(settings.bus)

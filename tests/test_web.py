@@ -1,0 +1,235 @@
+"""The hub's web service over HTTP, against the real broker and dispatcher: ticket links,
+logins, CSRF, a console acting only for its counter, the dispatcher's own check of the web
+device, server-sent events and the day's report."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import WEB_PASSWORDS as PASSWORDS
+from helpers import wait_for
+
+from luot import protocol as p
+from luot.mqtt import CommandRefused
+from luot.ticket_link import TicketRef, make_token, read_token, ticket_url
+from testbed.broker import Mosquitto
+from testbed.web_service import TICKET_KEY, WebThread
+from web.users import LoginGuard, Users
+
+
+@pytest.fixture
+def clock() -> list[float]:
+    return [1000.0]
+
+
+@pytest.fixture
+def web(broker: Mosquitto, dispatcher: Any, site: Any, web_users: Path,
+        clock: list[float]) -> Iterator[WebThread]:
+    service = WebThread(broker.settings("web"), site.id, web_users,
+                        guard=LoginGuard(limit=5, window_s=300, clock=lambda: clock[0]))
+    service.start()
+    wait_for(lambda: service.hub.link.state(p.SITE_STATE), what="site state at the web service")
+    yield service
+    service.stop()
+
+
+class Browser:
+    """A cookie-keeping HTTP client: what a browser does, without one."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def request(self, path: str, data: bytes | None = None, headers: dict[str, str] | None = None
+                ) -> tuple[int, dict[str, str], bytes]:
+        req = urllib.request.Request(self.base + path, data=data, headers=headers or {})
+        try:
+            with self.opener.open(req, timeout=10) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    @staticmethod
+    def csrf_of(page: bytes) -> str:
+        found = re.search(r'name="csrf" (?:value|content)="([^"]+)"', page.decode())
+        assert found, "no CSRF token in the page"
+        return found[1]
+
+    def login(self, user: str, password: str) -> tuple[int, bytes]:
+        status, _, page = self.request("/login")
+        assert status == 200
+        form = urllib.parse.urlencode({"csrf": self.csrf_of(page), "user": user, "password": password})
+        status, _, body = self.request("/login", form.encode())
+        return status, body
+
+    def command(self, path: str, body: dict[str, Any], csrf: str | None) -> tuple[int, dict[str, Any]]:
+        headers = {"Content-Type": "application/json"}
+        if csrf is not None:
+            headers["X-CSRF-Token"] = csrf
+        status, _, raw = self.request(path, json.dumps(body).encode(), headers)
+        return status, json.loads(raw)
+
+
+def first_event(base: str, path: str, until: Any = None, timeout: float = 5.0) -> dict[str, Any]:
+    """Read the stream until an event for which `until(view)` holds (the first one if None)."""
+    with urllib.request.urlopen(base + path, timeout=timeout) as r:
+        assert r.headers["Content-Type"].startswith("text/event-stream")
+        for raw in r:
+            line = raw.decode().rstrip("\n")
+            if line.startswith("data: "):
+                view = json.loads(line[6:])
+                if until is None or until(view):
+                    return view
+    raise AssertionError("the stream ended")
+
+
+# ---------------------------------------------------------------------- pure parts
+
+def test_a_ticket_token_names_its_ticket_and_nothing_else_opens() -> None:
+    key = b"k" * 32
+    ref = TicketRef("ward", "2026-12-02", 41, "CT", "A041")
+    token = make_token(key, ref)
+    assert read_token(key, "ward", token) == ref
+    body, tag = token.split(".")
+    edited = make_token(key, TicketRef("ward", "2026-12-02", 42, "CT", "A042")).split(".")[0]
+    assert read_token(key, "ward", f"{edited}.{tag}") is None  # another ticket, the old tag
+    assert read_token(key, "other-ward", token) is None
+    assert read_token(b"x" * 32, "ward", token) is None
+    for junk in ("", ".", "abc", f"{body}.", "a.b.c", "%%%.%%%", token + "A", "x" * 500):
+        assert read_token(key, "ward", junk) is None
+
+
+def test_logins_are_hashed_and_failures_limited(web_users: Path) -> None:
+    text = web_users.read_text()
+    assert "officer-pass-2" not in text and "counter-2:$7$" in text
+    users = Users.load(web_users)
+    assert users.check("counter-2", "officer-pass-2")
+    assert not users.check("counter-2", "officer-pass-3")
+    assert not users.check("counter-9", "anything")
+    now = [0.0]
+    guard = LoginGuard(limit=3, window_s=60, clock=lambda: now[0])
+    for _ in range(3):
+        assert guard.wait_s("counter-2", "10.0.0.5") == 0
+        guard.failed("counter-2", "10.0.0.5")
+    assert guard.wait_s("counter-2", "10.0.0.9") > 0  # the user, from anywhere
+    assert guard.wait_s("admin", "10.0.0.5") > 0  # the address, for any user
+    assert guard.wait_s("admin", "10.0.0.9") == 0
+    now[0] = 61.0
+    assert guard.wait_s("counter-2", "10.0.0.5") == 0
+
+
+# ---------------------------------------------------------------------- against the hub
+
+def test_a_ticket_page_follows_its_ticket_until_called(web: WebThread, connect: Any, site: Any) -> None:
+    kiosk = connect("kiosk-1")
+    replies = [kiosk.request("take", service="CT") for _ in range(3)]
+    url = ticket_url(web.url, TICKET_KEY.encode(), site.id, replies[2]["ticket"])
+    path = urllib.parse.urlsplit(url).path
+    status, headers, _ = Browser(web.url).request(path)
+    assert status == 200 and "default-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["Referrer-Policy"] == "no-referrer"
+    view = first_event(web.url, f"{path}/events", lambda v: v["status"] == "waiting" and v["ahead"] == 2)
+    assert view["number"] == replies[2]["ticket"]["number"] and view["field"]["code"] == "CT"
+    assert {c["number"] for c in view["counters"]} == {c.number for c in site.counters if "CT" in c.services}
+    officer = connect("quay-1")  # counter 1 serves CT only
+    officer.request("next", counter=1)
+    officer.request("next", counter=1)
+    assert first_event(web.url, f"{path}/events", lambda v: v.get("ahead") == 0)["status"] == "waiting"
+    officer.request("next", counter=1)
+    called = first_event(web.url, f"{path}/events", lambda v: v["status"] == "called")
+    assert called["counter"] == 1
+    officer.request("next", counter=1)
+    assert first_event(web.url, f"{path}/events", lambda v: v["status"] != "called")["status"] == "passed"
+
+
+def test_a_forged_ticket_token_reveals_nothing(web: WebThread, connect: Any, site: Any) -> None:
+    reply = connect("kiosk-1").request("take", service="CT")
+    real = ticket_url(web.url, TICKET_KEY.encode(), site.id, reply["ticket"])
+    forged = ticket_url(web.url, b"a guessed key of thirty-two char", site.id, reply["ticket"])
+    client = Browser(web.url)
+    for url in (forged, real[:-2] + "AA", web.url + "/t/" + "A" * 40):
+        path = urllib.parse.urlsplit(url).path
+        status, _, body = client.request(path)
+        assert status == 404 and reply["ticket"]["number"].encode() not in body
+        assert client.request(path + "/events")[0] == 404
+
+
+def test_a_wrong_password_is_refused_and_attempts_are_limited(web: WebThread, clock: list[float]) -> None:
+    client = Browser(web.url)
+    for _ in range(5):
+        status, body = client.login("counter-2", "not-the-password")
+        assert status == 401 and "Sai tên đăng nhập hoặc mật khẩu" in body.decode()
+    status, body = client.login("counter-2", PASSWORDS["counter-2"])
+    assert status == 429 and "Quá nhiều lần thử sai" in body.decode()
+    page = client.request("/console")[2]
+    assert b'action="/login"' in page and b'name="counter"' not in page  # not logged in: the form
+    clock[0] += 301
+    status, body = client.login("counter-2", PASSWORDS["counter-2"])
+    assert status == 200 and b'name="counter" content="2"' in body
+    cookie = next(c for c in client.jar if c.name == "luot_session")
+    assert cookie.has_nonstandard_attr("HttpOnly") and cookie.get_nonstandard_attr("SameSite") == "Strict"
+
+
+def test_a_console_acts_only_for_its_counter_and_only_with_csrf(web: WebThread, connect: Any,
+                                                                 dispatcher: Any) -> None:
+    connect("kiosk-1").request("take", service="HT")
+    client = Browser(web.url)
+    status, page = client.login("counter-2", PASSWORDS["counter-2"])
+    csrf = client.csrf_of(page)
+    assert client.command("/console/2/next", {"expect": None}, None) == (403, {"ok": False, "error": "csrf"})
+    assert client.command("/console/2/next", {"expect": None}, "wrong")[0] == 403
+    assert dispatcher.snapshot()["counters"][2]["ticket"] is None  # nothing happened
+    status, body = client.command("/console/3/next", {"expect": None}, csrf)
+    assert (status, body["error"]) == (403, "forbidden")
+    assert dispatcher.snapshot()["counters"][3]["ticket"] is None
+    status, body = client.command("/console/2/next", {"expect": None}, csrf)
+    assert status == 200 and body["ok"] and body["ticket"] == "B001"
+    assert dispatcher.snapshot()["counters"][2]["ticket"]["number"] == "B001"
+    status, body = client.command("/console/2/recall", {"expect": 999}, csrf)
+    assert body == {"ok": False, "error": p.STALE, "detail": body["detail"]}  # the buttons' stale guard
+    status, body = client.command("/console/2/transfer", {"expect": dispatcher.snapshot()["counters"][2]
+                                                          ["ticket"]["id"], "service": "DD"}, csrf)
+    assert body["ok"] and dispatcher.snapshot()["services"]["DD"]["waiting"] == 1
+    assert client.command("/dashboard/close", {}, csrf)[0] == 401  # an officer is not the leader
+
+
+def test_the_dispatcher_refuses_the_web_device_for_a_counter_without_a_console(connect: Any,
+                                                                              dispatcher: Any) -> None:
+    web_device = connect("web")
+    with pytest.raises(CommandRefused) as refused:
+        web_device.request("next", counter=6)  # the inventory lists consoles for counters 1-5
+    assert refused.value.code == p.FORBIDDEN
+    assert web_device.request("pause", counter=5)["ok"]
+    with pytest.raises(CommandRefused) as refused:
+        web_device.request("take", service="CT")  # not a kiosk
+    assert refused.value.code == p.FORBIDDEN
+
+
+def test_the_leader_closes_the_day_and_downloads_the_report(web: WebThread, connect: Any,
+                                                            dispatcher: Any) -> None:
+    connect("kiosk-1").request("take", service="DD")
+    client = Browser(web.url)
+    status, page = client.login("admin", PASSWORDS["admin"])
+    assert status == 200 and b"Dashboard" in page
+    csrf = client.csrf_of(page)
+    assert client.command("/dashboard/close", {}, None)[0] == 403
+    assert dispatcher.snapshot()["site"]["open"] is True
+    assert client.command("/dashboard/close", {}, csrf) == (200, {"ok": True, "op": "close", "ticket": None})
+    assert dispatcher.snapshot()["site"]["open"] is False
+    wait_for(lambda: web.hub.link.state(p.SITE_STATE)["open"] is False, what="the closed day at the web")
+    status, headers, body = client.request("/dashboard/report.csv")
+    assert status == 200 and body.startswith("\ufeff".encode()) and "Đất đai".encode() in body
+    assert "attachment" in headers["Content-Disposition"]
+    status, headers, body = client.request("/dashboard/report.png")
+    assert status == 200 and body.startswith(b"\x89PNG")
+    assert Browser(web.url).request("/dashboard/report.csv")[0] == 401

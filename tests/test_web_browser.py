@@ -1,0 +1,167 @@
+"""The four pages in a real browser (Debian's chromium through chromium-driver), against the
+real broker, dispatcher and web service; screenshots at phone and desktop sizes land in
+artifacts/ for a person to look at."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import WEB_PASSWORDS as PASSWORDS
+from helpers import wait_for
+
+from luot import protocol as p
+from luot.ticket_link import ticket_url
+from testbed.broker import Mosquitto
+from testbed.web_service import TICKET_KEY, WebThread
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+PHONE = (390, 844)
+DESKTOP = (1366, 900)
+TV = (1920, 1080)
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or CHROMEDRIVER is None,
+    reason="apt-get install chromium chromium-driver (make system installs them)",
+)
+
+
+@pytest.fixture(scope="session")
+def chrome() -> Iterator[Any]:
+    """One headless Chromium for the whole session; each test opens its own pages in it."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--no-first-run", "--disable-extensions", "--lang=vi", "--hide-scrollbars"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(10)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def web(broker: Mosquitto, dispatcher: Any, site: Any, web_users: Path) -> Iterator[WebThread]:
+    service = WebThread(broker.settings("web"), site.id, web_users)
+    service.start()
+    wait_for(lambda: service.hub.link.state(p.SITE_STATE), what="site state at the web service")
+    yield service
+    service.stop()
+
+
+def until(driver: Any, probe: Callable[[Any], Any], what: str, timeout: float = 5.0) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+    return WebDriverWait(driver, timeout, poll_frequency=0.02).until(probe, message=what)
+
+
+def data(driver: Any, name: str) -> str:
+    return str(driver.execute_script(f"return document.body.dataset.{name} || ''"))
+
+
+def shoot(driver: Any, artifacts: Path, name: str, size: tuple[int, int]) -> Path:
+    driver.set_window_size(*size)
+    path = artifacts / f"web-{name}-{size[0]}x{size[1]}.png"
+    driver.save_screenshot(str(path))
+    return path
+
+
+def log_in(driver: Any, base: str, user: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    driver.delete_all_cookies()
+    driver.get(f"{base}/login?user={user}")
+    assert Select(driver.find_element(By.ID, "user")).first_selected_option.get_attribute("value") == user
+    driver.find_element(By.ID, "password").send_keys(PASSWORDS[user])
+    driver.find_element(By.ID, "submit").click()
+
+
+def test_a_ticket_is_followed_on_a_phone_until_called(chrome: Any, web: WebThread, connect: Any,
+                                                      site: Any, artifacts: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    kiosk = connect("kiosk-1")
+    kiosk.request("take", service="CT")
+    reply = kiosk.request("take", service="CT")
+    chrome.set_window_size(*PHONE)
+    chrome.get(ticket_url(web.url, TICKET_KEY.encode(), site.id, reply["ticket"]))
+    until(chrome, lambda d: data(d, "status") == "waiting", "the ticket waiting")
+    assert chrome.find_element(By.ID, "number").text == reply["ticket"]["number"]
+    assert "Số người chờ trước: 1" in chrome.find_element(By.ID, "status").text
+    assert "Chứng thực" in chrome.find_element(By.ID, "field").text
+    shoot(chrome, artifacts, "ticket-waiting", PHONE)
+    officer = connect("quay-1")
+    officer.request("next", counter=1)
+    until(chrome, lambda d: "Số người chờ trước: 0" in d.find_element(By.ID, "status").text, "one ahead less")
+    officer.request("next", counter=1)
+    until(chrome, lambda d: data(d, "status") == "called", "the call on the page")
+    assert "Mời đến quầy số 1" in chrome.find_element(By.ID, "status").text
+    assert "Please go to counter 1" in chrome.find_element(By.ID, "status").text
+    shoot(chrome, artifacts, "ticket-called", PHONE)
+    shoot(chrome, artifacts, "ticket-called", DESKTOP)
+    resources = chrome.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)")
+    assert resources and all(r.startswith(web.url) for r in resources)  # nothing from outside the hub
+
+
+def test_an_officer_logs_in_calls_transfers_and_pauses(chrome: Any, web: WebThread, connect: Any,
+                                                       dispatcher: Any, artifacts: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    kiosk = connect("kiosk-1")
+    first = kiosk.request("take", service="HT")["ticket"]["number"]
+    kiosk.request("take", service="CT")
+    chrome.set_window_size(*DESKTOP)
+    log_in(chrome, web.url, "counter-2")
+    until(chrome, lambda d: data(d, "status") == "idle", "the console of counter 2")
+    chrome.find_element(By.TAG_NAME, "body").send_keys(Keys.ENTER)  # the call pad's NEXT
+    until(chrome, lambda d: data(d, "serving") == "A001", "the console showing the citizen")
+    assert "Đã gọi số A001" in chrome.find_element(By.ID, "outcome").text
+    assert dispatcher.snapshot()["counters"][2]["ticket"]["number"] == "A001"
+    Select(chrome.find_element(By.ID, "target")).select_by_value("DD")
+    chrome.find_element(By.CSS_SELECTOR, "button[data-op=transfer]").click()
+    until(chrome, lambda d: "Đã chuyển số A001" in d.find_element(By.ID, "outcome").text, "the transfer")
+    until(chrome, lambda d: data(d, "serving") == "", "the counter free after the transfer")
+    assert dispatcher.snapshot()["services"]["DD"]["waiting"] == 1
+    chrome.find_element(By.CSS_SELECTOR, "button[data-op=next]").click()
+    until(chrome, lambda d: data(d, "serving") == first, "the next citizen")
+    shoot(chrome, artifacts, "console-serving", DESKTOP)
+    chrome.find_element(By.ID, "pause").click()
+    until(chrome, lambda d: data(d, "status") == "paused", "the counter paused")
+    assert dispatcher.snapshot()["counters"][2]["status"] == "paused"
+    shoot(chrome, artifacts, "console-paused", PHONE)
+
+
+def test_the_leader_closes_the_day_and_the_board_shows_the_hall(chrome: Any, web: WebThread, connect: Any,
+                                                               dispatcher: Any, artifacts: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    kiosk = connect("kiosk-1")
+    for service in ("CT", "HT", "DD", "CT"):
+        kiosk.request("take", service=service)
+    connect("quay-5").request("next", counter=5)
+    chrome.set_window_size(*DESKTOP)
+    log_in(chrome, web.url, "admin")
+    until(chrome, lambda d: data(d, "open") == "true", "the dashboard of an open day")
+    assert "Chứng thực" in chrome.find_element(By.ID, "fields").text
+    shoot(chrome, artifacts, "dashboard-open", DESKTOP)
+    chrome.find_element(By.ID, "close").click()
+    until(chrome, lambda d: data(d, "open") == "false", "the day closed on the dashboard")
+    assert dispatcher.snapshot()["site"]["open"] is False
+    assert "Đã đóng ngày làm việc" in chrome.find_element(By.ID, "outcome").text
+    shoot(chrome, artifacts, "dashboard-closed", PHONE)
+    chrome.get(f"{web.url}/board")
+    until(chrome, lambda d: "A001" in d.find_element(By.ID, "counters").text, "the board's counters")
+    shoot(chrome, artifacts, "board", TV)
+    connect("quay-1").request("next", counter=1)
+    until(chrome, lambda d: "A002" in d.find_element(By.ID, "flash-number").text, "the call flashing")
+    shoot(chrome, artifacts, "board-call", TV)
