@@ -69,8 +69,9 @@ class QueueBook(QueueViews):
     def roll_day(self, now: datetime, effects: Effects) -> None:
         """On the first moment of a new date: close out old tickets, open the day if automatic."""
         day = self.day_of(now)
-        if self.db.execute("SELECT 1 FROM days WHERE day = ?", (day,)).fetchone():
-            return
+        latest = self.db.execute("SELECT MAX(day) FROM days").fetchone()[0]
+        if latest is not None and day <= latest:
+            return  # today, or a clock that went back: a business day never rolls backward
         local = now.astimezone(self.site.timezone)
         opens = self.site.auto_open and self.site.hours.is_working_day(local)
         self.db.execute(
@@ -129,9 +130,19 @@ class QueueBook(QueueViews):
         body.setdefault("state", self.counter_state(number))
         return body
 
+    def last_seen(self) -> float | None:
+        """The latest moment the database recorded: a clock behind it is not plausible."""
+        return self.db.execute(
+            "SELECT MAX(at) FROM (SELECT MAX(opened_at) AS at FROM days"
+            " UNION ALL SELECT MAX(at) FROM commands)"
+        ).fetchone()[0]
+
     def _take(self, fields: dict[str, Any], now: datetime, effects: Effects,
               device: DeviceEntry) -> dict[str, Any]:
         day = self.day_of(now)
+        latest = self.db.execute("SELECT MAX(day) FROM days").fetchone()[0]
+        if latest is not None and day < latest:
+            raise p.ProtocolError(p.CLOCK_UNSURE, f"the hub's clock says {day}, before {latest}")
         if not self.is_open(day):
             raise p.ProtocolError(p.DAY_CLOSED, f"the day {day} is not open")
         if not self.in_hours(now):

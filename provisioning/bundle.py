@@ -234,6 +234,8 @@ def render_device_toml(site: SiteConfig, device: DeviceEntry, network: NetworkOp
                        broker: BrokerOptions, secrets: SiteSecrets | None = None) -> str:
     port, tls, _ca = broker.device_endpoint()
     host = "localhost" if device.role == "hub" else network.hub_host
+    if device.role == "hub":  # the hub's own loopback listener, where it may connect twice
+        port, tls = broker.hub_port, False
     where = f"counter {device.counter}" if device.counter is not None else device.role
     broker_table: dict[str, object] = {"host": host, "port": port,
                                        "password_file": str(password_file(device.role))}

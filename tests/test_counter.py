@@ -336,7 +336,10 @@ def test_light_patterns(dispatcher, connect, make_rig, broker):
     mark = len(led.states)
     wait_for(lambda: len(led.states) >= mark + 2, timeout=4, what="two slow changes")
     assert rig.node.light.pattern == "slow"
-    # The hub away: fast blink.
+    # The dispatcher away (the broker still up): fast blink.
+    dispatcher.stop()
+    wait_for(lambda: rig.node.light.pattern == "fast", timeout=5, what="fast blink, dispatcher down")
+    # The broker away: fast blink.
     broker.stop()
     wait_for(lambda: rig.node.light.pattern == "fast", timeout=15, what="fast blink while offline")
     broker.start()
