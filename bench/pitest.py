@@ -188,6 +188,8 @@ def offline(work: Path, suites: tuple[str, ...]) -> dict[str, Any]:
                 pi.stop()
                 pi.unmount()
         figures[suite] = result
+        # Kept if a later suite fails.
+        (work / f"result-{suite}.json").write_text(json.dumps(result, indent=1))
     return figures
 
 
