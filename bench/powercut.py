@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import sqlite3
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -154,23 +154,26 @@ def main() -> int:
         print(f"bench.powercut: cannot cut power here, missing: {', '.join(missing)}")
         emit({"skipped": True, "missing": missing})
         return 0
-    with tempfile.TemporaryDirectory(prefix="luot-powercut-") as tmp:
-        work = Path(tmp)
-        site = write_all_day_site(BENCH_SITE, work / "site.toml", timezone=midday_timezone())
-        started = time.monotonic()
-        image = build_image(args.image, site, rebuild=args.rebuild)
-        built_s = round(time.monotonic() - started, 1)
-        kvm = kvm_boots(image)
-        if not kvm and not args.emulate:
-            print("bench.powercut: /dev/kvm opens here but a guest kernel does not boot under it "
-                  "(nested virtualisation); --emulate cuts power under qemu's emulation instead, slowly")
-            emit({"skipped": True, "missing": ["a KVM that boots a guest"]})
-            return 0
-        result = {"accelerator": "kvm" if kvm else "tcg (KVM opens here but a nested guest does not boot)"}
-        result |= drill(image, site, work / "vm", 3 if args.quick else args.cuts, random.Random(args.seed),
-                        kvm=kvm)
-        result["image_ready_s"] = built_s
-        result["raw_sqlite_commit_ms"] = raw_commit_ms(work)
+    # The run's folder stays after the run (the VM's console of every boot, the database read
+    # back) for whoever must find out why a boot did not answer; the next run clears it.
+    work = args.image / "last-run"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    site = write_all_day_site(BENCH_SITE, work / "site.toml", timezone=midday_timezone())
+    started = time.monotonic()
+    image = build_image(args.image, site, rebuild=args.rebuild)
+    built_s = round(time.monotonic() - started, 1)
+    kvm = kvm_boots(image)
+    if not kvm and not args.emulate:
+        print("bench.powercut: /dev/kvm opens here but a guest kernel does not boot under it "
+              "(nested virtualisation); --emulate cuts power under qemu's emulation instead, slowly")
+        emit({"skipped": True, "missing": ["a KVM that boots a guest"]})
+        return 0
+    result = {"accelerator": "kvm" if kvm else "tcg (KVM opens here but a nested guest does not boot)"}
+    result |= drill(image, site, work / "vm", 3 if args.quick else args.cuts, random.Random(args.seed),
+                    kvm=kvm)
+    result["image_ready_s"] = built_s
+    result["raw_sqlite_commit_ms"] = raw_commit_ms(work)
     emit(result)
     return 0
 
