@@ -47,6 +47,11 @@ class Centre:
     links: list[HubLink] = field(default_factory=list)
 
     def link(self, device_id: str) -> HubLink:
+        """The device's one link (the broker binds a client id to its user: a second would
+        push the first off)."""
+        known = next((link for link in self.links if link.device_id == device_id), None)
+        if known is not None:
+            return known
         link = HubLink(self.broker.settings(device_id), device_id=device_id, site=self.site.id)
         self.links.append(link)
         link.start()
