@@ -130,7 +130,7 @@ def node_process_figures(broker: Mosquitto, site: SiteConfig, workdir: Path,
     emulator = PtyBoard("ascii")
     path = device_toml(workdir / "quay-2.toml", broker, "quay-2", 2, emulator.port)
     online = threading.Event()
-    watcher = make_paho_client(broker.settings("hub"), unique_client_id("hub", "bench-watch"))
+    watcher = make_paho_client(broker.settings("admin"), unique_client_id("admin", "bench-watch"))
     status = f"luot/{site.id}/device/quay-2/status"
     watcher.on_connect = lambda c, *_: c.subscribe(status, qos=1)
     watcher.on_message = lambda _c, _u, msg: msg.payload == b"online" and online.set()

@@ -24,10 +24,10 @@ from dispatcher.service import Dispatcher
 from display.voice import build_voice_pack
 from luot.config import load_site
 from luot.mqtt import HubLink
+from luot.stats import percentile
 from testbed.broker import Mosquitto
 from testbed.sample_site import write_site
 from testbed.supervisor import stop_process
-from tools.report import percentile
 
 COUNTERS = 30
 PRESSING = 5  # counters whose officers press NEXT, each from its own counter device

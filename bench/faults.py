@@ -263,10 +263,13 @@ def _flood_topic(centre: LocalCentre, device: str, count: int, rng: random.Rando
 
 
 def flood(workdir: Path, rng: random.Random, per_topic: int, commands: int) -> Tally:
-    """Bad payloads on every device's command topic, with valid commands going on among them."""
+    """Bad payloads on the command topic of every device that is not connected already, with
+    valid commands going on among them. A device has one connection (the broker binds client
+    ids to users), so the stream's kiosk and counters, the hub and the admin watching the
+    retained state are not flooded."""
     with running_centre(workdir) as centre:
         stream = Stream(centre, rng)
-        display = centre.link(centre.device_ids("display")[0])
+        display = centre.link(centre.device_ids("admin")[0])
         pid = centre.dispatcher.pid if centre.dispatcher else None
         stop = threading.Event()
 
@@ -278,7 +281,11 @@ def flood(workdir: Path, rng: random.Random, per_topic: int, commands: int) -> T
         thread.start()
         sent = answered = 0
         try:
+            busy = {display.device_id, stream.kiosk.device_id,
+                    *(link.device_id for link in stream.counters.values())}
             for device in centre.site.devices:
+                if device.role == "hub" or device.id in busy:
+                    continue
                 n_sent, n_answered = _flood_topic(centre, device.id, per_topic, rng)
                 sent += n_sent
                 answered += n_answered

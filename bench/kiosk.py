@@ -44,9 +44,9 @@ from kiosk.ui import ACTIVE_FOR_S, KioskUI
 from luot import protocol as p
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
 from luot.screen import open_screen
+from luot.stats import percentile
 from testbed.broker import Mosquitto
 from testbed.supervisor import stop_process
-from tools.report import percentile
 
 PROFILE = "TM-T20II"
 PAPER_PX = 576

@@ -100,6 +100,7 @@ class Pi:
               env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         chroot = ["chroot", *(["--userspec", f"{user}:{user}"] if user else []), str(self.root)]
         log = (self.root / f"tmp/{label}.log").open("wb")
+        env = {**({"HOME": "/tmp"} if user else {}), **(env or {})}
         process = subprocess.Popen([*chroot, *argv], stdout=log, stderr=subprocess.STDOUT, env=self.env(env))
         self.processes[label] = process
         return process

@@ -27,7 +27,7 @@ from bench.common import emit
 from bench.pi_roots import Pi, PiTestError, check_host, cut_network, rootfs_tarball
 from luot import EXAMPLE_SITE
 from luot.config import BrokerSettings, load_site
-from luot.mqtt import HubLink, make_paho_client, unique_client_id
+from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable, make_paho_client, unique_client_id
 from provisioning.bundle import make_bundles, read_secrets
 from provisioning.firstboot import FirstBoot, PiDevice
 from provisioning.image import stage_luot_folder
@@ -43,6 +43,7 @@ ROLE_ENV = {
     "counter": {"GPIOZERO_PIN_FACTORY": "mock"},
 }
 INSTALL_TIMEOUT_S = 1800
+SETTLE_S = 15
 
 
 def prepare(work: Path, suites: tuple[str, ...]) -> dict[str, Any]:
@@ -62,7 +63,11 @@ def prepare(work: Path, suites: tuple[str, ...]) -> dict[str, Any]:
         _, seconds = rootfs_tarball(suite, work)
         figures[f"rootfs_{suite}_build_s"] = round(seconds, 1)
     site_file = work / "site.toml"
-    site_file.write_text(EXAMPLE_SITE.read_text(encoding="utf-8"))
+    # The example centre, open whenever the test runs.
+    site = EXAMPLE_SITE.read_text(encoding="utf-8")
+    site = site.replace('taking = [["07:30", "11:30"], ["13:30", "16:30"]]', 'taking = [["00:00", "24:00"]]')
+    site = site.replace("working_days = [1, 2, 3, 4, 5, 6]", "working_days = [1, 2, 3, 4, 5, 6, 7]")
+    site_file.write_text(site)
     make_bundles(site_file, work / "bundles")
     kiosk = work / "bundles" / PIS["kiosk"] / "device.toml"
     text = kiosk.read_text()
@@ -123,12 +128,17 @@ def centre_works(work: Path, site_id: str) -> dict[str, Any]:
         return hub_link
 
     seen, watcher = statuses(settings("admin"), site_id)
-    kiosk, counter = link(PIS["kiosk"]), link("quay-2")
     try:
         started = time.monotonic()
+        # Before any link of ours connects: a HubLink announces its own device online.
         if not wait_until(lambda: all(seen.get(d) == b"online" for d in PIS.values()), timeout=300):
             raise PiTestError(f"not every device came online: {seen}")
         online_s = round(time.monotonic() - started, 1)
+    finally:
+        watcher.loop_stop()
+        watcher.disconnect()
+    kiosk, counter = link(PIS["kiosk"]), link("quay-2")
+    try:
         if not wait_until(lambda: kiosk.state("config"), timeout=120):
             raise PiTestError("the emulated dispatcher publishes no config")
         service = kiosk.state("config")["services"][0]["code"]
@@ -137,8 +147,6 @@ def centre_works(work: Path, site_id: str) -> dict[str, Any]:
         return {"online": sorted(seen), "online_wait_s": online_s, "ticket": ticket["number"],
                 "called": called.get("number")}
     finally:
-        watcher.loop_stop()
-        watcher.disconnect()
         for hub_link in (kiosk, counter):
             hub_link.stop()
 
@@ -166,12 +174,12 @@ def offline(work: Path, suites: tuple[str, ...]) -> dict[str, Any]:
                 pis[role].start(role, ["/opt/luot/venv/bin/luot", role, "--config", f"/etc/luot/{role}.toml"],
                                 user="luot", env=ROLE_ENV.get(role))
             result |= centre_works(work, site_id)
-            bare = pis["hub"].start("bare-python3", ["python3", "-c", "import time; time.sleep(30)"])
-            time.sleep(2)
+            bare = pis["hub"].start("bare-python3", ["python3", "-c", "import time; time.sleep(60)"])
+            time.sleep(SETTLE_S)  # memory once every role has settled
             result["rss_mb"] = {role: pi.memory_mb() for role, pi in pis.items()}
             result["baseline_python3_rss_mb"] = result["rss_mb"]["hub"].pop("bare-python3", None)
             bare.kill()
-        except (PiTestError, subprocess.TimeoutExpired) as e:
+        except (PiTestError, subprocess.TimeoutExpired, CommandRefused, HubTimeout, HubUnreachable) as e:
             result["error"] = str(e)
             result["logs"] = {f"{pi.name}/{label}": pi.log(label)[-600:] for pi in pis.values()
                               for label in pi.processes}
@@ -180,6 +188,8 @@ def offline(work: Path, suites: tuple[str, ...]) -> dict[str, Any]:
                 pi.stop()
                 pi.unmount()
         figures[suite] = result
+        # Kept if a later suite fails.
+        (work / f"result-{suite}.json").write_text(json.dumps(result, indent=1))
     return figures
 
 

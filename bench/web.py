@@ -37,6 +37,7 @@ from bench.common import (
 from luot.mqtt import HubLink
 from luot.ticket_link import ticket_url
 from testbed.broker import Mosquitto, free_port
+from testbed.browser import start_chromium
 from testbed.supervisor import stop_process
 from testbed.web_service import TICKET_KEY, web_table
 from web.users import set_password
@@ -45,20 +46,6 @@ OFFICER = ("counter-1", "bench-officer-pass")
 MARK = ("window.__t = null; new MutationObserver(() => { if (!window.__t && (%s))"
         " window.__t = performance.timeOrigin + performance.now(); })"
         ".observe(document.body, {attributes: true});")
-
-
-def chromium() -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.set_window_size(390, 844)
-    return driver
 
 
 def wait_js(driver: Any, script: str, timeout: float = 10.0) -> Any:
@@ -95,7 +82,7 @@ def dom_latency(base: str, site: str, kiosk: HubLink, counter: HubLink, trials: 
     """`next` from counter 1's buttons → the called ticket's page, and → counter 1's console."""
     from selenium.webdriver.common.by import By
 
-    ticket_page, console = chromium(), chromium()
+    ticket_page, console = start_chromium((390, 844)), start_chromium((390, 844))
     try:
         console.get(base + "/login?user=counter-1")
         console.find_element(By.ID, "password").send_keys(OFFICER[1])

@@ -96,6 +96,10 @@ def render_conf(
         lines.append("persistence false")
     for listener in listeners:
         lines.append(f"listener {listener.port} {listener.bind}")
+        if listener.bind_client_ids:
+            # A listener's option: the client id is the user name, so no device can take
+            # another's id (and with it the dispatcher's persistent session).
+            lines.append("use_username_as_clientid true")
         if listener.certfile:
             lines += [
                 f"cafile {listener.cafile}",

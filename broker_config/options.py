@@ -11,6 +11,12 @@ from luot.config import Section, SiteConfig
 HUB_BROKER_DIR = Path("/etc/luot/broker")  # where the hub's mosquitto.conf, passwd and acl are installed
 HUB_PERSISTENCE_DIR = "/var/lib/luot-mosquitto"  # the StateDirectory= of the Mosquitto drop-in
 
+# The hub's own processes (the dispatcher, its journal) connect on a loopback-only listener
+# that does not bind client ids to users: the hub user has several connections. Devices
+# come in through the LAN listeners, where the client id is the user name, so none can
+# take the dispatcher's client id.
+HUB_LOCAL_PORT = 1884
+
 HUB_BROKER_USER = "mosquitto"  # Debian's Mosquitto drops to this user after binding its ports
 
 @dataclass(frozen=True)
@@ -20,6 +26,7 @@ class Listener:
     cafile: str | None = None
     certfile: str | None = None
     keyfile: str | None = None
+    bind_client_ids: bool = True  # use_username_as_clientid: a device's client id is its name
 
 @dataclass(frozen=True)
 class Bridge:
@@ -53,9 +60,11 @@ class BrokerOptions:
     max_queued_messages: int = 5000
     tls: TlsOptions | None = None
     bridge: Bridge | None = None
+    hub_port: int = HUB_LOCAL_PORT
 
     def listeners(self) -> list[Listener]:
-        plain = [Listener(self.port, self.bind)]
+        plain = [Listener(self.port, self.bind), Listener(self.hub_port, "127.0.0.1",
+                                                          bind_client_ids=False)]
         if self.tls is None:
             return plain
         t = self.tls

@@ -7,12 +7,13 @@ runs from its last call to its last `served`; its status is its latest state eve
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+
+from luot.stats import minutes, percentile
 
 STATUS_OF = {"issued": "waiting", "requeued": "waiting", "transferred": "waiting", "called": "serving",
              "recalled": "serving", "served": "served", "no-show": "noshow", "expired": "expired"}
@@ -41,16 +42,8 @@ GROUP BY hub
 """
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile, as the centre's report computes it."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
-def _minutes(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds / 60, 2)
 
 
 @dataclass
@@ -72,15 +65,15 @@ class CentreFigures:
 
     @property
     def wait_mean_min(self) -> float | None:
-        return _minutes(sum(self.waits) / len(self.waits)) if self.waits else None
+        return minutes(sum(self.waits) / len(self.waits)) if self.waits else None
 
     @property
     def wait_p90_min(self) -> float | None:
-        return _minutes(percentile(self.waits, 90))
+        return minutes(percentile(self.waits, 90))
 
     @property
     def service_mean_min(self) -> float | None:
-        return _minutes(sum(self.service_times) / len(self.service_times)) if self.service_times else None
+        return minutes(sum(self.service_times) / len(self.service_times)) if self.service_times else None
 
     @property
     def satisfied(self) -> float | None:

@@ -98,6 +98,7 @@ class CounterNode:
         self._rated: set[int] = set()
         link.add_handler(self._on_message)
         link.add_connection_handler(self._on_connection)
+        link.add_hub_handler(self._on_connection)  # the dispatcher's own online/offline
 
     # ------------------------------------------------------------------ from other threads
 
@@ -359,7 +360,7 @@ class CounterNode:
 
     def _light_pattern(self, now: float) -> str:
         state = self.link.state(self.state_topic)
-        if not self.link.connected or state is None or self.config_error or now < self._error_until:
+        if not self.link.hub_online or state is None or self.config_error or now < self._error_until:
             return "fast"
         return "slow" if state.get("status") == "paused" else "steady"
 

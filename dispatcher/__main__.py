@@ -11,6 +11,7 @@ import logging
 import signal
 from pathlib import Path
 
+from dispatcher.clock import ClockGuard
 from dispatcher.journal import JournalPublisher
 from dispatcher.service import Dispatcher
 from dispatcher.settings import load_hub_settings
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         device = load_device(args.config)
         device.require_role("hub", "dispatcher")
         site_file, database = hub_paths(device)
+        trust_clock = load_hub_settings(device).trust_clock
         site = load_site(site_file)
         if site.id != device.site:
             raise device.error("site", f"is {device.site!r} but {site_file} is {site.id!r}")
@@ -42,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     setup_logging(device.log_level)
     database.parent.mkdir(parents=True, exist_ok=True)
-    dispatcher = Dispatcher(site, database, device.broker, device_id=device.id)
+    guard = None if trust_clock else ClockGuard()
+    dispatcher = Dispatcher(site, database, device.broker, device_id=device.id, clock_guard=guard)
     signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop_soon())
     signal.signal(signal.SIGINT, lambda *_: dispatcher.stop_soon())
     logging.getLogger("luot.dispatcher").info(

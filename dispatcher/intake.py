@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from dispatcher.clock import ClockGuard
 from dispatcher.queue import Effects, QueueBook
 from dispatcher.refusals import record_refusal
 from dispatcher.storage import is_full
@@ -46,10 +47,13 @@ class StorageFull(Exception):
 class Intake:
     """Applies batches of commands to the book, inside one transaction each."""
 
-    def __init__(self, db: sqlite3.Connection, book: QueueBook, site: SiteConfig) -> None:
+    def __init__(self, db: sqlite3.Connection, book: QueueBook, site: SiteConfig,
+                 clock_guard: ClockGuard | None = None) -> None:
         self.db = db
         self.book = book
         self.site = site
+        self.clock_guard = clock_guard  # None: the clock is taken as it is (tests, simulations)
+        self._clock_ok = True
 
     def apply(self, batch: list[Incoming], now: datetime, effects: Effects,
               commit: Callable[[bool], None]) -> list[tuple[Incoming, bytes]]:
@@ -57,7 +61,9 @@ class Intake:
         card is full."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
-            self.book.roll_day(now, effects)
+            self._clock_ok = self._check_clock(now)
+            if self._clock_ok:
+                self.book.roll_day(now, effects)
             replies = [(item, self._handle(item, now, effects)) for item in batch]
             commit(len(replies) > 1)
         except BaseException as e:
@@ -68,6 +74,12 @@ class Intake:
                 raise StorageFull(str(e)) from e
             raise
         return replies
+
+    def _check_clock(self, now: datetime) -> bool:
+        if self.clock_guard is None:
+            return True
+        return self.clock_guard.check(now, self.book.is_open(self.book.day_of(now)),
+                                      self.book.last_seen())
 
     @staticmethod
     def correlation_id(item: Incoming) -> str | None:
@@ -133,4 +145,15 @@ class Intake:
         device = self.site.device(item.device)
         if device is None:
             raise p.ProtocolError(p.UNKNOWN_DEVICE, f"{item.device!r} is not in the inventory")
+        if cmd.op == "confirm_clock":
+            if cmd.op not in p.ROLE_OPS[device.role]:
+                raise p.ProtocolError(p.FORBIDDEN, f"a {device.role} may not {cmd.op!r}")
+            if self.clock_guard is not None:
+                self.clock_guard.confirm()
+            self._clock_ok = True
+            self.book.roll_day(now, step)
+            return {"clock": "ok", "site": self.book.site_state(now)}
+        if not self._clock_ok:
+            assert self.clock_guard is not None
+            raise p.ProtocolError(p.CLOCK_UNSURE, self.clock_guard.detail)
         return self.book.apply(device, cmd, now, step)

@@ -17,6 +17,7 @@ from dispatcher.citizen_limits import check_citizen
 from dispatcher.day_catalogue import keep_catalogue
 from dispatcher.remote_numbers import UNCONFIRMED, ArrivalCheck, KioskCard, confirm_arrival, skip_unconfirmed
 from dispatcher.remote_numbers import install as install_remote_numbers
+from dispatcher.sessions import open_session
 from dispatcher.views import QueueViews
 from luot import protocol as p
 from luot.config import Counter, DeviceEntry, SiteConfig
@@ -68,8 +69,9 @@ class QueueBook(QueueViews):
     def roll_day(self, now: datetime, effects: Effects) -> None:
         """On the first moment of a new date: close out old tickets, open the day if automatic."""
         day = self.day_of(now)
-        if self.db.execute("SELECT 1 FROM days WHERE day = ?", (day,)).fetchone():
-            return
+        latest = self.db.execute("SELECT MAX(day) FROM days").fetchone()[0]
+        if latest is not None and day <= latest:
+            return  # today, or a clock that went back: a business day never rolls backward
         local = now.astimezone(self.site.timezone)
         opens = self.site.auto_open and self.site.hours.is_working_day(local)
         self.db.execute(
@@ -99,6 +101,8 @@ class QueueBook(QueueViews):
         if cmd.op == "take":
             return self._take(cmd.fields, now, effects, device)
         if cmd.op in ("open", "close"):
+            if cmd.op == "open" and cmd.fields.get("until") is not None:
+                open_session(self.db, self.site, now, cmd.fields["until"])
             return self._open_close(cmd.op == "open", now, effects)
         number = cmd.fields["counter"]
         if device.role == "counter" and number != device.counter:
@@ -126,12 +130,22 @@ class QueueBook(QueueViews):
         body.setdefault("state", self.counter_state(number))
         return body
 
+    def last_seen(self) -> float | None:
+        """The latest moment the database recorded: a clock behind it is not plausible."""
+        return self.db.execute(
+            "SELECT MAX(at) FROM (SELECT MAX(opened_at) AS at FROM days"
+            " UNION ALL SELECT MAX(at) FROM commands)"
+        ).fetchone()[0]
+
     def _take(self, fields: dict[str, Any], now: datetime, effects: Effects,
               device: DeviceEntry) -> dict[str, Any]:
         day = self.day_of(now)
+        latest = self.db.execute("SELECT MAX(day) FROM days").fetchone()[0]
+        if latest is not None and day < latest:
+            raise p.ProtocolError(p.CLOCK_UNSURE, f"the hub's clock says {day}, before {latest}")
         if not self.is_open(day):
             raise p.ProtocolError(p.DAY_CLOSED, f"the day {day} is not open")
-        if not self.site.hours.is_taking(now.astimezone(self.site.timezone)):
+        if not self.in_hours(now):
             raise p.ProtocolError(p.OUTSIDE_HOURS, "numbers are given only in the taking hours")
         service = self.site.service(fields["service"])
         if service is None:

@@ -37,6 +37,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from dispatcher.clock import ClockGuard
 from dispatcher.intake import Incoming, Intake, StorageFull
 from dispatcher.queue import Effects, QueueBook
 from dispatcher.storage import open_database
@@ -67,6 +68,7 @@ class Dispatcher:
         clock: Callable[[], datetime] | None = None,
         notifier: Notifier | None = None,
         max_pages: int | None = None,
+        clock_guard: ClockGuard | None = None,
     ) -> None:
         self.site = site
         self.topics = p.Topics(site.id)
@@ -74,7 +76,7 @@ class Dispatcher:
         self.notifier = notifier or Notifier()
         self.db = open_database(database, max_pages=max_pages)
         self.book = QueueBook(self.db, site)
-        self.intake = Intake(self.db, self.book, site)
+        self.intake = Intake(self.db, self.book, site, clock_guard)
         self._inbox: deque[Incoming] = deque()
         self._republish = False  # after a (re)connect: every retained topic again
         self._published: dict[str, bytes] = {}
@@ -93,6 +95,8 @@ class Dispatcher:
         self.batches = 0
         self.commands = 0
         self.storage_full = False
+        self.connections = 0  # accepted CONNACKs: one, unless the link was lost or taken
+        self._clock_state: str | None = None  # as last published in the health
         # A fixed client id and a persistent session: commands sent while the dispatcher
         # was down or restarting wait in the broker for it.
         self.client = make_paho_client(broker, f"{device_id}-dispatcher", manual_ack=True)
@@ -225,6 +229,7 @@ class Dispatcher:
             log.error("the broker refused the dispatcher: %s", reason)
             return
         self._backoff = 1.0
+        self.connections += 1
         # Retained commands are never executed: none is sent at (re)subscription, and one
         # published while we listen keeps its retained flag, so that it can be refused.
         options = SubscribeOptions(
@@ -279,6 +284,10 @@ class Dispatcher:
             self._set_storage_full(True)
         else:
             self._set_storage_full(False)
+        guard = self.intake.clock_guard
+        if guard is not None and guard.state != self._clock_state:
+            self._clock_state = guard.state
+            self._publish_health()
         # Durable from here on. The hallway's path first (counters and calls), then the
         # replies, then the figures that can wait a millisecond.
         self.batches += 1
@@ -307,7 +316,10 @@ class Dispatcher:
 
     def _publish_health(self) -> None:
         """The dispatcher's health, retained: what a technician and `luot admin` see."""
-        health = {"storage": "full" if self.storage_full else "ok"}
+        guard = self.intake.clock_guard
+        health = {"storage": "full" if self.storage_full else "ok",
+                  "clock": guard.state if guard else "as_is",
+                  "clock_detail": guard.detail if guard else "the clock is taken as it is"}
         self.client.publish(self.topics.device_health(self._device_id), p.encode(health),
                             qos=1, retain=True)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from dispatcher.epoch import database_epoch
 from dispatcher.estimate import estimate_minutes
+from dispatcher.sessions import in_session
 from luot.config import SiteConfig
 
 RECENT_SERVICE_TIMES = 20
@@ -32,6 +33,11 @@ class QueueViews:
     def is_open(self, day: str) -> bool:
         row = self.db.execute("SELECT closed_at FROM days WHERE day = ?", (day,)).fetchone()
         return row is not None and row["closed_at"] is None
+
+    def in_hours(self, now: datetime) -> bool:
+        """Inside the site's taking hours, or a special session the leaders opened."""
+        return (self.site.hours.is_taking(now.astimezone(self.site.timezone))
+                or in_session(self.db, self.day_of(now), now))
 
     # ------------------------------------------------------------------ reading
 
@@ -143,7 +149,7 @@ class QueueViews:
         waiting = row["waiting"] or 0
         taking = (
             self.is_open(day)
-            and self.site.hours.is_taking(now.astimezone(self.site.timezone))
+            and self.in_hours(now)
             and issued < service.daily_cap
         )
         return {
@@ -176,7 +182,7 @@ class QueueViews:
             "day": day,
             "epoch": self.epoch,
             "open": is_open,
-            "taking": is_open and self.site.hours.is_taking(now.astimezone(self.site.timezone)),
+            "taking": is_open and self.in_hours(now),
             "issued": row["issued"],
             "waiting": row["waiting"] or 0,
             "served": row["served"] or 0,

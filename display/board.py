@@ -14,17 +14,15 @@ import pygame
 from pygame import Rect
 
 from display import layout as layout_mod
+from display.painting import BACKGROUND, MUTED, TEXT, BoardPainter
 from display.state import BoardState, CallView, CounterView, ServiceView, counter_region
 from luot.screen import Color, TextCache
 from luot.text import WEEKDAYS
 from luot.words import minutes_text
 
-BACKGROUND: Color = (10, 28, 56)
 HEADER: Color = (6, 18, 38)
 CARD: Color = (22, 52, 96)
 CARD_IDLE: Color = (18, 38, 68)
-TEXT: Color = (240, 244, 250)
-MUTED: Color = (150, 170, 200)
 NUMBER: Color = (255, 214, 77)
 HIGHLIGHT: Color = (245, 166, 35)
 HIGHLIGHT_TEXT: Color = (20, 20, 30)
@@ -52,7 +50,7 @@ def minutes(value: object) -> str:
     return minutes_text(value if isinstance(value, int | float) else None)[0]
 
 
-class TvBoard:
+class TvBoard(BoardPainter):
     def __init__(self, screen: pygame.Surface, state: BoardState, timezone: tzinfo) -> None:
         self.screen = screen
         self.state = state
@@ -160,66 +158,6 @@ class TvBoard:
                 painted.append(rect)
         return [Rect(0, 0, *lay.size)] if full else painted
 
-    # ------------------------------------------------------------------ painting helpers
-
-    def _put(self, text: str, size: int, color: Color, rect: Rect, *, bold: bool = False,
-             align: str = "center", y: int | None = None) -> Rect:
-        """Blit `text` as large as `size` allows within `rect`'s width; centred on `y` or the rect."""
-        surface = self.text.fit(text, size, rect.width, color, bold)
-        where = surface.get_rect()
-        where.centery = rect.centery if y is None else y
-        if align == "left":
-            where.left = rect.left
-        elif align == "right":
-            where.right = rect.right
-        else:
-            where.centerx = rect.centerx
-        return self.screen.blit(surface, where)
-
-    def _common_size(self, cells: list[tuple[str, int]], size: int, bold: bool = False) -> int:
-        """The largest size up to `size` at which every (text, width) cell fits: one size per row."""
-        while size > 10 and any(self.text.font(size, bold).size(t)[0] > w for t, w in cells):
-            size -= 1
-        return size
-
-    def _put_lines(self, text: str, size: int, color: Color, rect: Rect, *, bold: bool = False,
-                   align: str = "center", y: int | None = None, max_lines: int = 2) -> None:
-        """Like `_put`, but a text too wide for one line is wrapped onto up to `max_lines` smaller lines."""
-        if self.text.font(size, bold).size(text)[0] <= rect.width:
-            self._put(text, size, color, rect, bold=bold, align=align, y=y)
-            return
-        small = max(10, round(size * 0.78))
-        lines = self.text.wrap(text, small, rect.width, bold)
-        while len(lines) > max_lines and small > 10:
-            small -= 1
-            lines = self.text.wrap(text, small, rect.width, bold)
-        if len(lines) > max_lines:
-            lines = [*lines[:max_lines - 1], " ".join(lines[max_lines - 1:])]
-        elif len(lines) == 2:
-            lines = self._balanced(text, small, bold)
-        centre = rect.centery if y is None else y
-        line_h = round(self.text.font(small, bold).get_linesize() * 0.95)
-        top = centre - line_h * (len(lines) - 1) // 2
-        for i, line in enumerate(lines):
-            self._put(line, small, color, rect, bold=bold, align=align, y=top + i * line_h)
-
-    def _panel(self, rect: Rect, color: Color, title: str, title_color: Color = MUTED) -> Rect:
-        """A rounded panel with a title line; the rectangle left for its content."""
-        self.screen.fill(BACKGROUND, rect)
-        pygame.draw.rect(self.screen, color, rect, border_radius=self.layout.gap * 2)
-        pad = self.layout.gap * 2
-        title_h = round(self.layout.unit * 0.045)
-        title_rect = Rect(rect.x + pad, rect.y, rect.width - 2 * pad, title_h)
-        self._put(title, round(title_h * 0.62), title_color, title_rect, bold=True, align="left")
-        return self._panel_area(rect)
-
-    def _panel_area(self, rect: Rect) -> Rect:
-        pad = self.layout.gap * 2
-        title_h = round(self.layout.unit * 0.045)
-        return Rect(rect.x + pad, rect.y + title_h, rect.width - 2 * pad, rect.height - title_h - pad // 2)
-
-    # ------------------------------------------------------------------ regions
-
     def _title(self, rect: Rect) -> None:
         self.screen.fill(HEADER, rect)
         name = self.state.name or "Lượt"
@@ -231,15 +169,6 @@ class TvBoard:
         line_h = rect.height / (len(lines) + 1)
         for i, line in enumerate(lines):
             self._put(line, size, TEXT, rect, bold=True, align="left", y=round(rect.y + line_h * (i + 1)))
-
-    def _balanced(self, text: str, size: int, bold: bool = True) -> list[str]:
-        """Two lines of about the same width, rather than a long line and a lone word."""
-        font = self.text.font(size, bold)
-        words = text.split()
-        if len(words) < 2:
-            return [text]
-        splits = [(" ".join(words[:i]), " ".join(words[i:])) for i in range(1, len(words))]
-        return list(min(splits, key=lambda pair: max(font.size(pair[0])[0], font.size(pair[1])[0])))
 
     def _status(self, rect: Rect) -> None:
         self.screen.fill(HEADER, rect)
@@ -322,10 +251,10 @@ class TvBoard:
         services = pages[self._service_page]
         self.services_shown = [s.code for s in services]
         pad = self.layout.gap * 2
-        name_w = round(area.width * 0.4)
+        name_w = round(area.width * 0.46)
         columns: list[Rect] = []
         x = area.x + name_w
-        for share in (0.18, 0.18, 0.24):
+        for share in (0.16, 0.16, 0.22):
             width = round(area.width * share)
             columns.append(Rect(x + pad, area.y, width - pad, 1))
             x += width
@@ -388,16 +317,6 @@ class TvBoard:
         self.screen.set_clip(rect)
         self.screen.blit(surface, (rect.x + round(self._ticker_x), y))
         self.screen.set_clip(None)
-
-    def _opaque(self, text: str, size: int, background: Color) -> pygame.Surface:
-        """`text` drawn once onto its background: moving it is then a plain copy, no blending."""
-        if not text:
-            return pygame.Surface((0, 0))
-        rendered = self.text.render(text, size, TEXT)
-        surface = pygame.Surface(rendered.get_size()).convert(self.screen)
-        surface.fill(background)
-        surface.blit(rendered, (0, 0))
-        return surface
 
     def _card(self, rect: Rect, counter: CounterView) -> None:
         newest: CallView | None = self.state.newest

@@ -12,8 +12,10 @@ import argparse
 import importlib.metadata
 import logging
 import platform
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ import pygame
 
 from kiosk.desk import TicketDesk
 from kiosk.printer import open_printer
+from kiosk.reader import Reader
 from kiosk.scanner import CardScanner
 from kiosk.screens import link_snapshot
 from kiosk.settings import load_kiosk_settings
@@ -74,10 +77,17 @@ def main(argv: list[str] | None = None) -> int:
     link = HubLink(device.broker, device_id=device.id, site=device.site, purpose="kiosk")
     surface = open_screen(args.size, fullscreen=not args.windowed)
     pygame.display.set_caption("Lượt — kiosk")
+    # The read-aloud mode's sentences are made once and kept where the kiosk may write.
+    reader = Reader(Path(tempfile.gettempdir()) / "luot-kiosk-voice")
     ui = KioskUI(surface, lambda: link_snapshot(link), lambda request: desk.submit(request),
-                 return_after_s=settings.return_after_s, citizen_secret=settings.citizen_secret)
+                 return_after_s=settings.return_after_s, citizen_secret=settings.citizen_secret,
+                 reader=reader)
     printer = open_printer(settings.printer, settings.profile)
-    desk = TicketDesk(link, printer, settings.paper_px, ui.notify, versions=versions())
+    follow = None
+    if settings.follow_url and settings.ticket_key:
+        follow = (settings.follow_url, settings.ticket_key.encode())
+    desk = TicketDesk(link, printer, settings.paper_px, ui.notify, versions=versions(), follow=follow)
+    desk.extra_health["read_aloud"] = "ok" if shutil.which("espeak-ng") else "no espeak-ng: large text only"
 
     def on_message(topic: str, _payload: Any, _retained: bool) -> None:
         if topic in (p.CONFIG, p.SITE_STATE) or topic.startswith(p.SERVICE_STATES):
@@ -120,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     if scanner is not None:
         scanner.stop()
     desk.stop()
+    reader.stop()
     link.stop()
     pygame.quit()
     return 0

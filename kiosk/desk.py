@@ -5,7 +5,9 @@ printer is slow. A `take` that gets no reply is sent again with the same
 command id: the dispatcher answers a repeated id with its stored reply, so a
 number is never issued twice, and a number the hub issued is never lost. If
 the hub stays away, the unanswered id is kept and reused by the next touch on
-the same choice, which then receives that very number.
+the same choice, which then receives that very number if the hub issued it (its
+reply was lost), or a number asked afresh if the hub refused the late attempt as
+expired (nothing was issued under it).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +27,7 @@ from kiosk.printer import PrintFault, TicketPrinter
 from kiosk.ticket import TicketInfo, render_ticket, ticket_info
 from luot import protocol as p
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
+from luot.ticket_link import ticket_url
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +76,9 @@ class TicketDesk:
     def __init__(self, link: HubLink, printer: TicketPrinter, paper_px: int, notify: Notify,
                  *, versions: dict[str, str] | None = None,
                  attempt_timeout: float = ATTEMPT_TIMEOUT_S,
-                 give_up_after: float = GIVE_UP_AFTER_S) -> None:
+                 give_up_after: float = GIVE_UP_AFTER_S,
+                 follow: tuple[str, bytes] | None = None) -> None:
+        self.follow = follow  # (web service URL, ticket key): the ticket's QR opens its live page
         self.link = link
         self.printer = printer
         self.paper_px = paper_px
@@ -136,6 +141,9 @@ class TicketDesk:
             self.notify(REFUSED, texts.refusal("unreachable", str(e)))
             return
         info = ticket_info(self.link.state(p.CONFIG) or {}, reply)
+        if self.follow is not None:
+            base, key = self.follow
+            info = replace(info, follow_url=ticket_url(base, key, self.link.topics.site, reply["ticket"]))
         self.notify(ISSUED, info)
         self.print_ticket(info)
 
@@ -155,8 +163,13 @@ class TicketDesk:
             try:
                 reply = self.link.request("take", timeout=self.attempt_timeout,
                                           command_id=unanswered.command_id, **fields)
-            except CommandRefused:
+            except CommandRefused as e:
                 self._unanswered = None
+                if e.code == p.EXPIRED and time.monotonic() < deadline:
+                    # An earlier attempt under this id reached the hub after its sender had
+                    # stopped waiting, so nothing was issued under it: ask afresh.
+                    unanswered = _Unanswered(request)
+                    continue
                 raise
             except (HubTimeout, HubUnreachable) as e:
                 self._unanswered = unanswered

@@ -18,12 +18,13 @@ Rect = tuple[int, int, int, int]
 class Layout:
     width: int
     height: int
+    scale: float = 1.0  # larger for the read-aloud mode's large text
 
     @property
     def u(self) -> float:
         """The unit: a twentieth of the short side, a third more on a tall portrait screen."""
         portrait = self.height > self.width * 1.2
-        return min(self.width, self.height) / 20 * (1.3 if portrait else 1.0)
+        return min(self.width, self.height) / 20 * (1.3 if portrait else 1.0) * self.scale
 
     @property
     def margin(self) -> int:
@@ -44,6 +45,13 @@ class Layout:
         """The line that says what to do, or (tall) what is wrong."""
         top = self.header()[3] + self.gap
         return (self.margin, top, self.width - 2 * self.margin, round(self.u * (3.4 if tall else 2.4)))
+
+    def access_button(self) -> Rect:
+        """The read-aloud switch, at the right of the header where a citizen looks first."""
+        _, y, w, h = self.header()
+        bw = round(min(w * 0.3, self.u * 7.5))
+        pad = round(h * 0.14)
+        return (w - self.margin - bw, y + pad, bw, h - 2 * pad)
 
     def bottom_button(self) -> Rect:
         """The full-width button above the footer: the priority path, or Back."""

@@ -33,6 +33,8 @@ STYLES: dict[str, tuple[Color, Color]] = {  # background, text
     "ok": ((200, 230, 201), (27, 94, 32)),
     "warn": ((255, 236, 179), (93, 64, 0)),
     "error": ((255, 205, 210), (150, 20, 20)),
+    "access": ((255, 214, 0), (0, 0, 0)),  # black on yellow: the read-aloud switch
+    "armed": ((255, 214, 0), (0, 0, 0)),  # read aloud once; touched again, it acts
 }
 TEXT_CACHE_ITEMS = 64
 # The smallest a service's name may be drawn, in twentieths of the screen's short side:
@@ -47,9 +49,9 @@ Line = tuple[str, int, bool, Color, int]
 class Painter:
     """Draws frames on one surface."""
 
-    def __init__(self, surface: pygame.Surface) -> None:
+    def __init__(self, surface: pygame.Surface, scale: float = 1.0) -> None:
         self.surface = surface
-        self.layout = Layout(*surface.get_size())
+        self.layout = Layout(*surface.get_size(), scale)
         # Sized to what the screens show (a few dozen lines each), not to a day's worth of
         # clock minutes and numbers: each surface of a large screen is tens to hundreds of KB.
         self.text = TextCache(max_items=TEXT_CACHE_ITEMS)
@@ -62,6 +64,9 @@ class Painter:
         u = lay.u
         hx, hy, hw, hh = lay.header()
         pygame.draw.rect(s, HEADER, lay.header())
+        if any(b.id == "access" for b in frame.buttons):  # the title keeps clear of the switch
+            side = lay.access_button()[2] + lay.gap
+            hx, hw = hx + side, hw - 2 * side
         self.box((hx + lay.margin, hy, hw - 2 * lay.margin, hh),
                   [(frame.title[0], u * 1.25, True, WHITE),
                    (frame.title[1], u * 0.7, False, (200, 220, 255))])
@@ -214,7 +219,7 @@ class Painter:
         length (tone marks apart), no word left alone on a line of its own."""
         box, blocks = self.button_text(Button("", rect, vi, en, "service"))
         lines, _ = self.fitted(box, blocks, keep=False)
-        plain_u = min(self.layout.width, self.layout.height) / 20
+        plain_u = min(self.layout.width, self.layout.height) / 20 * self.layout.scale
         for text, size, bold, _, _ in lines:
             if size < plain_u * (MIN_NAME_U if bold else MIN_NAME_EN_U):
                 return False

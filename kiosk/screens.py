@@ -88,6 +88,8 @@ class Visit:
     citizen: Citizen | None = None
     citizen_at: float = 0.0
     page: int = 0
+    read_aloud: bool = False  # large text, and what is touched is said before it acts
+    armed: str | None = None  # in that mode: the button said once, which acts when touched again
 
 
 @dataclass(frozen=True)
@@ -138,13 +140,17 @@ def build_frame(lay: Layout, at: Moment, snap: HubSnapshot) -> Frame:
         prompt, style = (visit.notice, "ok") if visit.notice else (texts.CHOOSE_PRIORITY, "normal")
         paged = _Paged(lay, len(categories), at.category_pages, visit.page)
         cells = lay.grid(len(paged.shown), lay.body(tall_prompt=visit.notice is not None))
-        buttons = [Button(f"category:{categories[i]['code']}", r, categories[i]["name"],
-                          categories[i]["name_en"], "priority")
+        buttons = [_armed(visit, Button(f"category:{categories[i]['code']}", r, categories[i]["name"],
+                                        categories[i]["name_en"], "priority"))
                    for i, r in zip(paged.shown, cells, strict=True)]
         back = Button("back", paged.bottom, *texts.BACK, "back")
         return replace(base, prompt=paged.label(prompt), prompt_style=style,
                        buttons=(*buttons, *paged.buttons, back))
     return _services_frame(lay, at, base, snap, catalogue)
+
+
+def _armed(visit: Visit, button: Button) -> Button:
+    return replace(button, style="armed") if visit.armed == button.id else button
 
 
 def page_slices(count: int, pages: int) -> list[range]:
@@ -201,9 +207,12 @@ def _services_frame(lay: Layout, at: Moment, base: Frame, snap: HubSnapshot,
             buttons.append(Button(f"service:{service['code']}", rect, service["name"], en, "disabled"))
         else:
             style_name = "priority" if at.screen == PRIORITY_SERVICES else "service"
-            buttons.append(Button(f"service:{service['code']}", rect, service["name"],
-                                  service["name_en"], style_name))
+            buttons.append(_armed(at.visit, Button(f"service:{service['code']}", rect, service["name"],
+                                                   service["name_en"], style_name)))
     buttons += paged.buttons
+    if at.screen == HOME:
+        words = texts.READ_ALOUD_OFF if at.visit.read_aloud else texts.READ_ALOUD
+        buttons.append(Button("access", lay.access_button(), *words, "access"))
     if at.screen == PRIORITY_SERVICES:
         buttons.append(Button("back", paged.bottom, *texts.BACK, "back"))
     else:
@@ -220,7 +229,7 @@ def _home_prompt(at: Moment, snap: HubSnapshot, catalogue: dict[str, Any]) -> tu
     if site.get("open") is False:
         return texts.DAY_CLOSED, "error"
     if site.get("taking") is False:
-        hours_vi, hours_en = texts.hours_text(catalogue)
+        hours_vi, hours_en = texts.hours_text(catalogue, at.now.isoweekday())
         return (f"{texts.OUTSIDE_HOURS[0]} {hours_vi}", f"{texts.OUTSIDE_HOURS[1]} {hours_en}"), "error"
     if at.screen == PRIORITY_SERVICES:
         category = next((c for c in catalogue.get("priority", {}).get("categories", [])

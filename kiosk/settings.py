@@ -9,6 +9,8 @@ citizen_secret = "…"              # the same on every kiosk of the site (CCCD 
 scanner = "/dev/ttyACM0"          # optional CCCD QR scanner in serial mode
 scanner_baudrate = 9600
 return_after_s = 8                # back to the start screen after showing a number
+follow_url = "http://luot-hub.local:8080"   # the hub's web service: the ticket's QR opens its live page
+ticket_key = "…"                  # the web service's ticket_key (both or neither)
 ```
 """
 
@@ -52,6 +54,8 @@ class KioskSettings:
     scanner: str | None
     scanner_baudrate: int
     return_after_s: float
+    follow_url: str | None = None
+    ticket_key: str | None = None
 
 
 def profile_width(name: str) -> int | None:
@@ -141,7 +145,13 @@ def _read_kiosk(section: Section) -> KioskSettings:
     scanner = section.str("scanner", None)
     if scanner is not None and secret is None:
         section.problem("scanner", "a CCCD scanner needs citizen_secret to hash ID numbers")
+    follow_url, ticket_key = section.str("follow_url", None), section.str("ticket_key", None)
+    if (follow_url is None) != (ticket_key is None):
+        section.problem("follow_url" if follow_url is None else "ticket_key",
+                        "follow_url and ticket_key go together (the web service's public_url and key)")
     return KioskSettings(
+        follow_url=follow_url,
+        ticket_key=ticket_key,
         printer=target,
         profile=profile,
         paper_px=width,

@@ -16,6 +16,8 @@ DONE: Bilingual = ("Xong", "Done")
 PREVIOUS_PAGE: Bilingual = ("‹ Trang trước", "Previous")
 NEXT_PAGE: Bilingual = ("Trang sau ›", "More services")
 PAGE: Bilingual = ("trang {n}/{of}", "page {n} of {of}")
+READ_ALOUD: Bilingual = ("Đọc to, chữ lớn", "Read aloud, large text")
+READ_ALOUD_OFF: Bilingual = ("Tắt đọc to", "Stop reading aloud")
 PRINT_AGAIN: Bilingual = ("In lại phiếu", "Print again")
 TAKING: Bilingual = ("Đang lấy số…", "Taking your number…")
 YOUR_NUMBER: Bilingual = ("Số thứ tự của quý vị", "Your number")
@@ -97,6 +99,9 @@ def refusal(code: str, detail: str) -> Bilingual:
     return vi.format(number=number), en.format(number=number)
 
 
-def hours_text(catalogue: dict[str, Any]) -> Bilingual:
-    periods = ", ".join(f"{a}–{b}" for a, b in catalogue.get("hours", {}).get("periods", []))
+def hours_text(catalogue: dict[str, Any], iso_weekday: int) -> Bilingual:
+    """The taking hours of this weekday (a Saturday duty has its own)."""
+    hours = catalogue.get("hours", {})
+    today = hours.get("days", {}).get(str(iso_weekday), hours.get("periods", []))
+    periods = ", ".join(f"{a}–{b}" for a, b in today)
     return HOURS[0].format(periods=periods), HOURS[1].format(periods=periods)

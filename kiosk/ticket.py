@@ -35,6 +35,7 @@ class TicketInfo:
     ahead: int
     est_wait_min: int | None
     checklist_url: str | None
+    follow_url: str | None = None  # the ticket's live page, which also links the checklist
 
 
 def ticket_info(catalogue: dict[str, Any], reply: dict[str, Any]) -> TicketInfo:
@@ -63,7 +64,8 @@ def ticket_info(catalogue: dict[str, Any], reply: dict[str, Any]) -> TicketInfo:
 def wait_text(minutes: int | None) -> tuple[str, str]:
     """The estimated wait on the number screen and the ticket, in the board's words."""
     if minutes is None:
-        return "Thời gian chờ dự kiến: chưa xác định", "Estimated wait: not known yet"
+        return ("Thời gian chờ dự kiến: chưa xác định, chưa có quầy đang phục vụ",
+                "Estimated wait: not known, no counter serving yet")
     vi, en = minutes_text(minutes)
     about = ("", "") if minutes < 1 else ("khoảng ", "about ")
     return f"Thời gian chờ dự kiến: {about[0]}{vi}", f"Estimated wait: {about[1]}{en}"
@@ -179,7 +181,12 @@ def render_ticket(info: TicketInfo, width: int) -> Image.Image:
     wait_vi, wait_en = wait_text(info.est_wait_min)
     s.text(wait_vi, body, gap=width // 60)
     s.text(wait_en, small)
-    if info.checklist_url:
+    if info.follow_url:
+        s.rule()
+        s.image(qr_image(info.follow_url, width // 2))
+        s.text("Quét mã để theo dõi số và xem hồ sơ cần chuẩn bị", small)
+        s.text("Scan to follow your number and see the documents to bring", small)
+    elif info.checklist_url:
         s.rule()
         s.image(qr_image(info.checklist_url, width // 2))
         s.text("Quét mã để xem hồ sơ cần chuẩn bị", small)

@@ -18,13 +18,15 @@ from typing import Any
 
 import pygame
 
-from kiosk import desk, texts
+from kiosk import desk, read_aloud, texts
 from kiosk.cccd import CardError, parse_card
 from kiosk.desk import Reprint, TakeRequest
 from kiosk.key_script import KeyScript
+from kiosk.layout import Layout
 from kiosk.memory import give_back_memory
 from kiosk.painter import Painter
 from kiosk.printer import PrinterStatus
+from kiosk.reader import Reader
 from kiosk.screens import (
     HOME,
     MESSAGE,
@@ -47,16 +49,18 @@ TAKING_GIVE_UP_S = desk.ATTEMPT_TIMEOUT_S + desk.GIVE_UP_AFTER_S + 5
 IDLE_POLL_S = 0.05
 ACTIVE_POLL_S = 0.005
 ACTIVE_FOR_S = 5.0
+READ_ALOUD_SCALE = 1.4
 
 
 class KioskUI:
     def __init__(self, surface: pygame.Surface, snapshot: Callable[[], HubSnapshot],
                  submit: Callable[[TakeRequest | Reprint], None], *, return_after_s: float = 8.0,
-                 citizen_secret: str | None = None,
+                 citizen_secret: str | None = None, reader: Reader | None = None,
                  now: Callable[[], datetime] = lambda: datetime.now().astimezone()) -> None:
         self.surface = surface
-        self.painter = Painter(surface)
-        self.layout = self.painter.layout
+        # Normal text, and the read-aloud mode's large text (its own pages of fewer buttons).
+        self._painters = {False: Painter(surface), True: Painter(surface, READ_ALOUD_SCALE)}
+        self.reader = reader
         self.snapshot = snapshot
         self.submit = submit
         self.return_after_s = return_after_s
@@ -73,7 +77,15 @@ class KioskUI:
         self._pressed: str | None = None
         self._drawn: Frame | None = None
         self._active_until = 0.0
-        self._page_counts: dict[tuple[tuple[str, str], ...], int] = {}
+        self._page_counts: dict[tuple[bool, tuple[tuple[str, str], ...]], int] = {}
+
+    @property
+    def painter(self) -> Painter:
+        return self._painters[self.visit.read_aloud]
+
+    @property
+    def layout(self) -> Layout:
+        return self.painter.layout
 
     # ------------------------------------------------------------------ the loop
 
@@ -152,6 +164,31 @@ class KioskUI:
 
     def activate(self, button: str) -> None:
         kind, _, value = button.partition(":")
+        if kind == "access" and self.screen == HOME:
+            self.visit.read_aloud = not self.visit.read_aloud
+            self.visit.page, self.visit.armed = 0, None
+            self._go(HOME, IDLE_SCREEN_S)
+            if self.visit.read_aloud:
+                self._say(f"{read_aloud.INTRO} {read_aloud.page(self.frame())}")
+            return
+        if self.visit.read_aloud and kind in ("service", "category") and self.visit.armed != button:
+            touched = next((b for b in self.frame().buttons if b.id == button), None)
+            if touched is not None:
+                self.visit.armed = button
+                self._go(self.screen, IDLE_SCREEN_S)
+                self._say(read_aloud.button(touched))
+            return
+        self.visit.armed = None
+        self._act(kind, value)
+        if self.visit.read_aloud and kind in ("page", "priority", "category", "back") \
+                and self.screen in (HOME, PRIORITY, PRIORITY_SERVICES):
+            self._say(read_aloud.page(self.frame()))
+
+    def _say(self, text: str) -> None:
+        if self.reader is not None:
+            self.reader.say(text)
+
+    def _act(self, kind: str, value: str) -> None:
         if kind == "service" and self.screen in (HOME, PRIORITY_SERVICES):
             citizen = self.visit.citizen
             self.submit(TakeRequest(value, self.visit.priority, citizen.id_hash if citizen else None))
@@ -170,6 +207,9 @@ class KioskUI:
             self.visit.priority = None
             self.visit.page = 0
             self._go(PRIORITY, IDLE_SCREEN_S)
+        elif kind == "back" and self.screen == PRIORITY and self.visit.read_aloud:
+            self.visit.page = 0  # back home, still reading aloud
+            self._go(HOME, IDLE_SCREEN_S)
         elif kind == "reprint" and self.screen == NUMBER and self.visit.ticket is not None:
             self.visit.print_state = "printing"
             self.submit(Reprint(self.visit.ticket.number))
@@ -203,25 +243,34 @@ class KioskUI:
     # ------------------------------------------------------------------ what the hub and desk say
 
     def _on_wake(self, kind: str, data: Any) -> None:
+        reading = self.visit.read_aloud
         if kind == desk.ISSUED and self.screen == TAKING:
             self.visit.ticket = data
             self.visit.print_state = "printing"
             self.visit.citizen = None
-            self._go(NUMBER, self.return_after_s * FAULT_SHOWN_FACTOR)
+            self._go(NUMBER, self.return_after_s * (FAULT_SHOWN_FACTOR + reading))
+            if reading:
+                self._say(read_aloud.ticket(data))
         elif kind == desk.REFUSED and self.screen == TAKING:
             self.visit.message = data
             self.visit.message_style = "error"
-            self._go(MESSAGE, self.return_after_s)
+            self._go(MESSAGE, self.return_after_s * (1 + reading))
+            if reading:
+                self._say(data[0])
         elif kind == desk.PRINTED:
             self.printer = data
             if self.screen == NUMBER:
                 self.visit.print_state = "printed"
-                self._go(NUMBER, self.return_after_s)
+                self._go(NUMBER, self.return_after_s * (1 + 2 * reading))
+                if reading and self.reader is not None:
+                    self.reader.say(read_aloud.printed(), cut=False)
         elif kind == desk.PRINT_FAULT:
             self.printer = PrinterStatus(self.printer.paper, data)
             if self.screen == NUMBER:
                 self.visit.print_state = f"fault:{data}"
                 self._go(NUMBER, self.return_after_s * FAULT_SHOWN_FACTOR)
+                if reading and self.reader is not None:
+                    self.reader.say(read_aloud.not_printed(data, self.visit.ticket), cut=False)
         elif kind == desk.PRINTER:
             self.printer = data
         elif kind == "scan":
@@ -293,10 +342,11 @@ class KioskUI:
     def _pages(self, choices: list[dict[str, Any]]) -> int:
         """How many pages these choices take at this screen size, measured once for each list."""
         names = tuple((str(c.get("name", "")), str(c.get("name_en", ""))) for c in choices)
-        if names not in self._page_counts:
-            self._page_counts[names] = self.painter.pages_needed(list(names),
-                                                                 self.layout.body(tall_prompt=True))
-        return self._page_counts[names]
+        key = (self.visit.read_aloud, names)
+        if key not in self._page_counts:
+            area = self.layout.body(tall_prompt=True)
+            self._page_counts[key] = self.painter.pages_needed(list(names), area)
+        return self._page_counts[key]
 
     def draw(self, force: bool = False) -> bool:
         """Draw the frame if it changed; True if something was drawn."""

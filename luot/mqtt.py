@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MessageHandler = Callable[[str, Any, bool], None]
 ConnectionHandler = Callable[[bool], None]
+RawHandler = Callable[[str, bytes], None]
 HUB_ID = "hub"  # the dispatcher's device id: its status is `device/hub/status`
 
 
@@ -132,6 +133,7 @@ class HubLink:
         self._handlers: list[MessageHandler] = []
         self._connection_handlers: list[ConnectionHandler] = []
         self._hub_handlers: list[ConnectionHandler] = []
+        self._watches: list[tuple[str, int, RawHandler]] = []
         self._hub_status: str | None = None
         self._connected = threading.Event()
         self._health: dict[str, Any] | None = None
@@ -178,6 +180,12 @@ class HubLink:
 
     def add_connection_handler(self, handler: ConnectionHandler) -> None:
         self._connection_handlers.append(handler)
+
+    def watch(self, relative_filter: str, qos: int, handler: RawHandler) -> None:
+        """`handler(relative_topic, payload_bytes)` for another topic filter (every device's
+        status, say), on this same connection: the broker binds a client id to its user, so a
+        device has one connection. Call before `start`; called on the network thread."""
+        self._watches.append((self.topics.root + relative_filter, qos, handler))
 
     def add_hub_handler(self, handler: ConnectionHandler) -> None:
         """`handler(online)` whenever the dispatcher's retained status changes."""
@@ -262,6 +270,7 @@ class HubLink:
                 (f"{root}config", 1),
                 (self.topics.reply(self.device_id), 1),
                 (self.topics.device_status(self.hub_id), 1),
+                *((topic_filter, qos) for topic_filter, qos, _ in self._watches),
             ]
         )
         client.publish(self.topics.device_status(self.device_id), b"online", qos=1, retain=True)
@@ -291,8 +300,15 @@ class HubLink:
             waiter.done.set()
 
     def _on_message(self, _client: paho.Client, _userdata: Any, msg: paho.MQTTMessage) -> None:
+        watched = False
+        for topic_filter, _qos, handler in self._watches:
+            if paho.topic_matches_sub(topic_filter, msg.topic):
+                watched = True
+                handler(self.topics.relative(msg.topic), bytes(msg.payload))
         if msg.topic == self.topics.device_status(self.hub_id):
             self._on_hub_status(msg.payload.decode("utf-8", "replace"))
+            return
+        if watched:
             return
         topic = self.topics.relative(msg.topic)
         try:

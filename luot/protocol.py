@@ -142,8 +142,9 @@ OPS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     "pause": {"counter": ((int,), True)},
     "resume": {"counter": ((int,), True)},
     "rate": {"counter": ((int,), True), "ticket": ((int,), True), "score": ((int,), True)},
-    "open": {},
+    "open": {"until": ((str, type(None)), False)},  # a special session's end, "HH:MM" today
     "close": {},
+    "confirm_clock": {},  # a technician says the hub's clock is right after a jump
 }
 
 # Which ops each role may send. Counter ops are further limited to the device's own counter.

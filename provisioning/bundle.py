@@ -12,6 +12,7 @@ import shutil
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from secrets import token_urlsafe
 
 from broker_config import (
     HUB_BROKER_DIR,
@@ -23,8 +24,10 @@ from broker_config import (
     write_broker_files,
     write_if_changed,
 )
+from broker_config.passwords import check_password_line, parse_password_file
 from luot.config import ConfigError, DeviceEntry, SiteConfig, device_file, dump_toml, load_site
 from provisioning.roles import ETC, password_file
+from web.users import hash_line
 
 SECRETS_FILE = "secrets"
 DEVICE_CA_FILE = ETC / "ca.crt"
@@ -66,9 +69,39 @@ led = 25
 """
 
 
-def role_table(device: DeviceEntry) -> str:
+WEB_PORT = 8080
+WEB_USERS_FILE = ETC / "web-users"
+
+
+@dataclass(frozen=True)
+class SiteSecrets:
+    """What the bundles share that only the technician sees: device passwords, the web
+    logins handed to the leader and the officers, the key of the tickets' page links."""
+
+    passwords: dict[str, str]
+    logins: dict[str, str]
+    ticket_key: str
+
+
+def web_url(network: NetworkOptions) -> str:
+    return f"http://{network.hub_host}:{WEB_PORT}"
+
+
+def role_table(device: DeviceEntry, site: SiteConfig | None = None, network: NetworkOptions | None = None,
+               secrets: SiteSecrets | None = None) -> str:
     """The role's table in device.toml: the keys a technician usually sets, with the
-    defaults the role's own loader applies; commented keys are optional."""
+    defaults the role's own loader applies; commented keys are optional. A kiosk of a site
+    with a web service gets the link to its ticket pages; the web service its key and logins."""
+    has_web = site is not None and any(d.role == "web" for d in site.devices)
+    if device.role == "kiosk" and has_web and network is not None and secrets is not None:
+        return KIOSK_TABLE + (f'follow_url = "{web_url(network)}"   # the ticket\'s QR opens its live page\n'
+                              f'ticket_key = "{secrets.ticket_key}"\n')
+    if device.role == "web" and network is not None and secrets is not None:
+        return ("[web]\n"
+                f"port = {WEB_PORT}\n"
+                f'public_url = "{web_url(network)}"   # what the tickets\' QR codes open\n'
+                f'users_file = "{WEB_USERS_FILE}"      # hashed logins: admin and counter-<n>\n'
+                f'ticket_key = "{secrets.ticket_key}"\n')
     if device.role == "hub":
         return (
             "[hub]\n"
@@ -143,7 +176,7 @@ class BundleReport:
         return "\n".join(lines)
 
 
-def read_secrets(out: Path) -> dict[str, str]:
+def _secret_tables(out: Path) -> dict[str, dict[str, str]]:
     path = out / SECRETS_FILE
     if not path.exists():
         return {}
@@ -151,22 +184,58 @@ def read_secrets(out: Path) -> dict[str, str]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(path, "", f"not valid TOML: {e}") from None
-    passwords = data.get("passwords", {})
-    if not isinstance(passwords, dict) or not all(isinstance(v, str) for v in passwords.values()):
-        raise ConfigError(path, "passwords", "expected a table of device id = \"password\"")
-    return dict(passwords)
+    for name in ("passwords", "logins", "keys"):
+        table = data.get(name, {})
+        if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+            raise ConfigError(path, name, "expected a table of name = \"secret\"")
+    return data
 
 
-def write_secrets(out: Path, passwords: dict[str, str]) -> bool:
-    text = dump_toml({"passwords": dict(sorted(passwords.items()))},
-                     comment="Lượt device passwords in clear. Keep this file private (mode 0600).")
+def read_secrets(out: Path) -> dict[str, str]:
+    """The devices' broker passwords, by device id."""
+    return dict(_secret_tables(out).get("passwords", {}))
+
+
+def write_secrets(out: Path, secrets: SiteSecrets) -> bool:
+    text = dump_toml({"passwords": dict(sorted(secrets.passwords.items())),
+                      "logins": dict(sorted(secrets.logins.items())),
+                      "keys": {"ticket_key": secrets.ticket_key}},
+                     comment="Lượt secrets in clear: device passwords, web logins, the ticket pages' key.\n"
+                             "Keep this file private (mode 0600).")
     return write_if_changed(out / SECRETS_FILE, text, 0o600)
 
 
+def _users_file(path: Path, logins: dict[str, str]) -> str:
+    """The web service's hashed logins; a line that still matches its password is kept, so
+    a bundle made again changes nothing."""
+    old = parse_password_file(path.read_text(encoding="utf-8")) if path.exists() else {}
+    lines = []
+    for user, password in sorted(logins.items()):
+        kept = old.get(user)
+        lines.append(kept if kept and check_password_line(kept, password) else hash_line(user, password))
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _web_logins(site: SiteConfig, old: dict[str, str], report: BundleReport) -> dict[str, str]:
+    """A login for the leader and one per counter the web service serves, kept once made."""
+    webs = [d for d in site.devices if d.role == "web"]
+    if not webs:
+        return {}
+    counters = sorted({n for d in webs for n in (d.counters or [c.number for c in site.counters])})
+    logins = {}
+    for user in ["admin", *(f"counter-{n}" for n in counters)]:
+        logins[user] = old.get(user) or new_password()
+        if user not in old:
+            report.new_passwords.append(f"web:{user}")
+    return logins
+
+
 def render_device_toml(site: SiteConfig, device: DeviceEntry, network: NetworkOptions,
-                       broker: BrokerOptions) -> str:
+                       broker: BrokerOptions, secrets: SiteSecrets | None = None) -> str:
     port, tls, _ca = broker.device_endpoint()
     host = "localhost" if device.role == "hub" else network.hub_host
+    if device.role == "hub":  # the hub's own loopback listener, where it may connect twice
+        port, tls = broker.hub_port, False
     where = f"counter {device.counter}" if device.counter is not None else device.role
     broker_table: dict[str, object] = {"host": host, "port": port,
                                        "password_file": str(password_file(device.role))}
@@ -175,7 +244,7 @@ def render_device_toml(site: SiteConfig, device: DeviceEntry, network: NetworkOp
     comment = (f"Lượt device {device.id} ({where}) of site {site.id}. Written by `luot provision bundle`.\n"
                "Check it with: luot check-site site.toml device.toml")
     return device_file(device.id, device.role, site.id, broker_table, log_level="info", comment=comment,
-                       role_table=role_table(device))
+                       role_table=role_table(device, site, network, secrets))
 
 
 def hub_device(site: SiteConfig) -> DeviceEntry:
@@ -207,7 +276,8 @@ def make_bundles(site_file: Path, out: Path, *, rotate: tuple[str, ...] = ()) ->
 
     out.mkdir(parents=True, exist_ok=True)
     report = BundleReport(out, devices=len(site.devices))
-    old = read_secrets(out)
+    tables = _secret_tables(out)
+    old = tables.get("passwords", {})
     passwords: dict[str, str] = {}
     for d in site.devices:
         if d.id in old and d.id not in rotate:
@@ -215,13 +285,17 @@ def make_bundles(site_file: Path, out: Path, *, rotate: tuple[str, ...] = ()) ->
         else:
             passwords[d.id] = new_password()
             report.new_passwords.append(d.id)
-    if write_secrets(out, passwords):
+    secrets = SiteSecrets(passwords, _web_logins(site, tables.get("logins", {}), report),
+                          tables.get("keys", {}).get("ticket_key") or token_urlsafe(32))
+    if write_secrets(out, secrets):
         report.changed.append(out / SECRETS_FILE)
 
     files: list[tuple[Path, str, int]] = []
     for d in site.devices:
         folder = out / d.id
-        files.append((folder / "device.toml", render_device_toml(site, d, network, broker), 0o644))
+        files.append((folder / "device.toml", render_device_toml(site, d, network, broker, secrets), 0o600))
+        if d.role == "web":
+            files.append((folder / "web-users", _users_file(folder / "web-users", secrets.logins), 0o600))
         files.append((folder / "password", passwords[d.id] + "\n", 0o600))
         if ca_source is not None:
             files.append((folder / "ca.crt", ca_source.read_text(encoding="utf-8"), 0o644))

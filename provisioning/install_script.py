@@ -44,10 +44,12 @@ def take_secrets(fb: FirstBoot) -> list[str]:
     for d in fb.devices:
         src = f'"$B/devices/{d.id}'
         lines += [
-            f'take {src}/device.toml" {config_file(d.role)} 0644',
+            f'take {src}/device.toml" {config_file(d.role)} 0640',  # a kiosk's holds the ticket key
             f'take {src}/password" {password_file(d.role)} 0640',
             f'take {src}/ca.crt" /etc/luot/ca.crt 0644',
         ]
+        if d.role == "web":
+            lines.append(f'take {src}/web-users" /etc/luot/web-users 0640')
         if d.role == "hub":
             lines += [
                 f'take {src}/site.toml" /etc/luot/site.toml 0640',
@@ -143,6 +145,14 @@ def install_sh(fb: FirstBoot) -> str:
             "/etc/systemd/system/mosquitto.service.d/luot.conf",
             'install -m 0644 "$UNITS/repo-lighttpd.conf" /etc/luot/repo-lighttpd.conf',
             "systemctl disable lighttpd.service 2>/dev/null || true",
+        ]
+    if "display" in fb.roles:
+        lines += [
+            "",
+            'step "voice pack"',
+            "# The spoken calls, made here with espeak-ng: nothing is fetched to speak.",
+            "install -d -o luot -g luot -m 0755 /var/lib/luot",
+            f"runuser -u luot -- {VENV}/bin/luot display --build-voice /var/lib/luot/voice",
         ]
     lines += [
         "",

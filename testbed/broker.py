@@ -46,6 +46,7 @@ class Mosquitto:
         self.roles = dict(roles)
         self.passwords = {user: new_password() for user in roles}
         self.port = port or free_port()
+        self.hub_port = free_port()  # the hub's own listener: client ids not bound to users
         self.persistence_dir = workdir / "data" if persistence else None
         self.log_file = workdir / "mosquitto.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -56,7 +57,8 @@ class Mosquitto:
             site=site,
             passwords=self.passwords,
             roles=self.roles,
-            listeners=[Listener(self.port, self.host), *extra_listeners],
+            listeners=[Listener(self.port, self.host),
+                       Listener(self.hub_port, self.host, bind_client_ids=False), *extra_listeners],
             persistence_dir=self.persistence_dir,
             run_as_user=getpass.getuser(),
             log_dest=f"file {self.log_file}",
@@ -67,7 +69,7 @@ class Mosquitto:
     def settings(self, user: str, password: str | None = None) -> BrokerSettings:
         return BrokerSettings(
             host=self.host,
-            port=self.port,
+            port=self.hub_port if self.roles.get(user) == "hub" else self.port,
             username=user,
             password=self.passwords[user] if password is None else password,
             keepalive=5,

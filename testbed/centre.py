@@ -87,8 +87,10 @@ class LocalCentre:
         if hub is None:
             raise ValueError(f"{site_file}: the [[devices]] inventory has no device with role hub")
         self.hub_id = hub
+        # A laptop's clock is taken as it is: no chrony serves a local centre.
         self.hub_file = self.device_file(
-            hub, dump_toml({"hub": {"site_file": str(self.site_file), "database": str(self.database)}})
+            hub, dump_toml({"hub": {"site_file": str(self.site_file), "database": str(self.database),
+                                    "trust_clock": True}})
         )
 
     def device_file(self, device_id: str, role_table: str = "", *, port: int | None = None) -> Path:

@@ -27,11 +27,11 @@ def web_table(users_file: Path, *, port: int, ticket_key: str = TICKET_KEY) -> s
 
 class WebThread:
     def __init__(self, broker: BrokerSettings, site: str, users_file: Path, *, device_id: str = "web",
-                 ticket_key: str = TICKET_KEY, guard: LoginGuard | None = None) -> None:
+                 ticket_key: str = TICKET_KEY, guard: LoginGuard | None = None, port: int = 0) -> None:
         self.hub = HubWatch(broker, device_id=device_id, site=site)
         self.service = WebService(self.hub, site, ticket_key.encode(), Users.load(users_file),
                                   Sessions(), guard or LoginGuard())
-        self.port = 0
+        self.port = port
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -58,11 +58,13 @@ class WebThread:
                 self.port = port
                 self._ready.set()
 
-            await serve(self.service, "127.0.0.1", 0, self._stop, ready)
+            await serve(self.service, "127.0.0.1", self.port, self._stop, ready)
 
         asyncio.run(main())
 
     def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout=10)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import SITE_FILE, WEB_PASSWORDS, wait_for
@@ -14,6 +15,7 @@ from dispatcher.service import Dispatcher
 from luot.config import SiteConfig, load_site
 from luot.mqtt import HubLink
 from testbed.broker import Mosquitto
+from testbed.browser import start_chromium
 from testbed.postgres import Postgres
 from testbed.rabbitmq import RabbitCluster, apply_city_policies, rabbitmq_installed
 from web.users import set_password
@@ -34,6 +36,15 @@ def artifacts() -> Path:
     """Where tests save screenshots and tickets for a person to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def chrome() -> Iterator[Any]:
+    """One headless Chromium for the whole session (Debian's, through chromium-driver);
+    each test opens its own pages in it."""
+    driver = start_chromium()
+    yield driver
+    driver.quit()
 
 
 @pytest.fixture(scope="session")
@@ -115,3 +126,13 @@ def postgres() -> Iterator[Postgres]:
 def city_db(postgres: Postgres, request: pytest.FixtureRequest) -> str:
     """A fresh database of the session's PostgreSQL for one test; its DSN."""
     return postgres.new_database(request.node.name)
+
+
+@pytest.fixture
+def display() -> Iterator[None]:
+    """pygame's display (the dummy driver) for tests that draw a kiosk's screens."""
+    import pygame
+
+    pygame.display.init()
+    yield
+    pygame.display.quit()

@@ -6,6 +6,10 @@ a mistake in the generator shows up as a difference.
 
 from __future__ import annotations
 
+import threading
+
+import paho.mqtt.client as paho
+
 from luot.config import SiteConfig
 from provisioning.probe import Probe, connect_reason, run_probes
 from testbed.broker import Mosquitto
@@ -92,3 +96,37 @@ def test_anonymous_and_wrong_passwords_are_refused(broker: Mosquitto) -> None:
     assert reason("kiosk-1", broker.passwords["kiosk-2"]) in refused
     assert reason("kiosk-1", "") in refused
     assert reason("nobody", "whatever") in refused
+
+
+def test_no_user_can_take_another_users_client_id(broker: Mosquitto) -> None:
+    """The broker binds client ids to users: connecting with the hub's (or a kiosk's) client id
+    leaves that connection alone, so nobody can kick the dispatcher or discard its session."""
+    def client(user: str, client_id: str) -> tuple[paho.Client, list[object]]:
+        made = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id,
+                           protocol=paho.MQTTv5)
+        made.username_pw_set(user, broker.passwords[user])
+        dropped: list[object] = []
+        accepted = threading.Event()
+        made.on_connect = lambda *_: accepted.set()
+        made.on_disconnect = lambda _c, _u, _f, reason, _p: dropped.append(reason)
+        made.connect(broker.host, broker.port)
+        made.loop_start()
+        assert accepted.wait(5), f"{user} got no CONNACK"
+        return made, dropped
+
+    for victim in ("hub", "kiosk-1"):
+        held, dropped = client(victim, victim)
+        for attacker in sorted(broker.roles):
+            if attacker == victim:
+                continue
+            taker, _ = client(attacker, victim)
+            # A round trip on the victim's link after the attacker's CONNACK: a takeover would
+            # have closed it before that CONNACK was sent.
+            info = held.publish(f"luot/{broker.site}/device/{victim}/status", b"online", qos=1)
+            info.wait_for_publish(5)
+            assert info.is_published() and dropped == [], f"{attacker} took {victim}'s client id"
+            taker.disconnect()
+            taker.loop_stop()
+        assert dropped == [], f"{victim} was kicked off"
+        held.disconnect()
+        held.loop_stop()

@@ -104,7 +104,8 @@ password = "s3cret"
     conf = render_conf(listeners=options.listeners(), password_file=Path("/p"), acl_file=Path("/a"),
                        persistence_dir=options.persistence_dir)
     assert "listener 1883 192.168.1.10\n" in conf
-    assert "listener 8883 192.168.1.10\ncafile /etc/luot/tls/ca.crt\ncertfile /etc/luot/tls/hub.crt\n" in conf
+    assert ("listener 8883 192.168.1.10\nuse_username_as_clientid true\ncafile /etc/luot/tls/ca.crt\n"
+            "certfile /etc/luot/tls/hub.crt\n") in conf
     assert "persistence_location /srv/mosquitto/\n" in conf and "allow_anonymous false\n" in conf
 
 

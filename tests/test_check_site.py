@@ -57,10 +57,11 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 @pytest.mark.parametrize(("change", "expected"), [
-    (("[[devices]]\nid = \"tv-1\"", "[[devices]]\nid = \"TV 1\""), "devices[4].id: expected lower-case"),
+    (("[[devices]]\nid = \"tv-1\"", "[[devices]]\nid = \"TV 1\""),
+     "devices[4] (TV 1).id: expected lower-case"),
     (('id = "test-ward"', 'id = "test-ward"\nnmae = "x"'), "site.nmae: unknown key; did you mean 'name'?"),
     (("number = 3\nservices = [\"HT\"]", "number = 3\nservices = [\"XX\"]"),
-     "counters[2].services[0]: unknown service"),
+     "counters[2] (quầy 3).services[0]: unknown service"),
 ])
 def test_a_broken_site_names_file_and_key(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                           change: tuple[str, str], expected: str) -> None:

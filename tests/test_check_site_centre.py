@@ -48,3 +48,11 @@ def test_a_display_of_an_unknown_counter_or_field_is_a_mistake(devices: dict[str
     assert code == 2
     assert "display.counters: " in out and "has no counter 12" in out
     assert "display.services: " in out and "has no service 'QQ'" in out
+
+
+def test_a_mistake_in_a_counter_names_the_counter_too(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    text = SITE_FILE.read_text().replace('number = 10\nservices = ["CT", "HT", "DD"]',
+                                         'number = 10\nservices = ["CT", "HT", "ZZ"]')
+    code, out = check(capsys, write(tmp_path, "site.toml", text))
+    assert code == 2 and "counters[9] (quầy 10).services[2]: unknown service 'ZZ'" in out, out

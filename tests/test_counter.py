@@ -8,13 +8,14 @@ import os
 import struct
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
 import pytest
 from gpiozero.pins.mock import MockFactory
-from helpers import wait_for, write_device_toml
+from helpers import reaped, wait_for, write_device_toml
 
 from counter_button.hardware import Hardware
 from counter_button.node import CounterNode
@@ -335,7 +336,10 @@ def test_light_patterns(dispatcher, connect, make_rig, broker):
     mark = len(led.states)
     wait_for(lambda: len(led.states) >= mark + 2, timeout=4, what="two slow changes")
     assert rig.node.light.pattern == "slow"
-    # The hub away: fast blink.
+    # The dispatcher away (the broker still up): fast blink.
+    dispatcher.stop()
+    wait_for(lambda: rig.node.light.pattern == "fast", timeout=5, what="fast blink, dispatcher down")
+    # The broker away: fast blink.
     broker.stop()
     wait_for(lambda: rig.node.light.pattern == "fast", timeout=15, what="fast blink while offline")
     broker.start()
@@ -598,7 +602,7 @@ def test_keys_mode_drives_the_real_node_from_stdin(dispatcher, connect, broker, 
         wait_for(lambda: any(x.startswith(expect) for x in lines[mark:]), timeout=10,
                  what=f"{expect!r} after {line!r}")
 
-    try:
+    with reaped(process), closing(emulator):
         wait_for(lambda: "link up\n" in lines, timeout=10, what="the node connected")
         send("next", "ok next A001")
         wait_for(lambda: b"\x0201A001\x03" in [f for _, f in emulator.frames], what="A001 on board 01")
@@ -612,11 +616,6 @@ def test_keys_mode_drives_the_real_node_from_stdin(dispatcher, connect, broker, 
         process.stdin.write("quit\n")
         process.stdin.flush()
         assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        emulator.close()
 
 
 def test_the_label_sheet(tmp_path, site, artifacts):

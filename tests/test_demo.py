@@ -7,8 +7,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 from helpers import wait_for
@@ -43,6 +45,8 @@ def test_the_headless_demo_plays_a_morning_and_leaves_its_work_behind(tmp_path, 
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "No screen: playing a scripted morning" in run.stdout
+    for page in ("/board", "/login ", "/login?user=admin ", "/t/…"):
+        assert re.search(r"http://127\.0\.0\.1:\d+" + re.escape(page), run.stdout), page
     assert f"{out.resolve()}/tickets" in run.stdout
 
     summary = json.loads((out / "demo.json").read_text())
@@ -85,6 +89,8 @@ def test_a_crashed_process_of_the_demo_is_started_again_and_the_centre_goes_on(t
         wait_for(lambda: display.restarts == 1 and demo.watch.online.get(demo.display), timeout=30,
                  what="the display to be back")
         assert display.pid != first
+        with urllib.request.urlopen(f"{demo.web_url}/board", timeout=5) as page:
+            assert page.status == 200 and "Bảng gọi số" in page.read().decode()
         demo.take("CT")
         demo.press(1, "next")
         assert demo.state("state/counter/1")["ticket"]["number"] == "A001"

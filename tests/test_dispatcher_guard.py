@@ -7,10 +7,12 @@ Mosquitto with the dispatcher serving, and restart it on the same database and s
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from datetime import datetime
 
+import paho.mqtt.client as paho
 import pytest
 from helpers import FakeClock, RawDevice, wait_for
 from hypothesis import HealthCheck, given, settings
@@ -95,7 +97,7 @@ def desk(site, tmp_path_factory):
     db.close()
 
 
-@settings(max_examples=400, deadline=None, database=None,
+@settings(max_examples=150, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(payload=PAYLOADS)
 def test_any_bytes_from_any_device_get_a_reply_that_is_not_internal(desk, site, payload):
@@ -175,3 +177,23 @@ def test_a_full_card_refuses_with_storage_full_and_recovers(broker, site, tmp_pa
         watcher.loop_stop()
     finally:
         hub.stop()
+
+
+def test_a_device_using_the_dispatchers_client_id_does_not_take_its_place(dispatcher, broker,
+                                                                           connect):
+    before = dispatcher.connections
+    intruder = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=dispatcher.client._client_id
+                           .decode(), protocol=paho.MQTTv5)
+    intruder.username_pw_set("kiosk-2", broker.passwords["kiosk-2"])
+    accepted = threading.Event()
+    intruder.on_connect = lambda *_: accepted.set()
+    intruder.connect(broker.host, broker.port, clean_start=True)
+    intruder.loop_start()
+    try:
+        assert accepted.wait(5), "the intruder got no CONNACK"
+        kiosk = connect("kiosk-1", wait_config=False)
+        assert kiosk.request("take", service="CT")["ticket"]["number"] == "A001"
+        assert dispatcher.connections == before, "the dispatcher was kicked off"
+    finally:
+        intruder.disconnect()
+        intruder.loop_stop()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pygame
 import pytest
-from helpers import wait_for, write_device_toml
+from helpers import reaped, wait_for, write_device_toml
 
 from dispatcher.service import Dispatcher
 from display import board as board_mod
@@ -422,7 +422,7 @@ def test_luot_display_saves_a_screenshot_per_call(broker: Mosquitto, dispatcher:
          "--windowed", "--screenshots", str(shots), "--frame-log", str(frames)],
         env=env, cwd=Path(__file__).resolve().parent.parent,
     )
-    try:
+    with reaped(board):
         wait_for(lambda: frames.exists() and f'"1": "{first["number"]}"' in frames.read_text(),
                  timeout=15, what="the board showing the retained state")
         assert not list(shots.glob("*.png")), "a retained state is not a call"
@@ -432,7 +432,3 @@ def test_luot_display_saves_a_screenshot_per_call(broker: Mosquitto, dispatcher:
         assert f'"1": "{second["number"]}"' in frames.read_text()
         board.send_signal(signal.SIGTERM)
         assert board.wait(timeout=10) == 0
-    finally:
-        if board.poll() is None:
-            board.kill()
-            board.wait()

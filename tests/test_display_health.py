@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import wait_for, write_device_toml
+from helpers import reaped, wait_for, write_device_toml
 from test_kiosk_flow import health_watcher
 
 from luot import __version__
@@ -32,14 +32,10 @@ def test_a_board_without_a_voice_pack_says_so_in_its_health(broker, dispatcher, 
     empty = tmp_path / "voice"
     empty.mkdir()
     board = run_board(broker, site, tmp_path, empty)
-    try:
+    with reaped(board):
         report = wait_for(lambda: next((h for h in health if "voice" in h), None), timeout=15,
                           what="the board's health")
         assert report["voice"].startswith("missing ") and str(empty) in report["voice"], report
         assert report["versions"]["luot"] == __version__
         board.send_signal(signal.SIGTERM)
         assert board.wait(timeout=10) == 0
-    finally:
-        if board.poll() is None:
-            board.kill()
-            board.wait()

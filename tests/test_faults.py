@@ -19,8 +19,10 @@ def clean(tally) -> bool:
 def test_bad_payloads_on_every_command_topic_leave_the_dispatcher_serving(tmp_path):
     tally = flood(tmp_path, random.Random(1), per_topic=150, commands=40)
     assert tally.commands >= 40
-    devices = len(load_site(SITE_FILE).devices)  # every device of the test site
-    assert devices >= 15 and tally.bad_answered == tally.bad_sent == 150 * devices
+    # Every device of the test site but the hub, the admin and the stream's kiosk and counters
+    # (one connection per device: the broker binds client ids to users).
+    devices = len(load_site(SITE_FILE).devices) - 5
+    assert devices >= 10 and tally.bad_answered == tally.bad_sent == 150 * devices
     assert clean(tally), tally.notes
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ from helpers import wait_for, write_device_toml
 from test_kiosk_printer import PtyPrinter
 
 from dispatcher.service import Dispatcher
+from kiosk import desk as desk_module
 from kiosk import ui as screens
 from kiosk.__main__ import versions
 from kiosk.desk import TakeRequest, TicketDesk
@@ -26,6 +28,7 @@ from kiosk.printer import EscposPrinter, TicketPrinter, open_printer
 from kiosk.screens import HubSnapshot, link_snapshot
 from kiosk.settings import parse_printer_url
 from kiosk.ui import KioskUI
+from luot import protocol as p
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
 
 SECRET = "site-secret-0123456789"
@@ -81,13 +84,6 @@ class Kiosk:
 
     def stop(self) -> None:
         self.desk.stop()
-
-
-@pytest.fixture
-def display():
-    pygame.display.init()
-    yield
-    pygame.display.quit()
 
 
 @pytest.fixture
@@ -220,7 +216,7 @@ def test_day_closed_greys_everything_and_a_late_take_is_explained(kiosk, connect
     admin = connect("admin")
     admin.request("close")
     kiosk.pump_until(lambda: kiosk.ui.frame().prompt == screens.texts.DAY_CLOSED, what="the closed banner")
-    assert all(b.style == "disabled" for b in kiosk.ui.frame().buttons)
+    assert all(b.style == "disabled" for b in kiosk.ui.frame().buttons if b.id != "access")
     kiosk.ui._go(screens.TAKING, None)
     kiosk.desk.submit(TakeRequest("CT"))
     kiosk.pump_until(lambda: kiosk.ui.screen == screens.MESSAGE, what="the refusal")
@@ -234,7 +230,7 @@ def test_outside_hours_is_explained_with_the_hours(kiosk):
     assert frame.prompt_style == "error"
     assert "Hiện tại chưa đến giờ lấy số hoặc đã hết giờ!" in frame.prompt[0]
     assert "00:00–24:00" in frame.prompt[0]
-    assert all(b.style == "disabled" for b in frame.buttons)
+    assert all(b.style == "disabled" for b in frame.buttons if b.id != "access")
 
 
 def test_one_open_ticket_per_citizen_and_the_elderly_are_offered_priority(kiosk, dispatcher):
@@ -268,7 +264,7 @@ def test_a_younger_card_and_a_bad_code(kiosk):
 def test_hub_unreachable_greys_the_screen(kiosk, broker):
     broker.stop()
     kiosk.pump_until(lambda: kiosk.ui.frame().prompt == screens.texts.UNREACHABLE, what="the banner")
-    assert all(b.style == "disabled" for b in kiosk.ui.frame().buttons)
+    assert all(b.style == "disabled" for b in kiosk.ui.frame().buttons if b.id != "access")
     broker.start()
     kiosk.pump_until(lambda: kiosk.ui.frame().prompt == screens.texts.TOUCH_A_SERVICE, what="reconnection",
                      timeout=20)
@@ -312,6 +308,9 @@ def test_a_take_that_times_out_is_sent_again_with_the_same_id(display, broker, s
 
 def test_an_unanswered_take_is_reused_by_the_next_touch(display, broker, site, tmp_path, connect,
                                                          dummy_printer):
+    """The hub is away when the citizen touches; the broker drops the command when its expiry
+    passes. The next touch sends the same id, so if the hub had issued a number under it (its
+    reply lost) that very number would come; it had not, so the hub issues A001 under that id."""
     hub = Dispatcher(site, tmp_path / "luot.db", broker.settings("hub"))
     hub.start()
     wait_for(lambda: hub.client.is_connected() and hub.batches > 0, what="the dispatcher")
@@ -321,17 +320,38 @@ def test_an_unanswered_take_is_reused_by_the_next_touch(display, broker, site, t
     made.touch("service:CT")
     made.pump_until(lambda: made.ui.screen == screens.MESSAGE, what="the give-up message")
     assert made.ui.visit.message == screens.texts.ERRORS["unreachable"]
+    first_id = made.desk._unanswered.command_id
     hub = Dispatcher(site, tmp_path / "luot.db", broker.settings("hub"))
     hub.start()
-    # The hub got the command after all and issued A001; the next touch on CT receives it.
-    wait_for(lambda: hub.db.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 1, what="A001")
+    # The command expired in the broker with the kiosk's wait: what the citizen was told (no
+    # number) is what happened. The next touch on CT sends it again and gets A001.
+    wait_for(lambda: hub.client.is_connected() and hub.batches > 0, what="the dispatcher back")
+    assert hub.db.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 0
     made.touch("back")
     assert made.take("service:CT").number == "A001"
+    assert [r[0] for r in hub.db.execute("SELECT id FROM commands")] == [first_id]
     made.touch("done")
     assert made.take("service:CT").number == "A002"
     assert hub.db.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 2
     made.stop()
     hub.stop()
+
+
+def test_a_late_attempt_refused_as_expired_is_asked_afresh(display, dispatcher, connect, dummy_printer,
+                                                           tmp_path):
+    """The hub read the earlier attempt after its sender gave up and stored `expired` for its id:
+    the next touch that reuses the id is answered `expired` and asks again under a new id."""
+    link = connect("kiosk-1")
+    made = Kiosk(link, dummy_printer[1])
+    late = made.desk._unanswered = desk_module._Unanswered(TakeRequest("CT"))
+    reply = p.encode(p.error_reply(late.command_id, p.EXPIRED, "it came after its sender stopped waiting"))
+    db = sqlite3.connect(tmp_path / "luot.db", isolation_level=None)
+    db.execute("INSERT INTO commands (device, id, at, reply, digest) VALUES (?, ?, ?, ?, NULL)",
+               ("kiosk-1", late.command_id, time.time(), reply.decode()))
+    assert made.take("service:CT").number == "A001"
+    assert db.execute("SELECT COUNT(*) FROM commands").fetchone()[0] == 2
+    db.close()
+    made.stop()
 
 
 def test_printer_out_of_paper_shows_the_number_and_tells_the_technician(display, dispatcher, connect,

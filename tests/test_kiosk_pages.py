@@ -40,13 +40,6 @@ def catalogue(fields: int) -> dict:
     return made
 
 
-@pytest.fixture
-def display():
-    pygame.display.init()
-    yield
-    pygame.display.quit()
-
-
 def assert_legible(ui: KioskUI, button, size) -> None:
     rect, blocks = ui.painter.button_text(button)
     lines, _ = ui.painter.fitted(rect, blocks)

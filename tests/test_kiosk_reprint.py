@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pygame
-import pytest
 from helpers import wait_for
 from test_kiosk_flow import CUT, Kiosk, health_watcher
 from test_kiosk_printer import PtyPrinter
@@ -14,13 +12,6 @@ from kiosk.settings import parse_printer_url
 
 OFFLINE = {1: b"\x1a", 2: b"\x12", 4: b"\x12"}
 READY = {1: b"\x12", 2: b"\x12", 4: b"\x12"}
-
-
-@pytest.fixture
-def display():
-    pygame.display.init()
-    yield
-    pygame.display.quit()
 
 
 def test_a_printer_jammed_right_after_the_job_is_no_printed_ticket(display, dispatcher, connect, broker,

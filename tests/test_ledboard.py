@@ -8,10 +8,11 @@ import signal
 import subprocess
 import sys
 import threading
+from contextlib import closing
 from pathlib import Path
 
 import pytest
-from helpers import wait_for, write_device_toml
+from helpers import reaped, wait_for, write_device_toml
 from test_counter import health_reader  # noqa: F401  (a fixture)
 
 import luot.ledboard as ledboard
@@ -295,18 +296,13 @@ def test_main_led_runs_the_node_until_sigterm(dispatcher, connect, broker, site,
            f"raise SystemExit(main_led(load_device({str(path)!r})))"
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
-    try:
+    with reaped(process), closing(emulator):
         connect("kiosk-1").request("take", service="CT")
         wait_for(lambda: shown(emulator, 1) is not None, timeout=10, what="the node's first frames")
         connect("quay-5").request("next", counter=5)
         wait_for(lambda: shown(emulator, 9) == b"\x0209   A001\x03", what="A001 on counter 5's row")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        emulator.close()
 
 
 def test_numeric_modbus_rows_follow_their_counters_and_show_dashes_offline(dispatcher, connect, broker, site,

@@ -170,3 +170,37 @@ def test_mistakes_are_reported_not_raised(tmp_path: Path, capsys: pytest.Capture
     code, text = run(capsys, "check", "--site", str(SITE_FILE), "--out", str(tmp_path / "ok"),
                      "--host", "127.0.0.1", "--port", str(free_port()), "--timeout", "0.5")
     assert code == 1 and "timed out waiting for the connection" in text
+
+
+def test_the_web_service_and_the_kiosks_share_the_ticket_key_and_the_logins_are_hashed(
+        bundles: tuple[Path, Path]) -> None:
+    from kiosk.settings import load_kiosk_settings
+    from web.settings import web_settings
+    from web.users import Users
+
+    site_file, out = bundles
+    secrets = tomllib.loads((out / "secrets").read_text())
+    key = secrets["keys"]["ticket_key"]
+    assert len(key) >= 32
+    site = load_site(site_file)
+    web = next(d for d in site.devices if d.role == "web")
+    assert set(secrets["logins"]) == {"admin", *(f"counter-{n}" for n in web.counters)}
+
+    def device(folder: str) -> object:
+        path = out / folder / "here.toml"
+        role = folder.split("-")[0]
+        path.write_text((out / folder / "device.toml").read_text()
+                        .replace(f"/etc/luot/{role}.password", str(out / folder / "password")))
+        assert oct((out / folder / "device.toml").stat().st_mode & 0o777) == "0o600"
+        return load_device(path)
+
+    settings = web_settings(device("web"))
+    assert settings.ticket_key == key.encode() and settings.public_url == "http://luot-hub.local:8080"
+    kiosk = load_kiosk_settings(device("kiosk-1"))
+    assert (kiosk.follow_url, kiosk.ticket_key) == ("http://luot-hub.local:8080", key)
+    users_file = out / "web" / "web-users"
+    assert oct(users_file.stat().st_mode & 0o777) == "0o600"
+    assert key not in users_file.read_text() and secrets["logins"]["admin"] not in users_file.read_text()
+    users = Users.load(users_file)
+    assert all(users.check(user, password) for user, password in secrets["logins"].items())
+    assert not users.check("admin", "wrong password")

@@ -210,7 +210,7 @@ def test_hub_and_kiosk_on_one_pi(tmp_path: Path, setup: tuple[Path, Path, Path],
     assert {"hub", "kiosk-1"} <= listing(image, "luot/devices")
     install = read_back(image, "luot/install.sh")
     for role, device in (("hub", "hub"), ("kiosk", "kiosk-1")):
-        assert f'take "$B/devices/{device}/device.toml" /etc/luot/{role}.toml 0644' in install
+        assert f'take "$B/devices/{device}/device.toml" /etc/luot/{role}.toml 0640' in install
         assert f'take "$B/devices/{device}/password" /etc/luot/{role}.password 0640' in install
     kiosk = read_back(image, "luot/devices/kiosk-1/device.toml")
     assert 'password_file = "/etc/luot/kiosk.password"' in kiosk
@@ -281,7 +281,9 @@ def test_style_can_be_forced(tmp_path: Path, setup: tuple[Path, Path, Path],
     code, text = provision(capsys, site, out, key, image, "tv-1", "--style", "trixie")
     assert code == 0 and "trixie style" in text
     assert "luot-display.service" in read_back(image, "luot/install.sh")
-    assert "'luot[screen] @ http://luot-hub.local:8090/" in read_back(image, "luot/install.sh")
+    install = read_back(image, "luot/install.sh")
+    assert "'luot[screen] @ http://luot-hub.local:8090/" in install
+    assert "runuser -u luot -- /opt/luot/venv/bin/luot display --build-voice /var/lib/luot/voice" in install
     assert read_back(image, "user-data").startswith("#cloud-config")
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from provisioning.__main__ import main
 from provisioning.repo_build import export_key, index_debian, packages_of, scratch_apt, signing_key
 
 pytestmark = pytest.mark.skipif(
@@ -69,3 +70,12 @@ def test_apt_trusts_the_signed_index_and_nothing_else(tmp_path: Path) -> None:
     tampered = apt(tmp_path / "apt3", source, "update")
     assert tampered.returncode != 0 and "Hash Sum mismatch" in tampered.stderr, tampered.stderr
     assert "6.6.6" not in apt(tmp_path / "apt3", source, "show", "evil").stdout
+
+
+def test_the_builder_wants_luots_own_wheel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other = tmp_path / "requests-2.0-py3-none-any.whl"
+    other.write_bytes(b"PK")
+    assert main(["repo", "--wheel", str(other), "--out", str(tmp_path / "r"),
+                 "--key-dir", str(tmp_path / "k")]) == 1
+    assert "not Lượt's wheel" in capsys.readouterr().out
+    assert not (tmp_path / "r").exists() and not (tmp_path / "k").exists(), "nothing made before the check"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,12 +19,14 @@ import pytest
 from helpers import WEB_PASSWORDS as PASSWORDS
 from helpers import wait_for
 
+from dispatcher.service import Dispatcher
 from luot import protocol as p
-from luot.mqtt import CommandRefused
+from luot.mqtt import CommandRefused, command_expiry
 from luot.ticket_link import TicketRef, make_token, read_token, ticket_url
 from testbed.broker import Mosquitto
 from testbed.web_service import TICKET_KEY, WebThread
-from web.users import LoginGuard, Users
+from web.__main__ import main as web_main
+from web.users import MAX_SESSIONS, LoginGuard, Sessions, Users
 
 
 @pytest.fixture
@@ -80,9 +83,11 @@ class Browser:
         return status, json.loads(raw)
 
 
-def first_event(base: str, path: str, until: Any = None, timeout: float = 5.0) -> dict[str, Any]:
+def first_event(base: str, path: str, until: Any = None, timeout: float = 5.0,
+                client: Browser | None = None) -> dict[str, Any]:
     """Read the stream until an event for which `until(view)` holds (the first one if None)."""
-    with urllib.request.urlopen(base + path, timeout=timeout) as r:
+    opener = client.opener if client is not None else urllib.request.build_opener()
+    with opener.open(base + path, timeout=timeout) as r:
         assert r.headers["Content-Type"].startswith("text/event-stream")
         for raw in r:
             line = raw.decode().rstrip("\n")
@@ -126,6 +131,34 @@ def test_logins_are_hashed_and_failures_limited(web_users: Path) -> None:
     assert guard.wait_s("admin", "10.0.0.9") == 0
     now[0] = 61.0
     assert guard.wait_s("counter-2", "10.0.0.5") == 0
+
+
+def test_a_flood_of_login_forms_neither_grows_sessions_nor_logs_an_officer_out() -> None:
+    now = [0.0]
+    sessions = Sessions(clock=lambda: now[0])
+    officer = sessions.new("counter-2")
+    for _ in range(3 * MAX_SESSIONS):
+        now[0] += 0.001
+        sessions.new(None)
+    assert len(sessions._by_id) <= MAX_SESSIONS + 1
+    assert sessions.get(officer.sid) is officer
+    now[0] += sessions.idle_s + 1
+    assert sessions.get(officer.sid) is None  # idle too long: logged out
+
+
+def test_luot_web_passwd_and_a_bad_web_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    users = tmp_path / "web-users"
+    assert web_main(["passwd", "--users", str(users), "counter-4"]) == 0
+    user, password = capsys.readouterr().out.strip().split(": ")
+    assert user == "counter-4" and Users.load(users).check("counter-4", password)
+    assert users.stat().st_mode & 0o777 == 0o600
+    assert web_main(["passwd", "--users", str(users), "quay-4"]) == 2
+    config = tmp_path / "web.toml"
+    config.write_text('id = "web"\nrole = "web"\nsite = "test-ward"\n\n[broker]\nhost = "127.0.0.1"\n'
+                      'password = "x"\n\n[web]\nticket_key = "short"\nprot = 8080\n')
+    assert web_main(["--config", str(config)]) == 2
+    out = capsys.readouterr().out
+    assert "web.ticket_key" in out and "web.prot" in out  # every mistake at once
 
 
 # ---------------------------------------------------------------------- against the hub
@@ -227,9 +260,54 @@ def test_the_leader_closes_the_day_and_downloads_the_report(web: WebThread, conn
     assert client.command("/dashboard/close", {}, csrf) == (200, {"ok": True, "op": "close", "ticket": None})
     assert dispatcher.snapshot()["site"]["open"] is False
     wait_for(lambda: web.hub.link.state(p.SITE_STATE)["open"] is False, what="the closed day at the web")
+    kiosk = connect("kiosk-2")
+    kiosk.publish_health({"paper": "out", "printer_fault": "out_of_paper"})
+    connect("quay-7").stop()  # its last word: offline
+    view = first_event(web.url, "/dashboard/events", client=client, until=lambda v: len(
+        [d for d in v["devices"] if d["status"] == "offline" or d["paper"] == "out"]) >= 2)
+    assert {"quay-7"} <= {d["id"] for d in view["devices"] if d["status"] == "offline"}
+    assert [d["id"] for d in view["devices"] if d["paper"] == "out"] == ["kiosk-2"]
+    assert view["open"] is False and view["today"]["issued"] == 1
     status, headers, body = client.request("/dashboard/report.csv")
     assert status == 200 and body.startswith("\ufeff".encode()) and "Đất đai".encode() in body
     assert "attachment" in headers["Content-Disposition"]
     status, headers, body = client.request("/dashboard/report.png")
     assert status == 200 and body.startswith(b"\x89PNG")
     assert Browser(web.url).request("/dashboard/report.csv")[0] == 401
+    assert client.command("/dashboard/open", {}, csrf) == (200, {"ok": True, "op": "open", "ticket": None})
+    assert dispatcher.snapshot()["site"]["open"] is True
+    assert client.command("/dashboard/take", {}, csrf)[0] == 404  # only the day's two ops
+
+
+def test_a_console_command_reported_failed_never_happens_later(broker: Mosquitto, site: Any, web_users: Path,
+                                                               tmp_path: Path, connect: Any) -> None:
+    """Broker up, dispatcher down: the officer is told NEXT got no answer, and when the hub
+    returns nobody is called — the console's commands expire as the buttons' do."""
+    database = tmp_path / "hub.db"
+    first = Dispatcher(site, database, broker.settings("hub"))
+    first.start()
+    wait_for(lambda: first.client.is_connected() and first.batches > 0, what="the dispatcher")
+    connect("kiosk-1").request("take", service="HT")
+    service = WebThread(broker.settings("web"), site.id, web_users)
+    service.service.command_timeout_s = 1.0
+    service.start()
+    try:
+        client = Browser(service.url)
+        _, page = client.login("counter-2", PASSWORDS["counter-2"])
+        first.stop()  # its persistent session keeps collecting commands
+        status, body = client.command("/console/2/next", {"expect": None}, client.csrf_of(page))
+        assert (status, body) == (200, {"ok": False, "error": "hub_timeout"})
+        expiry, wait = command_expiry(1.0)
+        time.sleep(expiry + 1.0 - wait + 0.1)  # past the broker's whole-second rounding
+        second = Dispatcher(site, database, broker.settings("hub"))
+        second.start()
+        try:
+            wait_for(lambda: second.batches > 0, what="the second dispatcher")
+            assert connect("quay-1").request("pause", counter=1, timeout=5)["ok"]  # it serves again
+            assert second.snapshot()["counters"][2]["ticket"] is None
+            assert second.snapshot()["services"]["HT"]["waiting"] == 1
+        finally:
+            second.stop()
+    finally:
+        service.stop()
+

@@ -4,7 +4,6 @@ artifacts/ for a person to look at."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,9 @@ from helpers import wait_for
 from luot import protocol as p
 from luot.ticket_link import ticket_url
 from testbed.broker import Mosquitto
+from testbed.browser import CHROMEDRIVER, CHROMIUM, page_errors
 from testbed.web_service import TICKET_KEY, WebThread
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 PHONE = (390, 844)
 DESKTOP = (1366, 900)
 TV = (1920, 1080)
@@ -28,23 +26,6 @@ pytestmark = pytest.mark.skipif(
     CHROMIUM is None or CHROMEDRIVER is None,
     reason="apt-get install chromium chromium-driver (make system installs them)",
 )
-
-
-@pytest.fixture(scope="session")
-def chrome() -> Iterator[Any]:
-    """One headless Chromium for the whole session; each test opens its own pages in it."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run", "--disable-extensions", "--lang=vi", "--hide-scrollbars"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(10)
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture
@@ -83,8 +64,9 @@ def log_in(driver: Any, base: str, user: str) -> None:
     driver.find_element(By.ID, "submit").click()
 
 
-def test_a_ticket_is_followed_on_a_phone_until_called(chrome: Any, web: WebThread, connect: Any,
-                                                      site: Any, artifacts: Path) -> None:
+def test_a_ticket_is_followed_on_a_phone_until_called(chrome: Any, web: WebThread, connect: Any, site: Any,
+                                                      broker: Mosquitto, web_users: Path,
+                                                      artifacts: Path) -> None:
     from selenium.webdriver.common.by import By
 
     kiosk = connect("kiosk-1")
@@ -100,15 +82,59 @@ def test_a_ticket_is_followed_on_a_phone_until_called(chrome: Any, web: WebThrea
     officer = connect("quay-1")
     officer.request("next", counter=1)
     until(chrome, lambda d: "Số người chờ trước: 0" in d.find_element(By.ID, "status").text, "one ahead less")
+    # The phone loses the service (here the service restarts); the call comes meanwhile, and
+    # the page shows it once its stream is back, from the retained state alone.
+    web.stop()
+    until(chrome, lambda d: "Mất kết nối" in d.find_element(By.ID, "banner").text, "the lost-link banner")
     officer.request("next", counter=1)
-    until(chrome, lambda d: data(d, "status") == "called", "the call on the page")
-    assert "Mời đến quầy số 1" in chrome.find_element(By.ID, "status").text
-    assert "Please go to counter 1" in chrome.find_element(By.ID, "status").text
-    shoot(chrome, artifacts, "ticket-called", PHONE)
-    shoot(chrome, artifacts, "ticket-called", DESKTOP)
+    again = WebThread(broker.settings("web"), site.id, web_users, port=web.port)
+    again.start()
+    try:
+        until(chrome, lambda d: data(d, "status") == "called", "the call after the reconnect", timeout=8)
+        assert "Mời đến quầy số 1" in chrome.find_element(By.ID, "status").text
+        assert "Please go to counter 1" in chrome.find_element(By.ID, "status").text
+        assert chrome.find_element(By.ID, "banner").text == ""
+        shoot(chrome, artifacts, "ticket-called", PHONE)
+        shoot(chrome, artifacts, "ticket-called", DESKTOP)
+    finally:
+        again.stop()
     resources = chrome.execute_script(
         "return performance.getEntriesByType('resource').map(e => e.name)")
     assert resources and all(r.startswith(web.url) for r in resources)  # nothing from outside the hub
+    assert page_errors(chrome) == []
+
+
+def test_the_kiosks_ticket_carries_the_page_link(chrome: Any, web: WebThread, connect: Any,
+                                                  tmp_path: Path, artifacts: Path) -> None:
+    """The kiosk prints the ticket's QR code to its live page: scanned (decoded from the printed
+    image) and opened, the page shows that ticket, and it shows the call when it comes."""
+    from PIL import Image
+    from pyzbar.pyzbar import decode
+    from selenium.webdriver.common.by import By
+
+    from kiosk.desk import TakeRequest, TicketDesk
+    from kiosk.printer import PngPrinter
+
+    printer = PngPrinter(tmp_path / "tickets", "TM-T88V", f"png://{tmp_path / 'tickets'}")
+    desk = TicketDesk(connect("kiosk-1"), printer, 512, lambda *_: None,
+                      follow=(web.url, TICKET_KEY.encode()))
+    desk.serve(TakeRequest("HT"))
+    printed = sorted((tmp_path / "tickets").glob("*.png"))
+    assert len(printed) == 1
+    (artifacts / "web-kiosk-ticket.png").write_bytes(printed[0].read_bytes())
+    codes = [c.data.decode() for c in decode(Image.open(printed[0]))]
+    assert len(codes) == 1 and codes[0].startswith(f"{web.url}/t/")
+    chrome.set_window_size(*PHONE)
+    chrome.get(codes[0])
+    until(chrome, lambda d: data(d, "status") == "waiting", "the printed ticket's page")
+    assert chrome.find_element(By.ID, "number").text == "B001"
+    assert chrome.find_element(By.ID, "checklist-link").get_attribute("href").endswith("linhvuc=ho-tich")
+    chrome.find_element(By.ID, "sound").click()  # the citizen allows the chime and the buzz
+    assert "Đã bật âm thanh và rung" in chrome.find_element(By.ID, "sound").text
+    connect("quay-3").request("next", counter=3)
+    until(chrome, lambda d: data(d, "status") == "called", "the call on the printed ticket's page")
+    assert "Mời đến quầy số 3" in chrome.find_element(By.ID, "status").text
+    assert page_errors(chrome) == []
 
 
 def test_an_officer_logs_in_calls_transfers_and_pauses(chrome: Any, web: WebThread, connect: Any,
@@ -139,6 +165,7 @@ def test_an_officer_logs_in_calls_transfers_and_pauses(chrome: Any, web: WebThre
     until(chrome, lambda d: data(d, "status") == "paused", "the counter paused")
     assert dispatcher.snapshot()["counters"][2]["status"] == "paused"
     shoot(chrome, artifacts, "console-paused", PHONE)
+    assert page_errors(chrome) == []
 
 
 def test_the_leader_closes_the_day_and_the_board_shows_the_hall(chrome: Any, web: WebThread, connect: Any,
@@ -162,6 +189,9 @@ def test_the_leader_closes_the_day_and_the_board_shows_the_hall(chrome: Any, web
     chrome.get(f"{web.url}/board")
     until(chrome, lambda d: "A001" in d.find_element(By.ID, "counters").text, "the board's counters")
     shoot(chrome, artifacts, "board", TV)
+    shoot(chrome, artifacts, "board", PHONE)
+    chrome.set_window_size(*TV)
     connect("quay-1").request("next", counter=1)
     until(chrome, lambda d: "A002" in d.find_element(By.ID, "flash-number").text, "the call flashing")
     shoot(chrome, artifacts, "board-call", TV)
+    assert page_errors(chrome) == []

@@ -25,3 +25,5 @@ def test_a_wait_under_a_minute_reads_the_same_on_kiosk_ticket_and_board() -> Non
     assert wait_text(12)[0] == "Thời gian chờ dự kiến: khoảng 12 phút"
     assert minutes(12.4) == "12 phút"
     assert minutes(None) == "—"
+    # With no counter serving the field there is no number to give, and the ticket says why.
+    assert wait_text(None)[0] == "Thời gian chờ dự kiến: chưa xác định, chưa có quầy đang phục vụ"

@@ -3,6 +3,7 @@ on a hub, bring back a backup of its database.
 
     luot admin --config /etc/luot/admin.toml status
     luot admin --config /etc/luot/admin.toml close
+    luot admin --config /etc/luot/admin.toml open --until 11:30    # a Sunday duty until 11:30
     luot admin restore /media/usb/luot-2026-11-30-223000.db [--database /var/lib/luot/luot.db] [--force]
 """
 
@@ -17,10 +18,10 @@ from typing import Any
 
 from dispatcher.backup import BackupError, restore
 from luot import protocol as p
-from luot.config import ConfigError, DeviceConfig, load_device, load_site
+from luot.config import ConfigError, load_device, load_site
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
 from luot.words import minutes_text
-from tools.inventory import format_devices, problems, read_devices
+from tools.inventory import DeviceReport, DeviceWatch, format_devices, problems
 
 ACTIONS = ("status", "open", "close")
 DEFAULT_SITE = Path("/etc/luot/site.toml")
@@ -55,7 +56,7 @@ def format_status(link: HubLink) -> str:
     return "\n".join(lines)
 
 
-def device_status(device: DeviceConfig, site_file: Path | None, timeout: float) -> tuple[str, bool]:
+def device_status(reports: dict[str, DeviceReport], site_file: Path | None) -> tuple[str, bool]:
     """The devices' table and whether all is well: every device of the site file's inventory
     (the hub's /etc/luot/site.toml when none is named), else every device the broker knows."""
     inventory = []
@@ -64,7 +65,6 @@ def device_status(device: DeviceConfig, site_file: Path | None, timeout: float) 
             inventory = list(load_site(site_file or DEFAULT_SITE).devices)
         except ConfigError as e:
             return e.explain("luot admin: the site's inventory: "), False
-    reports = read_devices(device.broker, device.site, device.id, timeout)
     wrong = problems(inventory, reports)
     lines = [format_devices(inventory, reports)]
     if wrong:
@@ -108,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the admin device's file (role = \"admin\")")
     parser.add_argument("action", choices=ACTIONS)
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the hub")
+    parser.add_argument("--until", metavar="HH:MM",
+                        help="with open: give numbers from now until then, whatever the taking hours say "
+                             "(a weekend duty, a campaign day)")
     parser.add_argument("--site", type=Path, default=None,
                         help=f"the site file whose devices `status` lists (default: {DEFAULT_SITE})")
     args = parser.parse_args(argv)
@@ -118,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         print(e.explain("luot admin: configuration error: "))
         return 2
     link = HubLink(device.broker, device_id=device.id, site=device.site, purpose="admin")
+    watch = DeviceWatch(link) if args.action == "status" else None
     link.start()
     try:
         if not link.wait_connected(args.timeout):
@@ -125,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         expected = None
         if args.action != "status":
-            expected = link.request(args.action, timeout=args.timeout)["site"]
+            fields = {"until": args.until} if args.action == "open" and args.until else {}
+            expected = link.request(args.action, timeout=args.timeout, **fields)["site"]
         deadline = time.monotonic() + args.timeout
         while not (link.state(p.CONFIG) and link.state(p.SITE_STATE)) or (
             expected is not None and link.state(p.SITE_STATE) != expected
@@ -137,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         print(format_status(link))
         if args.action != "status":
             return 0
-        devices, well = device_status(device, args.site, args.timeout)
+        assert watch is not None
+        devices, well = device_status(watch.wait(args.timeout), args.site)
         print()
         print(devices)
         return 0 if well else 1

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import itertools
+import re
+import tomllib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any
 
 from broker_config import describe, load_broker_options
 from luot.config import ConfigError, DeviceConfig, SiteConfig, load_device, load_site
+from luot.config.site_model import WEEKDAY_KEYS
 from provisioning.bundle import hub_device, load_network_options
 
 # The loader each role runs on its `[<role>]` table at start: (module, function).
@@ -45,7 +48,10 @@ def site_summary(site: SiteConfig) -> list[str]:
     network = load_network_options(site)
     hub_device(site)
     roles = Counter(d.role for d in site.devices)
-    periods = ", ".join(f"{a}–{b}" for a, b in site.catalogue()["hours"]["periods"])
+    hours = site.catalogue()["hours"]
+    periods = ", ".join(f"{a}–{b}" for a, b in hours["periods"]) + "".join(
+        f"; {WEEKDAY_KEYS[int(day) - 1]} {', '.join(f'{a}–{b}' for a, b in spans)}"
+        for day, spans in hours["days"].items())
     return [
         f"✓ {site.file}: {site.name} ({site.id})",
         f"  dịch vụ / services: {len(site.services)} — "
@@ -65,11 +71,13 @@ def site_mistakes(site: SiteConfig) -> list[ConfigError]:
     serves (its citizens would wait for ever), taking periods that overlap."""
     found = [ConfigError(site.file, "services", f"{s.code} ({s.name}): no counter serves it")
              for s in site.services if not any(s.code in c.services for c in site.counters)]
-    periods = sorted(site.hours.periods)
-    for (a, b), (c, d) in itertools.pairwise(periods):
-        if c < b:
-            found.append(ConfigError(site.file, "hours.taking",
-                                     f"{a:%H:%M}–{b:%H:%M} and {c:%H:%M}–{d:%H:%M} overlap"))
+    days = dict(site.hours.by_weekday)
+    for key, periods in [("hours.taking", site.hours.periods),
+                         *((f"hours.days.{WEEKDAY_KEYS[day - 1]}", days[day]) for day in sorted(days))]:
+        for (a, b), (c, d) in itertools.pairwise(sorted(periods)):
+            if c < b:
+                overlap = f"{a:%H:%M}–{b:%H:%M} and {c:%H:%M}–{d:%H:%M} overlap"
+                found.append(ConfigError(site.file, key, overlap))
     return found
 
 
@@ -110,6 +118,26 @@ def device_summary(site: SiteConfig, device: DeviceConfig) -> str:
             f"{' TLS' if device.broker.tls else ''}; {checked}")
 
 
+def name_items(text: str, site_file: Path) -> str:
+    """`counters[9]` also as the counter a technician knows, "counters[9] (quầy 10)", and
+    `services[2]`, `devices[4]` by their code and id, read from the site file as written."""
+    try:
+        raw = tomllib.loads(site_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return text
+    names = {"counters": ("number", "quầy "), "services": ("code", ""), "devices": ("id", "")}
+
+    def named(match: re.Match[str]) -> str:
+        table, index = match[1], int(match[2])
+        key, word = names[table]
+        items = raw.get(table)
+        item = items[index] if isinstance(items, list) and index < len(items) else None
+        value = item.get(key) if isinstance(item, dict) else None
+        return f"{match[0]} ({word}{value})" if isinstance(value, int | str) else match[0]
+
+    return re.sub(r"(?<![.\w])(counters|services|devices)\[(\d+)\]", named, text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="luot check-site", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -125,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in args.devices:
             lines.append(device_summary(site, load_device(path)))
     except ConfigError as e:
-        print(e.explain("✗ LỖI / error: "))
+        print(name_items(e.explain("✗ LỖI / error: "), args.site))
         return 2
     print("\n".join(lines))
     print("Hợp lệ / valid.")

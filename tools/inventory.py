@@ -2,9 +2,9 @@
 inventory, online or not, when it last reported, its software, its printer or voice.
 
 Read from the broker's retained `device/<id>/status` and `device/<id>/health`. To know
-that every retained message has come, the reader subscribes, then publishes a probe on
-its own device topic and waits for it: the broker sends the retained messages of a
-subscription before anything published after it.
+that every retained message has come, the watch publishes a probe in its own health and
+waits for it: the broker sends the retained messages of a subscription before anything
+published after it.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from luot import protocol as p
-from luot.config import BrokerSettings, DeviceEntry
-from luot.mqtt import make_paho_client, unique_client_id
-from luot.protocol import Topics
+from luot.config import DeviceEntry
+from luot.mqtt import HubLink
 
 DASH = "—"
 
@@ -32,52 +31,43 @@ class DeviceReport:
     health: dict[str, Any] = field(default_factory=dict)
 
 
-def read_devices(broker: BrokerSettings, site: str, device_id: str,
-                 timeout: float) -> dict[str, DeviceReport]:
-    """The retained status and health of every device of `site`, by id."""
-    topics = Topics(site)
-    prefix = f"{topics.root}{p.DEVICE}"
-    probe = f"{prefix}{device_id}/probe"
-    token = uuid.uuid4().hex.encode()
-    reports: dict[str, DeviceReport] = {}
-    done = threading.Event()
+class DeviceWatch:
+    """Collects every device's retained status and health on the admin's own link (the broker
+    binds a client id to its user, so a second connection would push the link off).
 
-    def on_connect(client: Any, _u: Any, _f: Any, reason: Any, _props: Any) -> None:
-        if not reason.is_failure:
-            client.subscribe(f"{prefix}#", qos=1)
+    Make it before `link.start()`. Its health carries a fresh token; when that comes back
+    through the watch, every retained message of the subscription has come before it.
+    """
 
-    def on_subscribe(client: Any, *_: Any) -> None:
-        client.publish(probe, token, qos=1)
+    def __init__(self, link: HubLink) -> None:
+        self.reports: dict[str, DeviceReport] = {}
+        self._own = link.device_id
+        self._token = uuid.uuid4().hex
+        self._done = threading.Event()
+        link.watch(f"{p.DEVICE}#", 1, self._on_message)
+        link.publish_health({"role": "admin", "probe": self._token})
 
-    def on_message(_c: Any, _u: Any, msg: Any) -> None:
-        if msg.topic == probe and msg.payload == token:
-            done.set()
+    def wait(self, timeout: float) -> dict[str, DeviceReport]:
+        self._done.wait(timeout)
+        return self.reports
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        parts = topic.split("/")
+        if len(parts) != 3:
             return
-        rest = msg.topic[len(prefix):].split("/")
-        if len(rest) != 2 or not msg.retain:
-            return
-        report = reports.setdefault(rest[0], DeviceReport(rest[0]))
-        if rest[1] == "status":
-            report.status = msg.payload.decode("utf-8", "replace") or None
-        elif rest[1] == "health":
+        _, device, kind = parts
+        report = self.reports.setdefault(device, DeviceReport(device))
+        if kind == "status":
+            report.status = payload.decode("utf-8", "replace") or None
+        elif kind == "health":
             try:
-                health = json.loads(msg.payload)
+                health = json.loads(payload)
             except ValueError:
                 health = {}
+            if device == self._own and isinstance(health, dict) and health.get("probe") == self._token:
+                self._done.set()
+                return
             report.health = health if isinstance(health, dict) else {}
-
-    client = make_paho_client(broker, unique_client_id(device_id, "inventory"))
-    client.on_connect = on_connect
-    client.on_subscribe = on_subscribe
-    client.on_message = on_message
-    client.connect_async(broker.host, broker.port, keepalive=broker.keepalive)
-    client.loop_start()
-    try:
-        done.wait(timeout)
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    return reports
 
 
 def _text(value: Any) -> str:

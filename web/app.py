@@ -21,7 +21,7 @@ from web import desks
 from web.hub import Snapshot
 from web.pages import SECURITY_HEADERS, STATIC, message, render
 from web.service import SERVICE, WebService
-from web.views import board_view, ticket_view
+from web.views import board_view, ticket_json
 
 log = logging.getLogger(__name__)
 KEEPALIVE_S = 15.0
@@ -35,11 +35,12 @@ async def _headers(request: web.Request, handler: Callable[..., Any]) -> web.Str
     return response
 
 
-View = Callable[[Snapshot], dict[str, Any] | None]
+View = Callable[[Snapshot], dict[str, Any] | str | None]
 
 
 async def stream(request: web.Request, make_view: View) -> web.StreamResponse:
-    """Server-sent events: the view now, then again whenever it changes; None ends the stream."""
+    """Server-sent events: the view now, then again whenever it changes; None ends the stream.
+    A view is a dict, or JSON already encoded (the ticket pages share most of theirs)."""
     hub = request.app[SERVICE].hub
     response = web.StreamResponse(headers={
         "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-store",
@@ -58,13 +59,15 @@ async def stream(request: web.Request, make_view: View) -> web.StreamResponse:
                 if view is None:
                     await response.write(b"event: end\ndata: {}\n\n")
                     break
-                data = json.dumps(view, ensure_ascii=False, separators=(",", ":"))
+                data = view if isinstance(view, str) else json.dumps(view, ensure_ascii=False,
+                                                                     separators=(",", ":"))
                 if data != last:
                     last = data
                     await response.write(f"data: {data}\n\n".encode())
             else:
                 await response.write(b": keep-alive\n\n")
             await changes.wait(seen, KEEPALIVE_S)
+            await asyncio.sleep(0)  # let the rest of a burst of messages land before the next view
     except (ConnectionResetError, ConnectionError, asyncio.CancelledError):
         pass
     return response
@@ -89,7 +92,7 @@ async def ticket_events(request: web.Request) -> web.StreamResponse:
     ref = read_token(service.ticket_key, service.site, request.match_info["token"])
     if ref is None:
         raise web.HTTPNotFound()
-    return await stream(request, lambda snap: ticket_view(snap, ref))
+    return await stream(request, lambda snap: ticket_json(snap, ref))
 
 
 async def board_page(_request: web.Request) -> web.Response:

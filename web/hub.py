@@ -2,8 +2,9 @@
 status and health for the leader, the latest calls, and a wake-up for the browsers' streams.
 
 `HubLink` (the same link every device uses) keeps the retained `state/…` and `config` and
-sends the consoles' commands. The devices' `status` is plain text, not JSON, so a second,
-read-only connection of the same device follows `device/+/status` and `device/+/health`.
+sends the consoles' commands. The devices' `status` is plain text, not JSON: the same
+connection watches `device/+/status` and `device/+/health` as raw bytes (the broker binds a
+client id to its user, so the web service has one connection).
 Everything the pages read is changed on the asyncio loop's thread only.
 """
 
@@ -14,14 +15,12 @@ import contextlib
 import json
 import logging
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-
-import paho.mqtt.client as paho
 
 from luot import protocol as p
 from luot.config import BrokerSettings
-from luot.mqtt import HUB_ID, HubLink, make_paho_client, unique_client_id
+from luot.mqtt import HUB_ID, HubLink
 
 log = logging.getLogger(__name__)
 RECENT_CALLS = 8
@@ -66,6 +65,8 @@ class Snapshot:
     calls: tuple[dict[str, Any], ...]
     called: dict[int, int]  # ticket id → the counter it was last seen called to
     devices: dict[str, dict[str, Any]]
+    # What many pages share, computed once per snapshot (e.g. a field's counters, encoded).
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False)
 
 
 class HubWatch:
@@ -79,10 +80,8 @@ class HubWatch:
         self._called: dict[int, int] = {}
         self._devices: dict[str, dict[str, Any]] = {}
         self._snapshot: tuple[int, Snapshot] | None = None
-        self._watch = make_paho_client(broker, unique_client_id(device_id, "devices"))
-        self._watch.on_connect = self._watch_connected
-        self._watch.on_message = self._watch_message
-        self._broker = broker
+        self.link.watch(f"{p.DEVICE}+/status", 1, self._watch_message)
+        self.link.watch(f"{p.DEVICE}+/health", 0, self._watch_message)
         self.link.add_handler(self._on_message)
         self.link.add_connection_handler(lambda _up: self._soon(self._changed))
         self.link.add_hub_handler(lambda _online: self._soon(self._changed))
@@ -91,12 +90,8 @@ class HubWatch:
         self._loop = loop
         self.changes = Changes()
         self.link.start()
-        self._watch.connect_async(self._broker.host, self._broker.port, keepalive=self._broker.keepalive)
-        self._watch.loop_start()
 
     def stop(self) -> None:
-        self._watch.disconnect()
-        self._watch.loop_stop()
         self.link.stop()
 
     # ------------------------------------------------------------------ from the network threads
@@ -109,15 +104,10 @@ class HubWatch:
     def _on_message(self, topic: str, payload: Any, _retained: bool) -> None:
         self._soon(self._apply, topic, payload)
 
-    def _watch_connected(self, client: paho.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
-        if not reason.is_failure:
-            root = self.topics.root
-            client.subscribe([(f"{root}{p.DEVICE}+/status", 1), (f"{root}{p.DEVICE}+/health", 0)])
-
-    def _watch_message(self, _c: paho.Client, _u: Any, msg: paho.MQTTMessage) -> None:
-        parts = self.topics.relative(msg.topic).split("/")
-        if len(parts) == 3 and len(msg.payload) <= p.MAX_PAYLOAD:
-            self._soon(self._device, parts[1], parts[2], bytes(msg.payload))
+    def _watch_message(self, topic: str, payload: bytes) -> None:
+        parts = topic.split("/")
+        if len(parts) == 3 and len(payload) <= p.MAX_PAYLOAD:
+            self._soon(self._device, parts[1], parts[2], payload)
 
     # ------------------------------------------------------------------ on the loop's thread
 

@@ -30,7 +30,8 @@ SECURITY_HEADERS = {
 
 @lru_cache(maxsize=32)
 def _template(name: str) -> str:
-    return (PAGES / f"{name}.html").read_text(encoding="utf-8")
+    """A page: the head every page shares (`_head.html`), then the page's own file."""
+    return "".join((PAGES / f"{part}.html").read_text(encoding="utf-8") for part in ("_head", name))
 
 
 def _fill(name: str, values: dict[str, str]) -> str:

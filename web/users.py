@@ -22,6 +22,7 @@ from pathlib import Path
 from broker_config.passwords import check_password_line, parse_password_file, password_line
 
 ROUNDS = 100_000
+MAX_SESSIONS = 5_000
 ADMIN = "admin"
 _COUNTER_USER = re.compile(r"^counter-([1-9]\d{0,2})$")
 
@@ -141,8 +142,15 @@ class Sessions:
         self._by_id: dict[str, Session] = {}
 
     def new(self, user: str | None) -> Session:
-        if len(self._by_id) > 5_000:
-            self._by_id = {k: s for k, s in self._by_id.items() if self.clock() - s.seen < self.idle_s}
+        if len(self._by_id) > MAX_SESSIONS:
+            # Forget idle sessions, then login forms never used: a flood of page loads cannot
+            # grow this without bound, nor push out an officer who is logged in.
+            now = self.clock()
+            kept = {k: s for k, s in self._by_id.items() if now - s.seen < self.idle_s}
+            forms = sorted((s.seen, k) for k, s in kept.items() if s.user is None)
+            for _, sid in forms[: max(0, len(kept) - MAX_SESSIONS // 2)]:
+                del kept[sid]
+            self._by_id = kept
         session = Session(secrets.token_urlsafe(32), user, secrets.token_urlsafe(32), self.clock())
         self._by_id[session.sid] = session
         return session

@@ -7,6 +7,7 @@ hall's board shows plus its own place in line, which it estimates from its field
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from luot.ticket_link import TicketRef
@@ -68,25 +69,40 @@ def sequence_of(service: dict[str, Any], number: str) -> int | None:
     return None
 
 
-def ticket_view(snap: Snapshot, ref: TicketRef) -> dict[str, Any]:
-    service = _service(snap, ref.service)
+def _ticket_common(snap: Snapshot, code: str) -> str:
+    """The part of a ticket page's view every ticket of a field shares, as JSON without its
+    closing brace: encoded once per change, not once per phone."""
+    key = ("ticket", code)
+    if key not in snap.memo:
+        common = {
+            "kind": "ticket", **_health(snap), "centre": _centre(snap), "field": _name(snap, code),
+            "checklist_url": _service(snap, code).get("checklist_url"),
+            "counters": [_counter_row(snap, c) for c in _counters(snap) if code in c.get("services", [])],
+        }
+        snap.memo[key] = json.dumps(common, ensure_ascii=False, separators=(",", ":"))[:-1]
+    return snap.memo[key]
+
+
+def _serving_index(snap: Snapshot) -> dict[int, dict[str, Any]]:
+    """Ticket id → the state of the counter serving it now."""
+    if "serving" not in snap.memo:
+        snap.memo["serving"] = {s["ticket"]["id"]: s for s in snap.counters.values()
+                                if isinstance(s.get("ticket"), dict) and "id" in s["ticket"]}
+    return snap.memo["serving"]
+
+
+def ticket_status(snap: Snapshot, ref: TicketRef) -> dict[str, Any]:
+    """This ticket's own part of its page: its number, where it stands, or where to go."""
     figures = snap.services.get(ref.service, {})
-    serving = [_counter_row(snap, c) for c in _counters(snap) if ref.service in c.get("services", [])]
-    view: dict[str, Any] = {
-        "kind": "ticket", **_health(snap), "centre": _centre(snap), "number": ref.number,
-        "field": _name(snap, ref.service),
-        "checklist_url": service.get("checklist_url"), "counters": serving,
-        "status": "unknown", "ahead": None, "est_wait_min": None, "counter": None, "calls": 0,
-    }
-    at = next((c for c in snap.counters.values()
-               if (_serving(c) or {}).get("id") == ref.ticket_id), None)
-    seq = sequence_of(service, ref.number)
+    view: dict[str, Any] = {"number": ref.number, "status": "unknown", "ahead": None,
+                            "est_wait_min": None, "counter": None, "calls": 0}
+    at = _serving_index(snap).get(ref.ticket_id)
+    seq = sequence_of(_service(snap, ref.service), ref.number)
     waiting, issued = figures.get("waiting"), figures.get("issued")
     if snap.site.get("day") and snap.site["day"] != ref.day:
         view["status"] = "other_day"
     elif at is not None:
-        view.update(status="called", counter=at.get("counter"), counter_name=at.get("name"),
-                    calls=at.get("calls", 1))
+        view.update(status="called", counter=at.get("counter"), calls=at.get("calls", 1))
     elif ref.ticket_id in snap.called:
         view.update(status="passed", counter=snap.called[ref.ticket_id])
     elif isinstance(waiting, int) and isinstance(issued, int) and seq is not None:
@@ -99,6 +115,12 @@ def ticket_view(snap: Snapshot, ref: TicketRef) -> dict[str, Any]:
                         est_wait_min=round(estimate * ahead / waiting) if estimate is not None and waiting
                         else None)
     return view
+
+
+def ticket_json(snap: Snapshot, ref: TicketRef) -> str:
+    """A ticket page's whole view, encoded: the field's shared part, then the ticket's own."""
+    own = json.dumps(ticket_status(snap, ref), ensure_ascii=False, separators=(",", ":"))
+    return f"{_ticket_common(snap, ref.service)},{own[1:]}"
 
 
 def counter_view(snap: Snapshot, number: int) -> dict[str, Any]:

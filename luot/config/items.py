@@ -37,13 +37,19 @@ def period(file: str | Path) -> Callable[[Any, str], tuple[time, time]]:
     return read
 
 
-def weekday(file: str | Path) -> Callable[[Any, str], int]:
+def whole_number(file: str | Path, low: int, high: int, what: str) -> Callable[[Any, str], int]:
+    """An integer from `low` to `high`; `what` names it in the message ("a weekday 1 … 7")."""
+
     def read(value: Any, key: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 7:
-            raise ConfigError(file, key, f"expected a weekday 1 (Monday) to 7 (Sunday); got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(file, key, f"expected {what}; got {value!r}")
         return value
 
     return read
+
+
+def weekday(file: str | Path) -> Callable[[Any, str], int]:
+    return whole_number(file, 1, 7, "a weekday 1 (Monday) to 7 (Sunday)")
 
 
 def string(file: str | Path) -> Callable[[Any, str], str]:
@@ -56,14 +62,7 @@ def string(file: str | Path) -> Callable[[Any, str], str]:
 
 
 def counter_number(file: str | Path) -> Callable[[Any, str], int]:
-    """A counter number, 1 to 999."""
-
-    def read(value: Any, key: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 999:
-            raise ConfigError(file, key, f"expected a counter number 1 to 999; got {value!r}")
-        return value
-
-    return read
+    return whole_number(file, 1, 999, "a counter number 1 to 999")
 
 
 def service_code(file: str | Path) -> Callable[[Any, str], str]:

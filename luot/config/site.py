@@ -10,6 +10,7 @@ from luot.config.device import ID_HINT, ID_PATTERN, ROLES
 from luot.config.items import SERVICE_CODE, counter_number, period, string, weekday
 from luot.config.section import Section, open_toml
 from luot.config.site_model import (
+    WEEKDAY_KEYS,
     CitizenLimits,
     Counter,
     DeviceEntry,
@@ -132,9 +133,12 @@ def load_site(path: str | Path) -> SiteConfig:
         priority = _priority(top)
 
         h = top.section("hours")
+        days = h.section("days")  # weekdays whose taking hours differ: saturday = [["07:30", "11:30"]]
         hours = TakingHours(
             periods=tuple(h.list("taking", period(path), [["07:30", "11:30"], ["13:30", "16:30"]])),
             working_days=tuple(h.list("working_days", weekday(path), [1, 2, 3, 4, 5])),
+            by_weekday=tuple((i + 1, tuple(days.list(name, period(path))))
+                             for i, name in enumerate(WEEKDAY_KEYS) if days.has(name)),
         )
         q = top.section("queue")
         a = top.section("announce")

@@ -55,12 +55,20 @@ class PriorityPolicy:
         return tuple(c.code for c in self.categories)
 
 
+WEEKDAY_KEYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
 @dataclass(frozen=True)
 class TakingHours:
-    """When numbers may be taken: periods on working days (ISO weekday, Monday = 1)."""
+    """When numbers may be taken: periods on working days (ISO weekday, Monday = 1), and the
+    periods of the weekdays that differ (a Saturday morning duty)."""
 
     periods: tuple[tuple[time, time], ...]
     working_days: tuple[int, ...]
+    by_weekday: tuple[tuple[int, tuple[tuple[time, time], ...]], ...] = ()
+
+    def periods_on(self, iso_weekday: int) -> tuple[tuple[time, time], ...]:
+        return dict(self.by_weekday).get(iso_weekday, self.periods)
 
     def is_working_day(self, when: datetime) -> bool:
         return when.isoweekday() in self.working_days
@@ -69,7 +77,7 @@ class TakingHours:
         if not self.is_working_day(when):
             return False
         now = when.time()
-        return any(start <= now < end for start, end in self.periods)
+        return any(start <= now < end for start, end in self.periods_on(when.isoweekday()))
 
 
 @dataclass(frozen=True)
@@ -171,6 +179,11 @@ class SiteConfig:
                     for a, b in self.hours.periods
                 ],
                 "working_days": list(self.hours.working_days),
+                "days": {
+                    str(day): [[a.strftime("%H:%M"), "24:00" if b == time.max else b.strftime("%H:%M")]
+                               for a, b in periods]
+                    for day, periods in self.hours.by_weekday
+                },
             },
             "kiosk": {"one_ticket_per_citizen": self.one_ticket_per_citizen},
             "announce": {"repeat": self.announce_repeat, "english": self.announce_english},

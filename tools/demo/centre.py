@@ -100,9 +100,11 @@ class Demo:
 
     def _device_files(self, sound: bool) -> dict[str, Path]:
         voice = self.out / "voice"
+        follow = "" if self.web is None else (
+            f'follow_url = "{self.web_url}"\nticket_key = "{self.ticket_key}"\n')
         files = {
             self.kiosk: self.centre.device_file(
-                self.kiosk, f'[kiosk]\nprinter = "png://{self.tickets}"\nreturn_after_s = 4\n'),
+                self.kiosk, f'[kiosk]\nprinter = "png://{self.tickets}"\nreturn_after_s = 4\n' + follow),
             self.display: self.centre.device_file(
                 self.display, f'[display]\nsound = {"true" if sound else "false"}\nvoice = "{voice}"\n'),
         }
@@ -130,7 +132,7 @@ class Demo:
             f"  officers' consoles:          {self.web_url}/login   ({counters})",
             f"  the leader's dashboard:      {self.web_url}/login?user=admin   "
             f"(admin / {self.logins[ADMIN]})",
-            f"  a ticket's page on a phone:  {self.web_url}/t/…   (the QR code on each ticket in tickets/)",
+            f"  a ticket's page on a phone:  {self.web_url}/t/…   (the QR code printed on each ticket)",
         ]
 
     # ------------------------------------------------------------------ processes

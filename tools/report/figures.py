@@ -5,10 +5,11 @@ The same code serves a real day (`luot report`, from the database) and a simulat
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+
+from luot.stats import minutes, percentile
 
 
 @dataclass
@@ -52,16 +53,8 @@ class Stint:
 # --------------------------------------------------------------------------- figures
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile (the value a share q of the sample does not exceed)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
-def _minutes(value: float | None) -> float | None:
-    return None if value is None else round(value / 60, 2)
 
 
 def _overlap(a: float, b: float, c: float, d: float) -> float:
@@ -135,11 +128,11 @@ def _service_figures(code: str, name: str, visits: list[Visit], refused: int) ->
         served=sum(v.status == "served" for v in visits),
         noshow=sum(v.status == "noshow" for v in visits),
         unserved=sum(v.status in ("waiting", "expired") for v in visits),
-        wait_mean_min=_minutes(_mean(waits)),
-        wait_p90_min=_minutes(percentile(waits, 90)),
-        wait_max_min=_minutes(max(waits) if waits else None),
-        service_mean_min=_minutes(_mean(times)),
-        service_p90_min=_minutes(percentile(times, 90)),
+        wait_mean_min=minutes(_mean(waits)),
+        wait_p90_min=minutes(percentile(waits, 90)),
+        wait_max_min=minutes(max(waits) if waits else None),
+        service_mean_min=minutes(_mean(times)),
+        service_p90_min=minutes(percentile(times, 90)),
         ratings=dict(sorted(ratings.items(), reverse=True)),
     )
 
@@ -217,7 +210,7 @@ def compute_figures(
                 noshow=sum(v.status == "noshow" for v in finished_here.values()),
                 busy_min=round(busy / 60, 1),
                 idle_min=round(max(0.0, span - busy) / 60, 1),
-                service_mean_min=_minutes(_mean(times)),
+                service_mean_min=minutes(_mean(times)),
                 ratings=dict(sorted(ratings.items(), reverse=True)),
             )
         )

@@ -4,7 +4,8 @@ const LUOT = {
   esc(text) {
     return String(text == null ? "" : text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
   },
-  bi(vi, en) { return `${LUOT.esc(vi)} <span class="en">${LUOT.esc(en)}</span>`; },
+  dash(value) { return value == null ? "–" : LUOT.esc(value); },
+  bi(vi, en) { return `${LUOT.esc(vi)} <span class="en" lang="en">${LUOT.esc(en)}</span>`; },
   meta(name) { const m = document.querySelector(`meta[name="${name}"]`); return m ? m.content : ""; },
   banner(view) {
     const el = document.getElementById("banner");
@@ -36,6 +37,24 @@ const LUOT = {
   logout() {
     const b = document.getElementById("logout");
     if (b) b.onclick = async () => { await LUOT.post("/logout"); location.href = "/login"; };
+  },
+  audio: null,
+  unlockSound() {
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    if (Ctx && !LUOT.audio) LUOT.audio = new Ctx();
+  },
+  chime() {
+    const a = LUOT.audio;
+    if (!a) return;
+    [660, 880].forEach((hz, i) => {
+      const osc = a.createOscillator(), gain = a.createGain(), at = a.currentTime + i * 0.35;
+      osc.frequency.value = hz;
+      gain.gain.setValueAtTime(0.25, at);
+      gain.gain.exponentialRampToValueAtTime(0.001, at + 0.6);
+      osc.connect(gain).connect(a.destination);
+      osc.start(at);
+      osc.stop(at + 0.6);
+    });
   },
   time(iso) { return iso ? iso.slice(11, 16) : ""; },
   STATUS: {

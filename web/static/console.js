@@ -59,8 +59,8 @@
     document.body.dataset.status = v.status || "";
     $("state").className = "pill " + (v.status || "");
     $("state").innerHTML = LUOT.status(v.status);
-    $("pause").innerHTML = v.status === "paused" ? `Làm việc lại <span class="en">Resume</span> <kbd>P</kbd>`
-      : `Tạm nghỉ <span class="en">Pause</span> <kbd>P</kbd>`;
+    $("pause").innerHTML = v.status === "paused" ? `Làm việc lại <span class="en" lang="en">Resume</span> <kbd>P</kbd>`
+      : `Tạm nghỉ <span class="en" lang="en">Pause</span> <kbd>P</kbd>`;
     $("current").textContent = v.serving ? v.serving.number : "—";
     const f = v.serving && v.fields.find((x) => x.code === v.serving.service);
     $("current-info").innerHTML = v.serving
@@ -71,8 +71,8 @@
     $("target").innerHTML = v.fields.filter((x) => !v.serving || x.code !== v.serving.service)
       .map((x) => `<option value="${LUOT.esc(x.code)}">${LUOT.esc(x.name)} / ${LUOT.esc(x.name_en)}</option>`).join("");
     if (chosen) $("target").value = chosen;
-    $("line").innerHTML = v.line.map((x) => `<tr><td>${LUOT.bi(x.name, x.name_en)}</td><td>${x.waiting ?? "–"}</td>`
-      + `<td>${x.waiting_priority ?? "–"}</td><td>${LUOT.esc(x.last_issued ?? "–")}</td>`
+    $("line").innerHTML = v.line.map((x) => `<tr><td>${LUOT.bi(x.name, x.name_en)}</td><td>${LUOT.dash(x.waiting)}</td>`
+      + `<td>${LUOT.dash(x.waiting_priority)}</td><td>${LUOT.dash(x.last_issued)}</td>`
       + `<td>${x.est_wait_min == null ? "–" : x.est_wait_min + " phút / min"}</td></tr>`).join("");
   }
   LUOT.follow("/console/events", render);

@@ -2,26 +2,12 @@
 "use strict";
 (() => {
   const $ = (id) => document.getElementById(id);
-  let audio = null;
   let lastCall = null;
   $("sound").onclick = () => {
-    const Ctx = window.AudioContext || window.webkitAudioContext;
-    if (Ctx && !audio) audio = new Ctx();
-    $("sound").innerHTML = LUOT.bi("🔔 Âm thanh đã bật", "Sound is on");
-    chime();
+    LUOT.unlockSound();
+    $("sound").innerHTML = LUOT.bi("🔔 Đã bật âm thanh và rung", "Sound and vibration are on");
+    LUOT.chime();
   };
-  function chime() {
-    if (!audio) return;
-    [660, 880].forEach((hz, i) => {
-      const osc = audio.createOscillator(), gain = audio.createGain();
-      osc.frequency.value = hz;
-      gain.gain.setValueAtTime(0.25, audio.currentTime + i * 0.35);
-      gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + i * 0.35 + 0.6);
-      osc.connect(gain).connect(audio.destination);
-      osc.start(audio.currentTime + i * 0.35);
-      osc.stop(audio.currentTime + i * 0.35 + 0.6);
-    });
-  }
   function render(v) {
     document.body.dataset.status = v.status;
     $("centre").innerHTML = LUOT.bi(v.centre.name, v.centre.name_en);
@@ -36,8 +22,10 @@
       const key = `${v.counter}:${v.calls}`;
       if (key !== lastCall) {
         lastCall = key;
-        chime();
-        if (navigator.vibrate) navigator.vibrate([400, 150, 400]);
+        LUOT.chime();
+        // Phones buzz only for a page the citizen has touched (the sound button does).
+        const touched = !navigator.userActivation || navigator.userActivation.hasBeenActive;
+        if (navigator.vibrate && touched) navigator.vibrate([400, 150, 400]);
       }
     } else if (v.status === "waiting") {
       const wait = v.est_wait_min == null ? ["chưa xác định", "not known yet"]

@@ -1,0 +1,18 @@
+"""The few statistics every report of Lượt shares: the hub's, the city's, the benchmarks'."""
+
+from __future__ import annotations
+
+import math
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile: the value that a share q (0–100) of the sample does not exceed."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def minutes(seconds: float | None) -> float | None:
+    """Seconds as minutes to two places, as the reports print them."""
+    return None if seconds is None else round(seconds / 60, 2)
