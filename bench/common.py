@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from luot.config import SiteConfig, load_site
-from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable, make_paho_client, unique_client_id
+from luot.mqtt import HubLink, make_paho_client, unique_client_id
 from luot.stats import percentile
 from testbed.broker import Mosquitto
 from testbed.centre import wait_until
@@ -109,18 +109,9 @@ def start_dispatcher(hub_config: Path) -> subprocess.Popen[bytes]:
 
 
 def wait_for_dispatcher(link: HubLink, timeout: float = 30.0) -> None:
-    """Until the dispatcher answers: on its very first start it has no broker session yet,
-    so a command sent before it subscribed is not kept for it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            link.request("open", timeout=0.5)
-            return
-        except CommandRefused:
-            return  # refused (not an admin), but it answered
-        except (HubTimeout, HubUnreachable):
-            if time.monotonic() > deadline:
-                raise
+    """Until the dispatcher's retained status says `online`: it publishes it after it has
+    subscribed, so a command sent from then on is kept for it, even on its very first start."""
+    wait_or_fail(lambda: link.hub_online, timeout, "the dispatcher's retained online", step=0.02)
 
 
 def rss_mb(pid: int | None = None) -> float:

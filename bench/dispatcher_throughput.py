@@ -153,6 +153,12 @@ def run(site: SiteConfig, site_file: Path, per_client: int, quick: bool) -> dict
             for w in workers:
                 w.join(timeout=10)
             stop_process(dispatcher)
+        db = sqlite3.connect(f"file:{workdir / 'luot.db'}?mode=ro", uri=True)
+        try:
+            stored, distinct = db.execute(
+                "SELECT COUNT(*), COUNT(DISTINCT day || ' ' || number) FROM tickets").fetchone()
+        finally:
+            db.close()
     total = CLIENTS * per_client
     return {
         "bench": "dispatcher_throughput",
@@ -163,7 +169,8 @@ def run(site: SiteConfig, site_file: Path, per_client: int, quick: bool) -> dict
         "raw_commits_per_s": round(raw),
         "ratio": round(total / elapsed / raw, 2),
         "dispatcher_rss_mb": memory,
-        "tickets_in_db": total,
+        "tickets_in_db": stored,  # read back: one ticket per take acknowledged
+        "distinct_numbers_in_db": distinct,
     }
 
 

@@ -79,6 +79,9 @@ def render_conf(
         f"max_queued_messages {max_queued_messages}",
         "persistent_client_expiration 7d",
         f"log_dest {log_dest}",
+        # Also on stderr: a technician starting Mosquitto by hand sees why it stops, and
+        # under systemd it lands in the journal beside the syslog line.
+        "log_dest stderr",
         "log_type error",
         "log_type warning",
         "log_type notice",

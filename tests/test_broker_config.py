@@ -187,3 +187,21 @@ def test_the_commented_broker_options_of_the_example_site_are_valid(tmp_path: Pa
     assert options.tls is not None and options.tls.clients and options.tls.port == 8883
     assert options.bridge is not None and options.bridge.host == "mqtt.example.gov.vn"
     assert options.persistence_dir == "/var/lib/luot-mosquitto"
+
+
+def test_the_bundle_conf_started_by_hand_says_why_it_stops(tmp_path: Path) -> None:
+    """A technician runs `mosquitto -c` on the bundle's files: a mistake is printed on the
+    terminal, not only sent to syslog (finding 9 of issue 11)."""
+    import subprocess
+
+    from broker_config import Listener, write_broker_files
+    from testbed.broker import mosquitto_binary
+
+    files = write_broker_files(tmp_path / "broker", site="test-ward", passwords={"hub": "pw"},
+                               roles={"hub": "hub"}, listeners=[Listener(1, "127.0.0.1")],
+                               persistence_dir=tmp_path / "persist", run_as_user=None)
+    files.password_file.unlink()  # the mistake: the password file is not where the conf says
+    done = subprocess.run([mosquitto_binary(), "-c", str(files.conf)], capture_output=True, text=True,
+                          timeout=10)
+    assert done.returncode != 0
+    assert str(files.password_file) in done.stderr + done.stdout

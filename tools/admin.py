@@ -23,7 +23,8 @@ from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
 from luot.words import minutes_text
 from tools.inventory import DeviceReport, DeviceWatch, format_devices, problems
 
-ACTIONS = ("status", "open", "close")
+# confirm_clock: after the hub's clock jumped, the technician says the time it shows is right.
+ACTIONS = ("status", "open", "close", "confirm_clock")
 DEFAULT_SITE = Path("/etc/luot/site.toml")
 
 
