@@ -16,8 +16,7 @@ from typing import Any
 import luot
 from luot import protocol as p
 from luot.config import ConfigError, SiteConfig
-from luot.mqtt import HubLink, make_paho_client, unique_client_id
-from luot.protocol import Topics
+from luot.mqtt import HubLink
 from testbed.broker import free_port, mosquitto_binary
 from testbed.centre import LocalCentre, wait_until
 from testbed.supervisor import Supervisor
@@ -38,23 +37,14 @@ class DemoError(Exception):
 
 
 class StatusWatch:
-    """Who is online: `device/+/status`, read as the site's admin device."""
+    """Who is online: `device/+/status`, on the admin device's own link (made before it starts)."""
 
-    def __init__(self, centre: LocalCentre, admin: str) -> None:
+    def __init__(self, link: HubLink) -> None:
         self.online: dict[str, bool] = {}
-        topics = Topics(centre.site.id)
-        pattern = topics.device_status("+")
-        self._client = make_paho_client(centre.broker.settings(admin), unique_client_id(admin, "demo-watch"))
-        self._client.on_connect = lambda c, *_: c.subscribe(pattern, qos=1)
-        self._client.on_message = lambda _c, _u, msg: self.online.__setitem__(
-            msg.topic.split("/")[-2], msg.payload == b"online"
-        )
-        self._client.connect_async(centre.broker.host, centre.broker.port)
-        self._client.loop_start()
+        link.watch(f"{p.DEVICE}+/status", 1, self._on_status)
 
-    def stop(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
+    def _on_status(self, topic: str, payload: bytes) -> None:
+        self.online[topic.split("/")[-2]] = payload == b"online"
 
 
 class Demo:
@@ -162,9 +152,9 @@ class Demo:
                     env=self.env, stdin=True, log_file=log / f"counter-{number}.log")
         if self.web is not None:
             sup.add("web", self._luot("web", self.web), env=self.env, log_file=log / "web.log")
-        self.watch = StatusWatch(self.centre, self.admin)
         self.link = HubLink(broker.settings(self.admin), device_id=self.admin, site=self.site.id,
                             purpose="demo")
+        self.watch = StatusWatch(self.link)
         self.link.start()
         everyone = [self.centre.hub_id, self.display, self.kiosk, *self.counters.values()]
         everyone += [self.web] if self.web is not None else []
@@ -195,9 +185,7 @@ class Demo:
         if self.link is not None:
             self.link.stop()
             self.link = None
-        if self.watch is not None:
-            self.watch.stop()
-            self.watch = None
+        self.watch = None
         self.supervisor.stop()
 
     # ------------------------------------------------------------------ what people do
