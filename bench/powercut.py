@@ -28,7 +28,6 @@ from bench.common import BENCH_SITE, emit, summary_ms
 from bench.vm import HubImage, HubVm, VmError, build_image, kvm_boots, missing_tools
 from luot.config import BrokerSettings, load_site
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
-from testbed import faults
 from testbed.centre import midday_timezone, write_all_day_site
 from testbed.faults import Stream, Tally
 
@@ -96,8 +95,7 @@ def drill(image: HubImage, site_file: Path, workdir: Path, cuts: int, rng: rando
     vm.boot()
     boots.append(wait_answering(admin, BOOT_WITHIN_S[kvm]))
     # A command caught by a cut is sent again until the hub is back: give it a boot's time.
-    faults.ANSWER_WITHIN_S = BOOT_WITHIN_S[kvm] + 60.0
-    stream = Stream(centre, rng)  # type: ignore[arg-type]
+    stream = Stream(centre, rng, answer_within_s=BOOT_WITHIN_S[kvm] + 60.0)  # type: ignore[arg-type]
     stop = threading.Event()
     unanswered: list[str] = []
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from luot.stats import minutes, percentile
+from luot.stats import mean, minutes, percentile
 
 STATUS_OF = {"issued": "waiting", "requeued": "waiting", "transferred": "waiting", "called": "serving",
              "recalled": "serving", "served": "served", "no-show": "noshow", "expired": "expired"}
@@ -42,10 +42,6 @@ GROUP BY hub
 """
 
 
-
-
-
-
 @dataclass
 class CentreFigures:
     hub: str
@@ -65,7 +61,7 @@ class CentreFigures:
 
     @property
     def wait_mean_min(self) -> float | None:
-        return minutes(sum(self.waits) / len(self.waits)) if self.waits else None
+        return minutes(mean(self.waits))
 
     @property
     def wait_p90_min(self) -> float | None:
@@ -73,7 +69,7 @@ class CentreFigures:
 
     @property
     def service_mean_min(self) -> float | None:
-        return minutes(sum(self.service_times) / len(self.service_times)) if self.service_times else None
+        return minutes(mean(self.service_times))
 
     @property
     def satisfied(self) -> float | None:

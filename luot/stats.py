@@ -13,6 +13,10 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
+def mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
 def minutes(seconds: float | None) -> float | None:
     """Seconds as minutes to two places, as the reports print them."""
     return None if seconds is None else round(seconds / 60, 2)

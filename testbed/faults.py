@@ -68,9 +68,11 @@ class Stream:
     """
 
     def __init__(self, centre: LocalCentre, rng: random.Random, services: tuple[str, ...] = ("CT", "HT"),
-                 counters: tuple[int, ...] = (1, 2), attempt_s: float = 1.0) -> None:
+                 counters: tuple[int, ...] = (1, 2), attempt_s: float = 1.0,
+                 answer_within_s: float = ANSWER_WITHIN_S) -> None:
         self.centre = centre
         self.attempt_s = attempt_s
+        self.answer_within_s = answer_within_s
         self.rng = rng
         self.services = services
         self.kiosk = centre.link(centre.device_ids("kiosk")[0])
@@ -86,7 +88,7 @@ class Stream:
     def _send(self, link: HubLink, op: str, **fields: Any) -> dict[str, Any] | None:
         command_id = f"drill-{self.sent}-{self.rng.getrandbits(40):010x}"
         self.sent += 1
-        deadline = time.monotonic() + ANSWER_WITHIN_S
+        deadline = time.monotonic() + self.answer_within_s
         while time.monotonic() < deadline:
             try:
                 return link.request(op, timeout=self.attempt_s, command_id=command_id, **fields)
@@ -98,7 +100,7 @@ class Stream:
             except CommandRefused:
                 self.refused += 1
                 return None
-        raise RuntimeError(f"{op} {command_id} got no answer in {ANSWER_WITHIN_S:.0f} s")
+        raise RuntimeError(f"{op} {command_id} got no answer in {self.answer_within_s:.0f} s")
 
     def step(self) -> None:
         if self.rng.random() < 0.6:

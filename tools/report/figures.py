@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from luot.stats import minutes, percentile
+from luot.stats import mean, minutes, percentile
 
 
 @dataclass
@@ -53,16 +53,8 @@ class Stint:
 # --------------------------------------------------------------------------- figures
 
 
-
-
-
-
 def _overlap(a: float, b: float, c: float, d: float) -> float:
     return max(0.0, min(b, d) - max(a, c))
-
-
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
 
 
 @dataclass
@@ -128,10 +120,10 @@ def _service_figures(code: str, name: str, visits: list[Visit], refused: int) ->
         served=sum(v.status == "served" for v in visits),
         noshow=sum(v.status == "noshow" for v in visits),
         unserved=sum(v.status in ("waiting", "expired") for v in visits),
-        wait_mean_min=minutes(_mean(waits)),
+        wait_mean_min=minutes(mean(waits)),
         wait_p90_min=minutes(percentile(waits, 90)),
         wait_max_min=minutes(max(waits) if waits else None),
-        service_mean_min=minutes(_mean(times)),
+        service_mean_min=minutes(mean(times)),
         service_p90_min=minutes(percentile(times, 90)),
         ratings=dict(sorted(ratings.items(), reverse=True)),
     )
@@ -210,7 +202,7 @@ def compute_figures(
                 noshow=sum(v.status == "noshow" for v in finished_here.values()),
                 busy_min=round(busy / 60, 1),
                 idle_min=round(max(0.0, span - busy) / 60, 1),
-                service_mean_min=minutes(_mean(times)),
+                service_mean_min=minutes(mean(times)),
                 ratings=dict(sorted(ratings.items(), reverse=True)),
             )
         )
