@@ -68,7 +68,9 @@ def backup(database: Path, folder: Path, now: datetime) -> Path:
     source = sqlite3.connect(database, timeout=30)
     copy = sqlite3.connect(part)
     try:
-        source.backup(copy, pages=256, sleep=0.005)  # short steps: the dispatcher's commits go between them
+        # One step: in WAL mode it reads one snapshot while the dispatcher keeps committing; steps
+        # would restart after each of its commits, and a busy hub would never finish a backup.
+        source.backup(copy)
         copy.execute("PRAGMA journal_mode=DELETE")
         copy.execute("PRAGMA secure_delete=ON")
         with copy:
