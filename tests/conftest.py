@@ -3,6 +3,7 @@ configuration, the real dispatcher, and device links with their own credentials.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from helpers import SITE_FILE, WEB_PASSWORDS, wait_for
 
 from dispatcher.service import Dispatcher
 from luot.config import SiteConfig, load_site
-from luot.mqtt import HubLink
+from luot.mqtt import HubLink, make_paho_client, unique_client_id
 from testbed.broker import Mosquitto
 from testbed.browser import start_chromium
 from testbed.postgres import Postgres
@@ -136,3 +137,21 @@ def display() -> Iterator[None]:
     pygame.display.init()
     yield
     pygame.display.quit()
+
+
+@pytest.fixture
+def health_reader(broker, site):
+    """The admin's view of `device/<id>/health` (devices cannot read each other's)."""
+    seen: dict[str, dict] = {}
+    client = make_paho_client(broker.settings("admin"), unique_client_id("admin", "health"))
+    client.on_connect = lambda c, *_: c.subscribe(f"luot/{site.id}/device/+/health", qos=0)
+
+    def on_message(_c, _u, msg) -> None:
+        seen[msg.topic.split("/")[-2]] = json.loads(msg.payload)
+
+    client.on_message = on_message
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    yield seen
+    client.disconnect()
+    client.loop_stop()

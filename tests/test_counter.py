@@ -24,8 +24,8 @@ def test_next_calls_the_next_citizen_and_the_board_shows_it(dispatcher, connect,
     take(connect, "CT", "CT")
     rig = make_rig()
     assert rig.board is not None
-    # Idle counter: the board is dark (blank value 0).
-    assert rig.board.wait_frames(1)[0] == modbus_frame(7, 0)
+    # Idle counter: the board is dark (the default blank value, 10 ** digits).
+    assert rig.board.wait_frames(1)[0] == modbus_frame(7, 10000)
     rig.press("next")
     rig.wait_outcome("ok next A001")
     assert tickets(dispatcher)["A001"]["status"] == "serving"
@@ -33,7 +33,7 @@ def test_next_calls_the_next_citizen_and_the_board_shows_it(dispatcher, connect,
     # The number, then the blink (dark, lit, …), ending lit: every frame byte for byte.
     frames = rig.board.wait_frames(7)
     assert frames[1] == bytes([0x07, 0x06, 0x00, 0x00, 0x00, 0x01]) + with_crc(bytes([7, 6, 0, 0, 0, 1]))[-2:]
-    assert frames[1:7] == [modbus_frame(7, v) for v in (1, 0, 1, 0, 1, 0)]
+    assert frames[1:7] == [modbus_frame(7, v) for v in (1, 10000, 1, 10000, 1, 10000)]
     wait_for(lambda: rig.board.frames[-1][1] == modbus_frame(7, 1) and len(rig.board.frames) == 8,
              what="the blink to end lit")
     rig.idle()
@@ -63,7 +63,7 @@ def test_recall_calls_the_same_number_again(dispatcher, connect, make_rig):
     assert tickets(dispatcher)["A002"]["status"] == "waiting"
     # A recall blinks the board again.
     rig.board.wait_frames(before + 2)
-    assert modbus_frame(7, 0) in [f for _, f in rig.board.frames[before:]]
+    assert modbus_frame(7, 10000) in [f for _, f in rig.board.frames[before:]]
 
 
 def test_noshow_skips_the_absent_citizen_and_calls_the_next(dispatcher, connect, make_rig):
@@ -138,7 +138,7 @@ def test_pause_and_resume(dispatcher, connect, make_rig):
     rig.wait_outcome("ok pause")
     wait_for(lambda: (link.state("state/counter/1") or {}).get("status") == "paused", what="paused")
     wait_for(lambda: rig.node.light.pattern == "slow", what="the slow blink")
-    wait_for(lambda: rig.board.frames[-1][1] == modbus_frame(7, 0), what="dashes (dash_value 0)")
+    wait_for(lambda: rig.board.frames[-1][1] == modbus_frame(7, 10001), what="dashes (default dash_value)")
     rig.idle()
     rig.press("pause")
     rig.wait_outcome("ok resume")

@@ -3,7 +3,6 @@ nothing happens late, the board's state is in the health, calls go on."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,8 +10,6 @@ from pathlib import Path
 import pytest
 from counter_rig import RECONNECT_S, Rig, counter_rigs, modbus_frame, take, tickets
 from helpers import wait_for
-
-from luot.mqtt import make_paho_client, unique_client_id
 
 
 @pytest.fixture
@@ -33,7 +30,7 @@ def test_presses_while_the_broker_is_down_fail_at_once_and_the_node_resyncs(disp
     rig.idle()
     broker.stop()
     rig.wait_outcome("link down")
-    wait_for(lambda: rig.board.frames[-1][1] == modbus_frame(7, 0), what="dashes while offline")
+    wait_for(lambda: rig.board.frames[-1][1] == modbus_frame(7, 10001), what="dashes while offline")
     mark = len(rig.outcomes)
     for name in ("next", "noshow", "recall"):
         rig.press(name)
@@ -80,24 +77,6 @@ def test_broker_restarted_while_presses_happen(dispatcher, connect, make_rig, br
 
 
 # ---------------------------------------------------------------------- board faults and health
-
-
-@pytest.fixture
-def health_reader(broker, site):
-    """The admin's view of `device/<id>/health` (devices cannot read each other's)."""
-    seen: dict[str, dict] = {}
-    client = make_paho_client(broker.settings("admin"), unique_client_id("admin", "health"))
-    client.on_connect = lambda c, *_: c.subscribe(f"luot/{site.id}/device/+/health", qos=0)
-
-    def on_message(_c, _u, msg) -> None:
-        seen[msg.topic.split("/")[-2]] = json.loads(msg.payload)
-
-    client.on_message = on_message
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    yield seen
-    client.disconnect()
-    client.loop_stop()
 
 
 def board_status(health: dict[str, dict]) -> str | None:

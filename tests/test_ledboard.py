@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from helpers import reaped, wait_for, write_device_toml
-from test_counter import health_reader  # noqa: F401  (a fixture)
 
 import luot.ledboard as ledboard
 from display.led_hall import LedHallBoard, led_settings, main_led
@@ -49,6 +48,15 @@ def test_modbus_frames_byte_by_byte():
     assert board.frame(5, "")[4:6] == (10000).to_bytes(2, "big")
     assert board.frame(5, "-")[4:6] == (10001).to_bytes(2, "big")
     assert ModbusBoard(7, 4, 0, 0).frame(1, "B001")[2:4] == b"\x00\x07"
+
+
+@pytest.mark.parametrize(("digits", "blank", "dashes"), [(4, 10000, 10001), (2, 100, 101)])
+def test_modbus_defaults_show_dark_and_dashes_apart_from_every_number(digits, blank, dashes):
+    with Section({"digits": digits}, "device.toml", "counter.board") as section:
+        board = ModbusBoard.from_section(section)
+    numbers = {board.value(f"{n:0{digits}d}") for n in range(10**digits)}
+    assert (board.value(""), board.value("-")) == (blank, dashes)
+    assert not numbers & {blank, dashes}
 
 
 def test_ascii_frames_byte_by_byte():
@@ -180,6 +188,10 @@ def test_a_protocol_is_one_small_file(tmp_path, monkeypatch):
         ({"port": "loop://", "protocol": "modbus", "baudrate": 12}, "baudrate"),
         ({"port": "loop://", "protocol": "modbus", "digits": 5}, "digits"),
         ({"port": "loop://", "protocol": "ascii", "ack": "yes"}, "ack: expected true or false"),
+        ({"port": "loop://", "protocol": "modbus", "dash_value": 0},
+         "dash_value: expected an integer from 10000"),
+        ({"port": "loop://", "protocol": "modbus", "blank_value": 20000, "dash_value": 20000},
+         "dash_value: is the same as blank_value"),
     ],
 )
 def test_bus_configuration_mistakes_are_named(table, message):
@@ -241,7 +253,7 @@ def shown(emulator: PtyBoard, address: int) -> bytes | None:
 
 
 def test_the_hallway_board_shows_the_last_calls(dispatcher, connect, broker, site, tmp_path,
-                                                health_reader):  # noqa: F811
+                                                health_reader):
     emulator = PtyBoard("ascii")
     device = load_device(display_toml(tmp_path, broker, site, ROWS.format(port=emulator.port),
                                       "counters = [1, 2, 5]\n"))

@@ -10,7 +10,9 @@ setting). The prefix is on the ticket, on the hallway TV and in the spoken
 call; services that must be told apart on numeric boards use number blocks
 (`block_start`) instead of prefixes. Blank and dashes have no standard value:
 `blank_value` and `dash_value` are whatever the model shows as dark and as
-"----" (its manual says; many take a value above 9999).
+"----" (its manual says). A value the board would show as digits cannot be
+either, so the defaults sit just past the largest number (10000 and 10001 on
+four digits), where most models show dark and dashes.
 """
 
 from __future__ import annotations
@@ -48,12 +50,15 @@ class ModbusBoard(Protocol):
 
     @classmethod
     def from_section(cls, section: Section) -> ModbusBoard:
-        return cls(
-            register=section.int("register", 0, min=0, max=0xFFFF),
-            digits=section.int("digits", 4, min=1, max=4),
-            blank_value=section.int("blank_value", 0, min=0, max=0xFFFF),
-            dash_value=section.int("dash_value", 0, min=0, max=0xFFFF),
-        )
+        digits = section.int("digits", 4, min=1, max=4)
+        past_numbers = 10**digits
+        blank_value = section.int("blank_value", past_numbers, min=past_numbers, max=0xFFFF)
+        dash_value = section.int("dash_value", past_numbers + 1, min=past_numbers, max=0xFFFF)
+        if dash_value == blank_value:
+            section.problem("dash_value", f"is the same as blank_value ({blank_value}): "
+                                          "dashes would look like a dark board")
+        return cls(register=section.int("register", 0, min=0, max=0xFFFF), digits=digits,
+                   blank_value=blank_value, dash_value=dash_value)
 
     def value(self, text: str) -> int:
         if is_dashes(text):
