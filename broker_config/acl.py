@@ -20,6 +20,8 @@ COMMON_GRANTS: tuple[tuple[str, str], ...] = (
     # Whether a device (above all the dispatcher, `device/hub/status`) is online: every
     # device shows the hub's state, not only the broker's. Health stays private.
     ("read", p.DEVICE + "+/status"),
+    # A kiosk hears the reprint orders for its own unprinted tickets.
+    ("read", p.REPRINT + "%u"),
 )
 
 ROLE_GRANTS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -32,8 +34,9 @@ ROLE_GRANTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("read", p.DEVICE + "#"),
     ),
     "admin": (("read", p.DEVICE + "#"),),
-    # The web service: the leader's dashboard shows devices offline and printers out of paper.
-    "web": (("read", p.DEVICE + "#"),),
+    # The web service: the leader's dashboard shows devices offline and printers out of paper;
+    # officers reprint a ticket a kiosk could not print.
+    "web": (("read", p.DEVICE + "#"), ("write", p.REPRINT + "+")),
 }
 
 def grants(role: str) -> tuple[tuple[str, str], ...]:

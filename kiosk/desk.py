@@ -17,6 +17,7 @@ import queue
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -27,6 +28,7 @@ from kiosk.printer import PrintFault, TicketPrinter
 from kiosk.ticket import TicketInfo, render_ticket, ticket_info
 from luot import protocol as p
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
+from luot.protocol import ReprintOrder, parse_reprint_order
 from luot.ticket_link import ticket_url
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,10 @@ GIVE_UP_AFTER_S = 8.0
 REUSE_UNANSWERED_FOR_S = 300.0
 PRINTER_POLL_S = 60.0
 UNPRINTED_KEPT = 20
+# An officer's reprint order is carried out only if printing starts this soon after it came:
+# the officer's page waits for the answer, and a ticket must not come out after it gave up.
+ORDER_START_WITHIN_S = 5.0
+ORDER_ANSWER_EXPIRY_S = 30
 
 # What the desk tells the screen, as (kind, data).
 ISSUED = "issued"          # data: TicketInfo
@@ -56,9 +62,12 @@ class TakeRequest:
 
 @dataclass(frozen=True)
 class Reprint:
-    """Print again a ticket of this kiosk that did not come out."""
+    """Print again a ticket of this kiosk that did not come out: the citizen's own button, or
+    an officer's order from the web service (answered on device/<kiosk>/reprinted)."""
 
     number: str
+    order: ReprintOrder | None = None
+    received: float = 0.0  # time.monotonic() when the order came
 
 
 class _Unanswered:
@@ -90,12 +99,14 @@ class TicketDesk:
         self._unprinted_tickets: dict[str, TicketInfo] = {}
         self.extra_health: dict[str, Any] = {}
         self._unanswered: _Unanswered | None = None
+        self._orders_seen: deque[str] = deque(maxlen=64)
         self._jobs: queue.Queue[TakeRequest | Reprint | None] = queue.Queue()
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
+        self.link.watch(p.REPRINT + self.link.device_id, 1, self._on_order)
         self._thread = threading.Thread(target=self._work, name="kiosk-desk", daemon=True)
         self._thread.start()
         self.publish_health()
@@ -107,6 +118,14 @@ class TicketDesk:
 
     def submit(self, request: TakeRequest | Reprint) -> None:
         self._jobs.put(request)
+
+    def _on_order(self, _topic: str, payload: bytes) -> None:
+        try:
+            order = parse_reprint_order(payload)
+        except ValueError as e:
+            log.warning("dropping a reprint order: %s", e)
+            return
+        self.submit(Reprint(order.number, order, time.monotonic()))
 
     # ------------------------------------------------------------------ the work
 
@@ -121,7 +140,9 @@ class TicketDesk:
             if request is None:
                 return
             try:
-                if isinstance(request, Reprint):
+                if isinstance(request, Reprint) and request.order is not None:
+                    self.carry_out(request.order, request.received)
+                elif isinstance(request, Reprint):
                     self.reprint(request.number)
                 else:
                     self.serve(request)
@@ -183,8 +204,12 @@ class TicketDesk:
             self._unanswered = None
             return reply
 
-    def print_ticket(self, info: TicketInfo) -> None:
-        """Print; a ticket that did not come out is kept (and named in health) to print again."""
+    def print_ticket(self, info: TicketInfo, *, on_screen: bool = True) -> str | None:
+        """Print; a ticket that did not come out is kept (and named in health) to print again.
+
+        Returns the fault's code, or None once the printer said the ticket came out. A ticket
+        the screen is not showing (an officer's reprint) tells the screen only the printer's state.
+        """
         image = render_ticket(info, self.paper_px)
         try:
             status = self.printer.print_ticket(image, info.number)
@@ -193,13 +218,17 @@ class TicketDesk:
                 self.unprinted = [*self.unprinted, info.number][-UNPRINTED_KEPT:]
             self._unprinted_tickets = {n: self._unprinted_tickets.get(n, info) for n in self.unprinted}
             self.publish_health()
-            self.notify(PRINT_FAULT, fault.code)
-            return
+            if on_screen:
+                self.notify(PRINT_FAULT, fault.code)
+            else:
+                self.notify(PRINTER, self.printer.status)
+            return fault.code
         if info.number in self.unprinted:
             self.unprinted = [n for n in self.unprinted if n != info.number]
             self._unprinted_tickets.pop(info.number, None)
         self.publish_health()
-        self.notify(PRINTED, status)
+        self.notify(PRINTED if on_screen else PRINTER, status)
+        return None
 
     def reprint(self, number: str) -> None:
         """Print again a ticket that did not come out; a number this kiosk did not keep is refused."""
@@ -208,6 +237,28 @@ class TicketDesk:
             self.notify(PRINT_FAULT, "not_kept")
             return
         self.print_ticket(info)
+
+    def carry_out(self, order: ReprintOrder, received: float) -> None:
+        """An officer's reprint: once per order id, only a kept ticket, only while the officer
+        still waits; the answer says what happened."""
+        if order.id in self._orders_seen:
+            log.info("reprint order %s came again; it was carried out once", order.id)
+            return
+        self._orders_seen.append(order.id)
+        info = self._unprinted_tickets.get(order.number)
+        if info is None:
+            error: str | None = "not_kept"
+        elif time.monotonic() - received > ORDER_START_WITHIN_S:
+            error = p.EXPIRED
+        else:
+            error = self.print_ticket(info, on_screen=False)
+        log.info("reprint order %s for %s: %s", order.id, order.number, error or "printed")
+        answer = {"id": order.id, "number": order.number, "ok": error is None, "error": error}
+        try:
+            self.link.send(f"{p.DEVICE}{self.link.device_id}/{p.REPRINTED}", answer,
+                           expiry_s=ORDER_ANSWER_EXPIRY_S)
+        except HubUnreachable as e:
+            log.warning("the answer to reprint order %s was not sent: %s", order.id, e)
 
     def _poll_printer(self) -> None:
         before = self.printer.status

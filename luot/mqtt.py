@@ -184,8 +184,11 @@ class HubLink:
     def watch(self, relative_filter: str, qos: int, handler: RawHandler) -> None:
         """`handler(relative_topic, payload_bytes)` for another topic filter (every device's
         status, say), on this same connection: the broker binds a client id to its user, so a
-        device has one connection. Call before `start`; called on the network thread."""
-        self._watches.append((self.topics.root + relative_filter, qos, handler))
+        device has one connection. Called on the network thread; kept across reconnects."""
+        topic_filter = self.topics.root + relative_filter
+        self._watches.append((topic_filter, qos, handler))
+        if self._connected.is_set():
+            self._client.subscribe(topic_filter, qos)
 
     def add_hub_handler(self, handler: ConnectionHandler) -> None:
         """`handler(online)` whenever the dispatcher's retained status changes."""
@@ -244,6 +247,18 @@ class HubLink:
         if not reply.get("ok"):
             raise CommandRefused(str(reply.get("error")), str(reply.get("detail", "")), reply)
         return reply
+
+    def send(self, relative_topic: str, message: dict[str, Any], *, expiry_s: int) -> None:
+        """A QoS 1 message another device acts on, which the broker drops after `expiry_s`
+        (so an order nobody received in time is never carried out late)."""
+        if not self._connected.is_set():
+            raise HubUnreachable("not connected to the broker")
+        props = Properties(PacketTypes.PUBLISH)
+        props.MessageExpiryInterval = expiry_s
+        info = self._client.publish(self.topics.root + relative_topic, encode(message), qos=1,
+                                    properties=props)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            raise HubUnreachable(f"publish failed: {paho.error_string(info.rc)}")
 
     # ------------------------------------------------------------------ status and health
 

@@ -69,6 +69,11 @@ INSTALL_FAILED = "install-failed"  # a device/<id>/status while first boot retri
 # The city's journal (dispatcher.journal): under the hub's grants, read by no device on the LAN.
 JOURNAL = "reply/city/journal"  # hub → city: events with their per-hub sequence
 JOURNAL_RESEND = "cmd/city/journal"  # city → hub: {"from": seq, "to": seq}
+# An officer's reprint of a ticket a kiosk could not print: the web service → that kiosk,
+# {"id": ..., "number": ...}; the kiosk answers on its own device/<id>/reprinted with
+# {"id", "number", "ok", "error"}. The dispatcher is not involved: no number changes.
+REPRINT = "reprint/"  # + the kiosk's id
+REPRINTED = "reprinted"  # device/<kiosk>/reprinted
 
 
 def counter_state(number: int) -> str:
@@ -119,6 +124,12 @@ class Topics:
     def device_install(self, device: str) -> str:
         """Retained: how first boot went (state, step, reason), from the device's installer."""
         return f"{self.root}{DEVICE}{device}/install"
+
+    def reprint(self, kiosk: str) -> str:
+        return f"{self.root}{REPRINT}{kiosk}"
+
+    def device_reprinted(self, kiosk: str) -> str:
+        return f"{self.root}{DEVICE}{kiosk}/{REPRINTED}"
 
     def relative(self, topic: str) -> str:
         """`luot/<site>/state/site` → `state/site`."""
@@ -236,6 +247,30 @@ def parse_command(payload: bytes) -> Command:
         if isinstance(value, int) and value not in INT_RANGE:
             raise ProtocolError(OUT_OF_RANGE, f"field {name!r} does not fit 64 bits")
     return Command(command_id, op, data)
+
+
+@dataclass(frozen=True)
+class ReprintOrder:
+    id: str
+    number: str
+
+
+def parse_reprint_order(payload: bytes) -> ReprintOrder:
+    """An officer's reprint order as a kiosk receives it, or ValueError saying what is wrong."""
+    if len(payload) > 512:
+        raise ValueError(f"{len(payload)} bytes; a reprint order is at most 512")
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, RecursionError, ValueError):
+        raise ValueError("not UTF-8 JSON") from None
+    if not isinstance(data, dict) or set(data) != {"id", "number"}:
+        raise ValueError("a reprint order is an object with exactly 'id' and 'number'")
+    order_id, number = data["id"], data["number"]
+    if not isinstance(order_id, str) or not 1 <= len(order_id) <= 64 or not _valid_text(order_id):
+        raise ValueError("'id' must be a string of 1 to 64 characters")
+    if not (isinstance(number, str) and 1 <= len(number) <= 12 and number.isascii() and number.isalnum()):
+        raise ValueError("'number' must be a ticket number (1 to 12 letters and digits)")
+    return ReprintOrder(order_id, number)
 
 
 def digest(cmd: Command) -> str:

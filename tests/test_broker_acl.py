@@ -22,12 +22,15 @@ def design_allows(site: str, user: str, role: str, access: str, topic: str) -> b
     state/…, event/…, config, every device's status (online/offline). The dispatcher (hub)
     answers, publishes state, events and config, and reads commands and device health; the
     technician (admin) and the web service (web, for the leader's dashboard) also read device
-    health."""
+    health. An officer reprints a ticket a kiosk could not print: only the web service writes
+    reprint/<kiosk>, and only that device reads it."""
     root = f"luot/{site}/"
     if not topic.startswith(root):
         return False
     rel = topic[len(root):]
     kind = rel.split("/")[0]
+    if kind == "reprint":
+        return role == "web" if access == "write" else rel == f"reprint/{user}"
     if access == "write":
         if rel == f"cmd/{user}" or rel.startswith(f"device/{user}/"):
             return True
@@ -55,6 +58,8 @@ def topics_for(site: str, user: str, other: str) -> list[tuple[str, str | None]]
         (f"{root}state/site", "hub"),
         (f"{root}event/call", "hub"),
         (f"{root}config", "hub"),
+        (f"{root}reprint/{user}", "web"),
+        (f"{root}reprint/{other}", "web"),
         (f"{root}secret", None),
         ("luot/other-ward/state/site", None),
         (f"luot/other-ward/cmd/{user}", None),
@@ -73,7 +78,7 @@ def test_every_role_every_topic_publish_and_read(broker: Mosquitto, site: SiteCo
     results = run_probes(broker.host, broker.port, broker.passwords, probes,
                          sentinel=("hub", f"luot/{site.id}/event/probe-done"))
     assert results.refused_connections == {}
-    assert len(results.allowed) == len(probes) == 27 * len(users)
+    assert len(results.allowed) == len(probes) == 31 * len(users)
     wrong = [
         (p.user, p.access, p.topic, got)
         for p, got in results.allowed.items()

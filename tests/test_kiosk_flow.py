@@ -17,7 +17,6 @@ import pygame
 import pytest
 from escpos.printer import Dummy
 from helpers import wait_for, write_device_toml
-from test_kiosk_printer import PtyPrinter
 
 from dispatcher.service import Dispatcher
 from kiosk import desk as desk_module
@@ -30,6 +29,7 @@ from kiosk.settings import parse_printer_url
 from kiosk.ui import KioskUI
 from luot import protocol as p
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
+from testbed.pty_printer import PtyPrinter
 
 SECRET = "site-secret-0123456789"
 CARD = "001095012345|123456789|Nguyễn Văn An|15041960|Nam|Số 1 Lê Lợi|20052021"

@@ -236,6 +236,32 @@ def test_a_console_acts_only_for_its_counter_and_only_with_csrf(web: WebThread, 
     assert client.command("/dashboard/close", {}, csrf)[0] == 401  # an officer is not the leader
 
 
+def test_a_reprint_is_ordered_only_for_a_listed_ticket_and_silence_is_not_success(web: WebThread,
+                                                                                  connect: Any) -> None:
+    """An officer orders a reprint only of what a kiosk's health lists as unprinted, only while
+    that kiosk is online; a kiosk that does not answer is reported as silent, never as printed."""
+    client = Browser(web.url)
+    assert client.command("/reprint/kiosk-1", {"number": "A007"}, "x")[1]["error"] == "login"
+    _, page = client.login("counter-2", PASSWORDS["counter-2"])
+    csrf = client.csrf_of(page)
+    assert client.command("/reprint/kiosk-1", {"number": "A007"}, "wrong")[0] == 403
+    assert client.command("/reprint/kiosk-1", {"number": "A007"}, csrf) == (
+        409, {"ok": False, "error": "not_unprinted"})
+    kiosk = connect("kiosk-1")  # a kiosk that keeps A007 unprinted but hears no orders
+    kiosk.publish_health({"role": "kiosk", "unprinted": ["A007"]})
+    wait_for(lambda: web.hub.snapshot().devices.get("kiosk-1", {}).get("health"), what="the kiosk's health")
+    for wrong in ({"number": "A008"}, {"number": ["A007"]}, {}):
+        assert client.command("/reprint/kiosk-1", wrong, csrf)[1]["error"] == "not_unprinted"
+    assert client.command("/reprint/kiosk-9", {"number": "A007"}, csrf)[1]["error"] == "not_unprinted"
+    web.service.reprint_wait_s = 1.0
+    assert client.command("/reprint/kiosk-1", {"number": "A007"}, csrf) == (
+        200, {"ok": False, "error": "kiosk_silent"})
+    kiosk.stop()
+    wait_for(lambda: web.hub.snapshot().devices["kiosk-1"]["status"] == "offline", what="the kiosk offline")
+    assert client.command("/reprint/kiosk-1", {"number": "A007"}, csrf) == (
+        409, {"ok": False, "error": "kiosk_offline"})
+
+
 def test_the_dispatcher_refuses_the_web_device_for_a_counter_without_a_console(connect: Any,
                                                                               dispatcher: Any) -> None:
     web_device = connect("web")

@@ -195,3 +195,41 @@ def test_the_leader_closes_the_day_and_the_board_shows_the_hall(chrome: Any, web
     until(chrome, lambda d: "A002" in d.find_element(By.ID, "flash-number").text, "the call flashing")
     shoot(chrome, artifacts, "board-call", TV)
     assert page_errors(chrome) == []
+
+
+def test_an_officer_reprints_a_ticket_the_kiosk_could_not_print(chrome: Any, web: WebThread, connect: Any,
+                                                                 dispatcher: Any, artifacts: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    from kiosk.desk import TakeRequest, TicketDesk
+    from kiosk.printer import open_printer
+    from kiosk.settings import parse_printer_url
+    from testbed.pty_printer import CUT, OFFLINE, READY, PtyPrinter
+
+    pty = PtyPrinter()
+    pty.after_cut.update(OFFLINE)  # the printer jams right after the first ticket
+    printer = open_printer(parse_printer_url(f"serial://{pty.path}"), "TM-T88V")
+    pty.printers.append(printer)
+    desk = TicketDesk(connect("kiosk-1"), printer, 512, lambda *_: None)
+    desk.start()
+    try:
+        desk.submit(TakeRequest("CT"))
+        chrome.set_window_size(*DESKTOP)
+        log_in(chrome, web.url, "counter-2")
+        until(chrome, lambda d: "A001" in d.find_element(By.ID, "unprinted").text, "the ticket listed")
+        assert "kiosk-1: số A001 chưa in được" in chrome.find_element(By.ID, "unprinted").text
+        shoot(chrome, artifacts, "console-unprinted", DESKTOP)
+        pty.answers.update(READY)
+        jobs = pty.received.count(CUT)
+        chrome.find_element(By.CSS_SELECTOR, "#unprinted button[data-number=A001]").click()
+        until(chrome, lambda d: "Đã in lại số A001 ở kiosk-1" in d.find_element(By.ID, "outcome").text,
+              "the officer told it printed", timeout=10)
+        assert pty.received.count(CUT) == jobs + 1
+        until(chrome, lambda d: "Mọi phiếu đều đã in" in d.find_element(By.ID, "unprinted").text,
+              "the list emptied")
+        shoot(chrome, artifacts, "console-reprinted", DESKTOP)
+        assert dispatcher.snapshot()["services"]["CT"]["issued"] == 1
+        assert page_errors(chrome) == []
+    finally:
+        desk.stop()
+        pty.close()

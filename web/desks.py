@@ -160,6 +160,31 @@ async def counter_command(request: web.Request) -> web.Response:
     return await _send(request, op, fields)
 
 
+async def reprint_command(request: web.Request) -> web.Response:
+    """An officer or the leader prints again a ticket a kiosk could not print. Only a number the
+    kiosk's own health lists as unprinted is ordered; the answer is the kiosk's, or that none came."""
+    session = _session(request)
+    if session is None or session.user is None:
+        return _refuse(401, "login")
+    if not session.csrf_ok(request.headers.get(CSRF_HEADER)):
+        return _refuse(403, "csrf")
+    service = _service(request)
+    kiosk, number = request.match_info["kiosk"], (await _body(request)).get("number")
+    entry = service.hub.snapshot().devices.get(kiosk, {})
+    health = entry.get("health") or {}
+    if not isinstance(number, str) or number not in (health.get("unprinted") or []):
+        return _refuse(409, "not_unprinted")
+    if entry.get("status") != "online":
+        return _refuse(409, "kiosk_offline")
+    try:
+        answer = await service.hub.reprint(kiosk, number, service.reprint_wait_s)
+    except HubUnreachable:
+        return web.json_response({"ok": False, "error": "hub_unreachable"})
+    except TimeoutError:
+        return web.json_response({"ok": False, "error": "kiosk_silent"})
+    return web.json_response({"ok": bool(answer.get("ok")), "error": answer.get("error"), "number": number})
+
+
 async def day_command(request: web.Request) -> web.Response:
     session = _session(request)
     if session is None or session.user != ADMIN:
@@ -230,6 +255,7 @@ def add_routes(app: web.Application, stream: Stream) -> None:
     app.router.add_get("/console", console_page)
     app.router.add_get("/console/events", console_events)
     app.router.add_post("/console/{counter}/{op}", counter_command)
+    app.router.add_post("/reprint/{kiosk}", reprint_command)
     app.router.add_get("/dashboard", dashboard_page)
     app.router.add_get("/dashboard/events", dashboard_events)
     app.router.add_post("/dashboard/{op}", day_command)

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,9 @@ from luot.mqtt import HUB_ID, HubLink
 
 log = logging.getLogger(__name__)
 RECENT_CALLS = 8
+# A reprint order the kiosk has not received this soon is dropped by the broker (it starts
+# printing within desk.ORDER_START_WITHIN_S of receiving it, or answers `expired`).
+ORDER_EXPIRY_S = 5
 
 
 class Changes:
@@ -80,8 +84,10 @@ class HubWatch:
         self._called: dict[int, int] = {}
         self._devices: dict[str, dict[str, Any]] = {}
         self._snapshot: tuple[int, Snapshot] | None = None
+        self._orders: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.link.watch(f"{p.DEVICE}+/status", 1, self._watch_message)
         self.link.watch(f"{p.DEVICE}+/health", 0, self._watch_message)
+        self.link.watch(f"{p.DEVICE}+/{p.REPRINTED}", 1, self._watch_message)
         self.link.add_handler(self._on_message)
         self.link.add_connection_handler(lambda _up: self._soon(self._changed))
         self.link.add_hub_handler(lambda _online: self._soon(self._changed))
@@ -93,6 +99,20 @@ class HubWatch:
 
     def stop(self) -> None:
         self.link.stop()
+
+    async def reprint(self, kiosk: str, number: str, timeout: float) -> dict[str, Any]:
+        """Order `kiosk` to print `number` again and wait for its answer.
+
+        Raises HubUnreachable when the order cannot be sent, TimeoutError when no answer came.
+        """
+        order = {"id": uuid.uuid4().hex, "number": number}
+        answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._orders[order["id"]] = answer
+        try:
+            self.link.send(p.REPRINT + kiosk, order, expiry_s=ORDER_EXPIRY_S)
+            return await asyncio.wait_for(answer, timeout)
+        finally:
+            self._orders.pop(order["id"], None)
 
     # ------------------------------------------------------------------ from the network threads
 
@@ -127,6 +147,9 @@ class HubWatch:
         self._changed()
 
     def _device(self, device: str, kind: str, payload: bytes) -> None:
+        if kind == p.REPRINTED:
+            self._reprinted(device, payload)
+            return
         entry = self._devices.setdefault(device, {})
         if kind == "status":
             entry["status"] = payload.decode("utf-8", "replace")[:16] or None
@@ -137,6 +160,18 @@ class HubWatch:
                 health = None
             entry["health"] = health if isinstance(health, dict) else None
         self._changed()
+
+    def _reprinted(self, device: str, payload: bytes) -> None:
+        try:
+            answer = json.loads(payload)
+        except ValueError:
+            answer = None
+        order = answer.get("id") if isinstance(answer, dict) else None
+        waiting = self._orders.get(order) if isinstance(order, str) else None
+        if waiting is None or waiting.done():
+            log.info("%s answered a reprint order nobody waits for: %.80r", device, payload)
+            return
+        waiting.set_result(answer)
 
     def snapshot(self) -> Snapshot:
         """The hub now, read once per change however many browsers ask."""

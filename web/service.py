@@ -19,6 +19,8 @@ class WebService:
     sessions: Sessions
     guard: LoginGuard
     command_timeout_s: float = 3.0  # as the counter's buttons wait for a reply
+    # A reprint: the order's expiry and the kiosk's start (5 s each), then the printer's time.
+    reprint_wait_s: float = 25.0
 
 
 SERVICE: web.AppKey[WebService] = web.AppKey("service")

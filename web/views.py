@@ -132,6 +132,7 @@ def counter_view(snap: Snapshot, number: int) -> dict[str, Any]:
         "kind": "counter", **_health(snap), "known": True, **row,
         "line": [_field_row(snap, code) for code in counter.get("services", [])],
         "fields": [_name(snap, s["code"]) for s in snap.catalogue.get("services", [])],
+        "unprinted": _unprinted(snap),
     }
 
 
@@ -145,6 +146,20 @@ def _device_rows(snap: Snapshot) -> list[dict[str, Any]]:
     return rows
 
 
+def _unprinted(snap: Snapshot) -> list[dict[str, Any]]:
+    """Every ticket a kiosk could not print, which an officer can have printed again."""
+    if "unprinted" not in snap.memo:
+        rows = []
+        for device, entry in sorted(snap.devices.items()):
+            health = entry.get("health") or {}
+            numbers = health.get("unprinted") if health.get("role") == "kiosk" else None
+            if isinstance(numbers, list):
+                rows += [{"kiosk": device, "number": n, "online": entry.get("status") == "online"}
+                         for n in numbers if isinstance(n, str)]
+        snap.memo["unprinted"] = rows
+    return snap.memo["unprinted"]
+
+
 def dashboard_view(snap: Snapshot) -> dict[str, Any]:
     return {
         "kind": "dashboard", **_health(snap),
@@ -153,6 +168,7 @@ def dashboard_view(snap: Snapshot) -> dict[str, Any]:
         "counters": [_counter_row(snap, c) for c in _counters(snap)],
         "fields": [_field_row(snap, s["code"]) for s in snap.catalogue.get("services", [])],
         "devices": _device_rows(snap),
+        "unprinted": _unprinted(snap),
     }
 
 

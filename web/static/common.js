@@ -56,6 +56,45 @@ const LUOT = {
       osc.stop(at + 0.6);
     });
   },
+  REPRINT: {
+    not_unprinted: ["Số này không còn trong danh sách chưa in.", "This number is no longer among the unprinted."],
+    kiosk_offline: ["Ki-ốt đang mất kết nối; chưa in được.", "The kiosk is offline; nothing was printed."],
+    not_kept: ["Ki-ốt không còn giữ phiếu này; không in.", "The kiosk no longer keeps this ticket; nothing was printed."],
+    expired: ["Ki-ốt nhận lệnh quá muộn; không in.", "The kiosk got the order too late; nothing was printed."],
+    kiosk_silent: ["Ki-ốt chưa trả lời. Xem lại danh sách bên dưới trước khi thử lại.", "The kiosk has not answered. Check the list below before trying again."],
+    hub_unreachable: ["Mất kết nối tới hệ thống; lệnh không được gửi.", "No link to the broker; the order was not sent."],
+    network: ["Mất kết nối tới máy chủ; lệnh có thể chưa được gửi.", "Lost the connection to the server; the order may not have been sent."],
+    out_of_paper: ["Máy in hết giấy; chưa in được.", "The printer is out of paper; not printed."],
+    cover_open: ["Nắp máy in đang mở; chưa in được.", "The printer cover is open; not printed."],
+    offline: ["Máy in không sẵn sàng; chưa in được.", "The printer is not ready; not printed."],
+    unplugged: ["Không tìm thấy máy in; chưa in được.", "The printer is not connected; not printed."],
+    not_answering: ["Máy in không phản hồi; chưa in được.", "The printer does not answer; not printed."],
+  },
+  /* The tickets kiosks could not print, each with its "Reprint" button; `say(ok, vi, en)` tells the outcome. */
+  unprinted(list, say) {
+    let busy = false;
+    list.onclick = async (e) => {
+      const b = e.target.closest("button[data-number]");
+      if (!b || busy) return;
+      busy = true;
+      b.disabled = true;
+      const { kiosk, number } = b.dataset;
+      const r = await LUOT.post(`/reprint/${encodeURIComponent(kiosk)}`, { number });
+      busy = false;
+      b.disabled = false;
+      if (r.ok) say(true, `Đã in lại số ${number} ở ${kiosk}.`, `${number} printed again at ${kiosk}.`);
+      else {
+        const t = LUOT.REPRINT[r.error] || [`Không in được: ${r.error}`, `Not printed: ${r.error}`];
+        say(false, `${number}: ${t[0]}`, `${number}: ${t[1]}`);
+      }
+    };
+    return (rows) => {
+      list.innerHTML = (rows || []).length ? rows.map((u) => `<li>${LUOT.bi(`${u.kiosk}: số ${u.number} chưa in được`, `${u.kiosk}: ${u.number} not printed`)}`
+        + ` <button type="button" data-kiosk="${LUOT.esc(u.kiosk)}" data-number="${LUOT.esc(u.number)}"${u.online ? "" : " disabled"}>`
+        + `In lại <span class="en" lang="en">Reprint</span></button></li>`).join("")
+        : `<li>${LUOT.bi("Mọi phiếu đều đã in.", "Every ticket was printed.")}</li>`;
+    };
+  },
   time(iso) { return iso ? iso.slice(11, 16) : ""; },
   STATUS: {
     serving: ["Đang phục vụ", "Serving"], idle: ["Đang trống", "Free"], paused: ["Tạm nghỉ", "Paused"],

@@ -53,6 +53,7 @@
     if (op) { e.preventDefault(); act(op); }
   });
   LUOT.logout();
+  const showUnprinted = LUOT.unprinted($("unprinted"), (ok, vi, en) => say(ok, [vi, en]));
   function render(v) {
     view = v;
     document.body.dataset.serving = v.serving ? v.serving.number : "";
@@ -74,6 +75,7 @@
     $("line").innerHTML = v.line.map((x) => `<tr><td>${LUOT.bi(x.name, x.name_en)}</td><td>${LUOT.dash(x.waiting)}</td>`
       + `<td>${LUOT.dash(x.waiting_priority)}</td><td>${LUOT.dash(x.last_issued)}</td>`
       + `<td>${x.est_wait_min == null ? "–" : x.est_wait_min + " phút / min"}</td></tr>`).join("");
+    showUnprinted(v.unprinted);
   }
   LUOT.follow("/console/events", render);
 })();

@@ -14,6 +14,10 @@
         : LUOT.bi(`Không thực hiện được: ${r.error}`, `Not done: ${r.error}`);
     };
   });
+  const showUnprinted = LUOT.unprinted($("unprinted"), (ok, vi, en) => {
+    $("outcome").className = "outcome wide " + (ok ? "good" : "bad");
+    $("outcome").innerHTML = LUOT.bi(vi, en);
+  });
   const cell = (x, unit) => (x == null ? "–" : LUOT.esc(x) + (unit || ""));
   function render(v) {
     document.body.dataset.open = String(v.open);
@@ -36,6 +40,7 @@
       ? `<li class="offline">${LUOT.bi(`${d.id}: mất kết nối`, `${d.id}: offline`)}</li>`
       : `<li class="paper">${LUOT.bi(`${d.id}: máy in ${PAPER[d.paper][0]}`, `${d.id}: printer ${PAPER[d.paper][1]}`)}</li>`).join("")
       : `<li>${LUOT.bi("Mọi thiết bị đều hoạt động.", "Every device is working.")}</li>`;
+    showUnprinted(v.unprinted);
   }
   LUOT.follow("/dashboard/events", render);
 })();
