@@ -81,15 +81,16 @@ class DisplayApp:
         if screenshots is not None:
             (screenshots / ".partial").mkdir(parents=True, exist_ok=True)
         link.add_handler(self._on_message)
-        link.add_connection_handler(self._on_connection)
+        link.add_connection_handler(self._on_link)
+        link.add_hub_handler(self._on_link)
 
     # ------------------------------------------------------------------ network thread
 
     def _on_message(self, topic: str, payload: Any, retained: bool) -> None:
         self._inbox.put(("message", topic, payload, retained))
 
-    def _on_connection(self, online: bool) -> None:
-        self._inbox.put(("connection", online, None, False))
+    def _on_link(self, _up: bool) -> None:
+        self._inbox.put(("link", self.link.hub_state, None, False))
 
     def stop_soon(self) -> None:
         """From a signal handler or another thread: leave the loop at once."""
@@ -140,8 +141,8 @@ class DisplayApp:
             kind, a, b, retained = item
             if kind == "stop":
                 continue
-            if kind == "connection":
-                change.merge(self.state.set_online(bool(a)))
+            if kind == "link":
+                change.merge(self.state.set_link(str(a)))
                 continue
             step = self.state.apply(a, b, retained)
             change.merge(step)

@@ -16,6 +16,7 @@ from pygame import Rect
 from display import layout as layout_mod
 from display.painting import BACKGROUND, MUTED, TEXT, BoardPainter
 from display.state import BoardState, CallView, CounterView, ServiceView, counter_region
+from luot.mqtt import LINK_HUB_AWAY, LINK_OFFLINE
 from luot.screen import Color, TextCache
 from luot.text import WEEKDAYS
 from luot.words import minutes_text
@@ -27,6 +28,8 @@ NUMBER: Color = (255, 214, 77)
 HIGHLIGHT: Color = (245, 166, 35)
 HIGHLIGHT_TEXT: Color = (20, 20, 30)
 OFFLINE: Color = (200, 30, 40)
+# The header's badge when calls are not live: this screen's own link lost, or the dispatcher away.
+LINK_BADGES = {LINK_OFFLINE: ("Mất kết nối", "offline"), LINK_HUB_AWAY: ("Tạm ngừng", "calls paused")}
 
 FLASH_S = 6.0
 FLASH_PERIOD_S = 0.5
@@ -174,12 +177,13 @@ class TvBoard(BoardPainter):
         self.screen.fill(HEADER, rect)
         if self.state.online:
             return
+        vi, en = LINK_BADGES.get(self.state.link, LINK_BADGES[LINK_OFFLINE])
         badge = rect.inflate(-self.layout.gap * 2, -round(rect.height * 0.3))
         pygame.draw.rect(self.screen, OFFLINE, badge, border_radius=self.layout.gap * 2)
         inner = badge.inflate(-self.layout.gap * 3, 0)
         third = badge.height // 3
-        self._put("Mất kết nối", round(badge.height * 0.4), TEXT, inner, bold=True, y=badge.y + third)
-        self._put("offline", round(badge.height * 0.28), TEXT, inner, y=badge.y + 2 * third + 2)
+        self._put(vi, round(badge.height * 0.4), TEXT, inner, bold=True, y=badge.y + third)
+        self._put(en, round(badge.height * 0.28), TEXT, inner, y=badge.y + 2 * third + 2)
 
     def _clock(self, rect: Rect, wall: datetime) -> None:
         self._minute = (wall.date(), wall.hour, wall.minute)

@@ -119,6 +119,7 @@ class LedHallBoard:
         self._health_at = 0.0
         link.add_handler(self._on_message)
         link.add_connection_handler(self._on_connection)
+        link.add_hub_handler(lambda online: self._events.put(("hub", online)))
 
     def stop(self) -> None:
         self._stopping.set()
@@ -150,7 +151,7 @@ class LedHallBoard:
         self.notifier.stopping()
 
     def _handle(self, event: tuple[Any, ...], now: float) -> None:
-        if event[0] == "link" and event[1]:
+        if event[0] in ("link", "hub") and event[1]:  # the broker, or the dispatcher, back
             self._resync()
         elif event[0] == "message" and isinstance(event[2], dict):
             if event[1] == p.CALL_EVENT:
@@ -190,7 +191,7 @@ class LedHallBoard:
 
     def row_texts(self, now: float) -> list[tuple[str, float | None]]:
         """What each row shows now, and when that changes by itself (a blink)."""
-        if not self.link.connected:
+        if not self.link.hub_online:  # the broker or the dispatcher away: no number is live
             return [(DASHES, None)] * len(self.boards)
         latest = sorted(self.calls.items(), key=lambda item: item[1].seq, reverse=True)
         free = iter(latest)

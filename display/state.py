@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from luot import protocol as p
+from luot.mqtt import LINK_OFFLINE, LINK_ONLINE
 from luot.speech import CallSpeech
 
 RECENT_CALLS = 12
@@ -93,7 +94,7 @@ class BoardState:
         self.site: dict[str, Any] = {}
         self.recent: deque[CallView] = deque(maxlen=RECENT_CALLS)
         self.newest: CallView | None = None
-        self.online = False
+        self.link = LINK_OFFLINE
         # Calls heard, keyed by the hub database's epoch and the call's sequence number: a hub
         # whose database was recreated counts its calls from 1 again, and they are new calls.
         self._heard: deque[tuple[str, int]] = deque(maxlen=1000)
@@ -119,10 +120,15 @@ class BoardState:
 
     # ------------------------------------------------------------------ messages
 
-    def set_online(self, online: bool) -> Change:
-        if online == self.online:
+    @property
+    def online(self) -> bool:
+        """Calls are live: the broker is reached and the dispatcher says it is online."""
+        return self.link == LINK_ONLINE
+
+    def set_link(self, link: str) -> Change:
+        if link == self.link:
             return Change()
-        self.online = online
+        self.link = link
         return Change({"status"})
 
     def apply(self, topic: str, payload: Any, retained: bool) -> Change:

@@ -26,10 +26,9 @@ from kiosk.desk import TicketDesk
 from kiosk.printer import open_printer
 from kiosk.reader import Reader
 from kiosk.scanner import CardScanner
-from kiosk.screens import link_snapshot
+from kiosk.screens import follow_hub, link_snapshot
 from kiosk.settings import load_kiosk_settings
 from kiosk.ui import KioskUI
-from luot import protocol as p
 from luot.cli import add_screen_options
 from luot.config import ConfigError, load_device
 from luot.logs import setup_logging
@@ -89,12 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     desk = TicketDesk(link, printer, settings.paper_px, ui.notify, versions=versions(), follow=follow)
     desk.extra_health["read_aloud"] = "ok" if shutil.which("espeak-ng") else "no espeak-ng: large text only"
 
-    def on_message(topic: str, _payload: Any, _retained: bool) -> None:
-        if topic in (p.CONFIG, p.SITE_STATE) or topic.startswith(p.SERVICE_STATES):
-            ui.notify("hub")
-
-    link.add_handler(on_message)
-    link.add_connection_handler(lambda _up: ui.notify("hub"))
+    follow_hub(link, lambda: ui.notify("hub"))
 
     scanner = None
     if settings.scanner is not None:

@@ -7,6 +7,7 @@ screen is redrawn only when the frame built for this moment differs from the las
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from functools import lru_cache
@@ -34,10 +35,12 @@ MESSAGE = "message"
 class HubSnapshot:
     """What the screen needs from the hub's retained state."""
 
-    connected: bool
+    connected: bool  # the broker is reached
     catalogue: dict[str, Any] | None
     site: dict[str, Any] | None
     services: dict[str, dict[str, Any]]
+    # The dispatcher's own retained status says online: the broker alone answers no take.
+    hub_online: bool = True
 
 
 def link_snapshot(link: HubLink) -> HubSnapshot:
@@ -46,7 +49,19 @@ def link_snapshot(link: HubLink) -> HubSnapshot:
         catalogue=link.state(p.CONFIG),
         site=link.state(p.SITE_STATE),
         services={k.rsplit("/", 1)[-1]: v for k, v in link.states(p.SERVICE_STATES).items()},
+        hub_online=link.hub_online,
     )
+
+
+def follow_hub(link: HubLink, wake: Callable[[], None]) -> None:
+    """Call `wake` whenever what `link_snapshot` reads may have changed."""
+    def on_message(topic: str, _payload: Any, _retained: bool) -> None:
+        if topic in (p.CONFIG, p.SITE_STATE) or topic.startswith(p.SERVICE_STATES):
+            wake()
+
+    link.add_handler(on_message)
+    link.add_connection_handler(lambda _up: wake())
+    link.add_hub_handler(lambda _online: wake())
 
 
 @dataclass(frozen=True)
@@ -225,6 +240,8 @@ def _services_frame(lay: Layout, at: Moment, base: Frame, snap: HubSnapshot,
 def _home_prompt(at: Moment, snap: HubSnapshot, catalogue: dict[str, Any]) -> tuple[Bilingual, str]:
     if not snap.connected:
         return texts.UNREACHABLE, "error"
+    if not snap.hub_online:
+        return texts.HUB_PAUSED, "error"
     site = snap.site or {}
     if site.get("open") is False:
         return texts.DAY_CLOSED, "error"

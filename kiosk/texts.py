@@ -38,6 +38,10 @@ UNREACHABLE_HELP: Bilingual = (
     "Vui lòng chờ trong giây lát hoặc liên hệ cán bộ tại quầy.",
     "Please wait a moment or ask the staff at a counter.",
 )
+HUB_PAUSED: Bilingual = (
+    "Tạm ngừng cấp số. Vui lòng chờ trong giây lát hoặc liên hệ cán bộ tại quầy.",
+    "Number taking is paused. Please wait a moment or ask the staff at a counter.",
+)
 CONNECTING: Bilingual = ("Đang kết nối hệ thống xếp hàng…", "Connecting to the queue system…")
 DAY_CLOSED: Bilingual = ("Hôm nay không tiếp nhận hồ sơ.", "The centre is not taking numbers today.")
 OUTSIDE_HOURS: Bilingual = (

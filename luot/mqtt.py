@@ -102,6 +102,12 @@ def session_properties(expiry_s: int) -> Properties:
     return props
 
 
+# What a device can say about the centre's queue: the three `HubLink.hub_state` values.
+LINK_ONLINE = "online"
+LINK_HUB_AWAY = "hub_away"
+LINK_OFFLINE = "offline"
+
+
 class _Pending:
     __slots__ = ("done", "reply")
 
@@ -193,6 +199,13 @@ class HubLink:
     def add_hub_handler(self, handler: ConnectionHandler) -> None:
         """`handler(online)` whenever the dispatcher's retained status changes."""
         self._hub_handlers.append(handler)
+
+    @property
+    def hub_state(self) -> str:
+        """LINK_ONLINE, LINK_HUB_AWAY (the broker reached, the dispatcher not) or LINK_OFFLINE."""
+        if not self._connected.is_set():
+            return LINK_OFFLINE
+        return LINK_ONLINE if self._hub_status == "online" else LINK_HUB_AWAY
 
     @property
     def hub_online(self) -> bool:

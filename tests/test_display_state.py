@@ -119,9 +119,10 @@ def test_limits_to_counters_and_services() -> None:
 
 def test_online_flag_changes_the_status_region_only_on_change() -> None:
     state = BoardState()
-    assert state.set_online(True).regions == {"status"}
-    assert not state.set_online(True).regions
-    assert state.set_online(False).regions == {"status"}
+    assert state.set_link("online").regions == {"status"} and state.online
+    assert not state.set_link("online").regions
+    assert state.set_link("hub_away").regions == {"status"} and not state.online
+    assert state.set_link("offline").regions == {"status"} and not state.online
 
 
 def test_vietnamese_date() -> None:

@@ -15,6 +15,7 @@ import pytest
 from helpers import reaped, wait_for, write_device_toml
 
 import luot.ledboard as ledboard
+from dispatcher.service import Dispatcher
 from display.led_hall import LedHallBoard, led_settings, main_led
 from luot.config import ConfigError, Section, load_device
 from luot.ledboard import BAD_REPLY, NO_ANSWER, OK, UNPLUGGED, BusConfig, LedBus, blinking
@@ -342,10 +343,17 @@ def test_numeric_modbus_rows_follow_their_counters_and_show_dashes_offline(dispa
         connect("quay-4").request("next", counter=4)
         wait_for(lambda: value(11) == 1, what="A001 as 1 on counter 1's row")
         wait_for(lambda: value(12) == 3001, what="3001 on counter 4's row")
+        dispatcher.stop()  # the broker up, the dispatcher away: no number is live
+        wait_for(lambda: value(11) == 10001 and value(12) == 10001, what="dashes, the dispatcher away")
+        assert node.link.connected
+        again = Dispatcher(site, tmp_path / "luot.db", broker.settings("hub"))
+        again.start()
+        wait_for(lambda: value(11) == 1 and value(12) == 3001, what="the numbers back with the dispatcher")
         broker.stop()
         wait_for(lambda: value(11) == 10001 and value(12) == 10001, timeout=15, what="dashes offline")
         assert all(b.status == OK for b in node.boards)
         broker.start()
+        again.stop()
     finally:
         node.stop()
         thread.join(timeout=5)
