@@ -5,12 +5,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Debian packages: the broker, a font with Vietnamese letters, speech for the
-# default voice pack, zbar to decode QR codes in tests, FAT tools for SD images, apt-utils
-# and gpg to index and sign the centre's offline repository, the city tier's engines (a
-# RabbitMQ cluster and PostgreSQL, started by the tests) and Chromium with its driver for
-# the pages' browser tests (nothing downloads a browser).
-DEB_PACKAGES := mosquitto fonts-dejavu-core espeak-ng libzbar0 dosfstools mtools python3-venv apt-utils gpg rabbitmq-server postgresql chromium chromium-driver
+# Debian packages: the broker, chrony (the tests run its generated configurations), a font
+# with Vietnamese letters, speech for the default voice pack, zbar to decode QR codes in
+# tests, FAT tools for SD images, apt-utils and gpg to index and sign the centre's offline
+# repository, the city tier's engines (a RabbitMQ cluster and PostgreSQL, started by the
+# tests) and Chromium with its driver for the pages' browser tests (nothing downloads a browser).
+DEB_PACKAGES := mosquitto chrony fonts-dejavu-core espeak-ng libzbar0 dosfstools mtools python3-venv apt-utils gpg rabbitmq-server postgresql chromium chromium-driver
 
 .PHONY: test demo lint bench system clean pi-test
 
@@ -31,6 +31,7 @@ bench: $(STAMP)
 system:
 	@missing=""; \
 	command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
+	[ -x /usr/sbin/chronyd ] || missing="$$missing chrony"; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
 	command -v espeak-ng >/dev/null 2>&1 || missing="$$missing espeak-ng"; \
 	ldconfig -p 2>/dev/null | grep -q libzbar.so || missing="$$missing libzbar0"; \

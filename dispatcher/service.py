@@ -37,6 +37,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from dispatcher.clock import OK as CLOCK_OK
 from dispatcher.clock import ClockGuard
 from dispatcher.intake import Incoming, Intake, StorageFull
 from dispatcher.queue import Effects, QueueBook
@@ -287,6 +288,7 @@ class Dispatcher:
         guard = self.intake.clock_guard
         if guard is not None and guard.state != self._clock_state:
             self._clock_state = guard.state
+            self._due_site = True  # every screen says why no numbers are given, or that they are again
             self._publish_health()
         # Durable from here on. The hallway's path first (counters and calls), then the
         # replies, then the figures that can wait a millisecond.
@@ -347,10 +349,19 @@ class Dispatcher:
         for code in sorted(self._due_services):
             self._retain(self.topics.service_state(code), self.book.service_state(code, now), force)
         if self._due_site:
-            self._retain(self.topics.site_state, self.book.site_state(now), force)
+            self._retain(self.topics.site_state, self._site_state(now), force)
         self._due_services = set()
         self._due_site = False
         self._figures_at = time.monotonic()
+
+    def _site_state(self, now: datetime) -> dict[str, Any]:
+        """The site's state; while the clock guard holds numbers, `taking` is false and `clock`
+        says why."""
+        state = self.book.site_state(now)
+        guard = self.intake.clock_guard
+        if guard is not None and guard.state != CLOCK_OK:
+            state.update(taking=False, clock=guard.state)
+        return state
 
     def _retain(self, topic: str, payload: dict[str, Any], force: bool) -> None:
         encoded = p.encode(payload)
@@ -364,7 +375,7 @@ class Dispatcher:
         """The retained state as the database says it now (what a fresh start would publish)."""
         now = self.clock()
         return {
-            "site": self.book.site_state(now),
+            "site": self._site_state(now),
             "counters": {c.number: self.book.counter_state(c.number) for c in self.site.counters},
             "services": {s.code: self.book.service_state(s.code, now) for s in self.site.services},
         }

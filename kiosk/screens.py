@@ -243,6 +243,8 @@ def _home_prompt(at: Moment, snap: HubSnapshot, catalogue: dict[str, Any]) -> tu
     if not snap.hub_online:
         return texts.HUB_PAUSED, "error"
     site = snap.site or {}
+    if site.get("clock"):  # the dispatcher holds numbers until its clock is confirmed
+        return texts.CLOCK_HELD, "error"
     if site.get("open") is False:
         return texts.DAY_CLOSED, "error"
     if site.get("taking") is False:

@@ -166,9 +166,10 @@ ROLE_OPS: dict[str, frozenset[str]] = {
     ),
     "admin": frozenset(OPS),
     # The hub's web service: officers' consoles (only for the counters its inventory entry
-    # lists in `counters`) and the leader's open/close of the day.
+    # lists in `counters`) and the leader's open/close of the day and confirmation of the clock.
     "web": frozenset(
-        {"next", "recall", "noshow", "done", "requeue", "transfer", "pause", "resume", "open", "close"}
+        {"next", "recall", "noshow", "done", "requeue", "transfer", "pause", "resume", "open", "close",
+         "confirm_clock"}
     ),
     "display": frozenset(),
     "hub": frozenset(),

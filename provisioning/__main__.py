@@ -130,6 +130,7 @@ def do_image(args: argparse.Namespace) -> int:
         user=args.user, ssh_key=key, timezone=site.timezone.key, hub_host=network.hub_host,
         wheel=repo.wheel, wheel_sha256=repo.wheel_sha256, wifi_ssid=network.wifi_ssid,
         wifi_password=network.wifi_password, wifi_country=network.wifi_country,
+        time_servers=network.time_servers,
     )
     style, partition = write_image(args.image, args.out, fb, repo, style=args.style)
     print(f"{args.image}: wrote {fb.name}, host name {fb.hostname}, into boot partition "

@@ -27,6 +27,7 @@ from broker_config import (
 from broker_config.passwords import check_password_line, parse_password_file
 from luot.config import ConfigError, DeviceEntry, SiteConfig, device_file, dump_toml, load_site
 from provisioning.roles import ETC, password_file
+from provisioning.timesync import lan_time_server
 from web.users import hash_line
 
 SECRETS_FILE = "secrets"
@@ -138,6 +139,7 @@ class NetworkOptions:
     wifi_ssid: str = ""
     wifi_password: str = ""
     wifi_country: str = "VN"
+    time_servers: tuple[str, ...] = ()  # NTP servers on the LAN the hub follows
 
 
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -150,6 +152,7 @@ def load_network_options(site: SiteConfig) -> NetworkOptions:
             wifi_ssid=n.str("wifi_ssid", ""),
             wifi_password=n.str("wifi_password", ""),
             wifi_country=n.str("wifi_country", "VN", pattern=_COUNTRY, hint="a two-letter country code"),
+            time_servers=tuple(n.list("time_servers", lan_time_server(site.file), ())),
         )
         if options.wifi_ssid and not 8 <= len(options.wifi_password) <= 63:
             n.problem("wifi_password", "a WPA2 passphrase has 8 to 63 characters")

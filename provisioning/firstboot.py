@@ -43,6 +43,7 @@ class FirstBoot:
     wifi_ssid: str = ""
     wifi_password: str = ""
     wifi_country: str = "VN"
+    time_servers: tuple[str, ...] = ()  # the hub's: NTP servers on the LAN
 
     @property
     def roles(self) -> tuple[str, ...]:

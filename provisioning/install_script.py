@@ -24,6 +24,7 @@ from provisioning.roles import (
     packages_for,
     password_file,
 )
+from provisioning.timesync import CHRONY_CONF, chrony_conf
 
 FIRST_DELAY_S = 15
 MAX_DELAY_S = 600
@@ -120,6 +121,13 @@ def install_sh(fb: FirstBoot) -> str:
         "[ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d; "
         "chmod 0755 /usr/sbin/policy-rc.d; trap 'rm -f /usr/sbin/policy-rc.d' EXIT; }",
         f'"${{APT[@]}}" install -y --no-install-recommends {" ".join(packages_for(fb.roles))}',
+        "",
+        'step "time"',
+        "# chrony as provisioning/timesync.py writes it: no internet pool, the hub the LAN's clock.",
+        f"cat > {CHRONY_CONF} <<'LUOT_CHRONY'",
+        chrony_conf(fb.roles, fb.hub_host, fb.time_servers).rstrip("\n"),
+        "LUOT_CHRONY",
+        "if [ -d /run/systemd/system ]; then systemctl restart chrony; fi",
         "",
         'step "groups"',
         f"for g in {' '.join(groups)}; do "

@@ -79,6 +79,14 @@ def test_broken_broker_and_network_tables(tmp_path: Path, capsys: pytest.Capture
     site = write(tmp_path, "site.toml", SITE_FILE.read_text() + '\n[network]\nwifi_country = "Vietnam"\n')
     code, text = check(capsys, site)
     assert code == 2 and "network.wifi_country: expected a two-letter country code" in text
+    for outside in ('"pool.ntp.org"', '"8.8.8.8"', '"127.0.0.1"', "123"):
+        site = write(tmp_path, "site.toml", SITE_FILE.read_text()
+                     + f'\n[network]\ntime_servers = ["192.168.1.1", {outside}]\n')
+        code, text = check(capsys, site)
+        assert code == 2 and "network.time_servers[1]: expected the address of a time server on the " \
+                             "centre's LAN" in text, outside
+    site = write(tmp_path, "site.toml", SITE_FILE.read_text() + '\n[network]\ntime_servers = ["10.1.2.3"]\n')
+    assert check(capsys, site)[0] == 0
 
 
 @pytest.mark.parametrize(("device", "change", "expected"), [

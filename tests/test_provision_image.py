@@ -252,6 +252,11 @@ def test_first_boot_reaches_nothing_but_the_hub(tmp_path: Path, setup: tuple[Pat
     install = read_back(image, "luot/install.sh")
     assert install.count("apt-get") == 1 and "Dir::Etc::SourceParts=/etc/luot/apt/parts" in install, \
         "apt reads only the hub's source"
+    # Debian's chrony.conf (a public pool) is replaced whole: the time comes from the hub alone.
+    chrony = install.split("cat > /etc/chrony/chrony.conf <<'LUOT_CHRONY'\n")[1].split("\nLUOT_CHRONY\n")[0]
+    servers = re.findall(r"^(?:server|pool|peer) (\S+)", chrony, re.M)
+    assert servers == ([] if device == "hub" else ["luot-hub.local"])
+    assert ("local stratum 10" in chrony) == (device == "hub")
 
 
 def test_every_secret_on_the_card_is_taken_off_it_first(tmp_path: Path, setup: tuple[Path, Path, Path],

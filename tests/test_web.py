@@ -12,6 +12,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -260,6 +261,24 @@ def test_a_reprint_is_ordered_only_for_a_listed_ticket_and_silence_is_not_succes
     wait_for(lambda: web.hub.snapshot().devices["kiosk-1"]["status"] == "offline", what="the kiosk offline")
     assert client.command("/reprint/kiosk-1", {"number": "A007"}, csrf) == (
         409, {"ok": False, "error": "kiosk_offline"})
+
+
+def test_the_clock_is_confirmed_only_as_the_dashboard_showed_it(web: WebThread) -> None:
+    client = Browser(web.url)
+    _, page = client.login("admin", PASSWORDS["admin"])
+    csrf = client.csrf_of(page)
+    now = datetime.now(UTC)
+    for shown, answer in ((None, (400, "bad_schema")), ("yesterday", (400, "bad_schema")),
+                          ("2026-12-03T10:00:00", (400, "bad_schema")),  # no zone: which 10:00?
+                          ((now - timedelta(minutes=10)).isoformat(), (409, "clock_moved"))):
+        status, body = client.command("/dashboard/confirm_clock", {"shown": shown}, csrf)
+        assert (status, body["error"]) == answer, shown
+    status, body = client.command("/dashboard/confirm_clock", {"shown": now.isoformat()}, csrf)
+    assert (status, body["ok"]) == (200, True)
+    officer = Browser(web.url)
+    _, page = officer.login("counter-2", PASSWORDS["counter-2"])
+    assert officer.command("/dashboard/confirm_clock", {"shown": now.isoformat()},
+                           officer.csrf_of(page))[0] == 401  # the leader's alone
 
 
 def test_the_dispatcher_refuses_the_web_device_for_a_counter_without_a_console(connect: Any,

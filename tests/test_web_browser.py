@@ -233,3 +233,53 @@ def test_an_officer_reprints_a_ticket_the_kiosk_could_not_print(chrome: Any, web
     finally:
         desk.stop()
         pty.close()
+
+
+def test_the_leader_confirms_the_hubs_clock_and_numbers_are_given_again(
+        chrome: Any, display: Any, broker: Mosquitto, site: Any, web_users: Path, connect: Any, tmp_path: Path,
+        artifacts: Path) -> None:
+    """A hub whose clock nobody vouches for (no time server on the LAN) gives no numbers; the
+    dashboard shows the hub's time and the leader's "Giờ này đúng" lets numbers be given."""
+    import pygame
+    from selenium.webdriver.common.by import By
+
+    from dispatcher.clock import ClockGuard
+    from dispatcher.service import Dispatcher
+    from kiosk import texts
+    from kiosk.screens import link_snapshot
+    from kiosk.ui import KioskUI
+    from luot.mqtt import CommandRefused
+
+    hub = Dispatcher(site, tmp_path / "luot.db", broker.settings("hub"),
+                     clock_guard=ClockGuard(synchronised=lambda: False))
+    hub.start()
+    service = WebThread(broker.settings("web"), site.id, web_users)
+    service.start()
+    try:
+        kiosk = connect("kiosk-1")
+        with pytest.raises(CommandRefused) as refused:
+            kiosk.request("take", service="CT")
+        assert refused.value.code == p.CLOCK_UNSURE
+        wait_for(lambda: (kiosk.state(p.SITE_STATE) or {}).get("clock") == "unsynchronised",
+                 what="the site state saying why no numbers are given")
+        assert kiosk.state(p.SITE_STATE)["taking"] is False
+        screen = KioskUI(pygame.display.set_mode((800, 480)), lambda: link_snapshot(kiosk), lambda _r: None)
+        assert screen.frame().prompt == texts.CLOCK_HELD, "the kiosk says why, not 'closed today'"
+        assert screen.button_centre("service:CT") is None
+        chrome.set_window_size(*DESKTOP)
+        log_in(chrome, service.url, "admin")
+        box = until(chrome, lambda d: d.find_element(By.ID, "clock-box").is_displayed()
+                    and d.find_element(By.ID, "clock-box"), "the clock to confirm")
+        assert "Giờ của hệ thống chưa được xác nhận" in box.text and "Giờ hệ thống:" in box.text
+        assert "giờ của hệ thống chưa được xác nhận" in chrome.find_element(By.ID, "banner").text
+        shoot(chrome, artifacts, "dashboard-clock", DESKTOP)
+        chrome.find_element(By.ID, "confirm-clock").click()
+        until(chrome, lambda d: "Đã xác nhận giờ" in d.find_element(By.ID, "outcome").text, "confirmed")
+        until(chrome, lambda d: not d.find_element(By.ID, "clock-box").is_displayed(), "the box gone")
+        assert kiosk.request("take", service="CT")["ticket"]["number"] == "A001"
+        wait_for(lambda: "clock" not in kiosk.state(p.SITE_STATE), what="the site state without the hold")
+        assert screen.frame().prompt == texts.TOUCH_A_SERVICE
+        assert page_errors(chrome) == []
+    finally:
+        service.stop()
+        hub.stop()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -27,7 +28,9 @@ COOKIE = "luot_session"
 CSRF_HEADER = "X-CSRF-Token"
 CONSOLE_OPS = frozenset({"next", "recall", "noshow", "done", "requeue", "transfer", "pause", "resume"})
 EXPECTING = frozenset({"next", "recall", "noshow", "done", "requeue", "transfer"})
-DAY_OPS = frozenset({"open", "close"})
+DAY_OPS = frozenset({"open", "close", "confirm_clock"})
+# The leader confirms the hub's time as the dashboard showed it: not if it has moved since.
+CLOCK_SHOWN_WITHIN_S = 120
 
 Stream = Callable[..., Awaitable[web.StreamResponse]]
 
@@ -194,6 +197,16 @@ async def day_command(request: web.Request) -> web.Response:
     op = request.match_info["op"]
     if op not in DAY_OPS:
         return _refuse(404, "unknown_op")
+    if op == "confirm_clock":
+        shown = (await _body(request)).get("shown")
+        try:
+            seen = datetime.fromisoformat(shown) if isinstance(shown, str) else None
+        except ValueError:
+            seen = None
+        if seen is None or seen.tzinfo is None:
+            return _refuse(400, "bad_schema")
+        if abs((datetime.now(UTC) - seen).total_seconds()) > CLOCK_SHOWN_WITHIN_S:
+            return _refuse(409, "clock_moved")
     return await _send(request, op, {})
 
 

@@ -13,6 +13,7 @@ const LUOT = {
     let html = "";
     if (view === null) html = LUOT.bi("Mất kết nối với hệ thống, đang kết nối lại…", "Connection lost, reconnecting…");
     else if (!view.linked || !view.hub_online) html = LUOT.bi("Hệ thống gọi số đang tạm ngừng. Vui lòng chờ.", "The queue system is paused. Please wait.");
+    else if (view.clock && ["unsynchronised", "jumped"].includes(view.clock.state)) html = LUOT.bi("Chưa cấp số: giờ của hệ thống chưa được xác nhận.", "No numbers yet: the hub's clock is not confirmed.");
     else if (view.open === false) html = LUOT.bi("Hôm nay đã hết giờ cấp số.", "The day is closed.");
     el.innerHTML = html;
     el.classList.toggle("hidden", !html);

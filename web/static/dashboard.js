@@ -4,6 +4,34 @@
   const $ = (id) => document.getElementById(id);
   const PAPER = { out: ["hết giấy", "out of paper"], near_end: ["sắp hết giấy", "paper near its end"] };
   LUOT.logout();
+  const CLOCK_HELD = { unsynchronised: true, jumped: true };
+  let clock = null;  // the hub's clock as last received, and when it was received here
+  // The hub's time, ticking here: what it sent plus the time since; `wall` read with getUTC*.
+  function hubClock() {
+    const zone = clock.now.slice(19) || "+00:00";
+    const offset = (zone[0] === "-" ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
+    const utc = Date.parse(clock.now) + (Date.now() - clock.at);
+    return { utc: new Date(utc), wall: new Date(utc + offset * 60000) };
+  }
+  const hubTime = () => {
+    const w = hubClock().wall, p = (n) => String(n).padStart(2, "0");
+    return [`${p(w.getUTCHours())}:${p(w.getUTCMinutes())}`, `${p(w.getUTCDate())}/${p(w.getUTCMonth() + 1)}/${w.getUTCFullYear()}`];
+  };
+  const showClock = () => {
+    if (!clock || !CLOCK_HELD[clock.state]) return;
+    const [hm, date] = hubTime();
+    $("clock-text").innerHTML = LUOT.bi(
+      `Giờ của hệ thống chưa được xác nhận nên chưa cấp số. Giờ hệ thống: ${hm} ngày ${date}. Nếu đúng, bấm “Giờ này đúng”; nếu sai, gọi kỹ thuật viên.`,
+      `The hub's clock is not confirmed, so no numbers are given. Hub time: ${hm}, ${date}. If it is right, press “This time is right”; if not, call the technician.`);
+  };
+  setInterval(showClock, 1000);
+  $("confirm-clock").onclick = async () => {
+    const shown = hubClock().utc.toISOString();
+    const r = await LUOT.post("/dashboard/confirm_clock", { shown });
+    $("outcome").className = "outcome wide " + (r.ok ? "good" : "bad");
+    $("outcome").innerHTML = r.ok ? LUOT.bi("Đã xác nhận giờ; hệ thống cấp số trở lại.", "The clock is confirmed; numbers are given again.")
+      : LUOT.bi(`Chưa xác nhận được: ${r.error}`, `Not confirmed: ${r.error}`);
+  };
   document.querySelectorAll("button[data-op]").forEach((b) => {
     b.onclick = async () => {
       const r = await LUOT.post(`/dashboard/${b.dataset.op}`);
@@ -20,6 +48,9 @@
   });
   const cell = (x, unit) => (x == null ? "–" : LUOT.esc(x) + (unit || ""));
   function render(v) {
+    clock = { ...v.clock, at: Date.now() };
+    $("clock-box").classList.toggle("hidden", !CLOCK_HELD[v.clock.state]);
+    showClock();
     document.body.dataset.open = String(v.open);
     $("centre").innerHTML = LUOT.bi(v.centre.name, v.centre.name_en);
     $("day").className = "pill " + (v.open ? "serving" : "closed");
