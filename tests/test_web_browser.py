@@ -236,8 +236,8 @@ def test_an_officer_reprints_a_ticket_the_kiosk_could_not_print(chrome: Any, web
 
 
 def test_the_leader_confirms_the_hubs_clock_and_numbers_are_given_again(
-        chrome: Any, display: Any, broker: Mosquitto, site: Any, web_users: Path, connect: Any, tmp_path: Path,
-        artifacts: Path) -> None:
+        chrome: Any, display: Any, broker: Mosquitto, site: Any, web_users: Path, connect: Any,
+        tmp_path: Path, artifacts: Path) -> None:
     """A hub whose clock nobody vouches for (no time server on the LAN) gives no numbers; the
     dashboard shows the hub's time and the leader's "Giờ này đúng" lets numbers be given."""
     import pygame
