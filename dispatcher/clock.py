@@ -9,9 +9,10 @@ trusted:
   the database's open day is today's and the clock is not behind what the
   database last saw (a restart in the middle of a day);
 - a jump of the wall clock against the monotonic clock of more than
-  `max_jump_s` forward, or of more than a minute backward, while it was
-  synchronised, needs a technician's `confirm_clock` (the first step of an
-  unsynchronised clock to synchronised is the sync itself, not a jump).
+  `max_jump_s` forward, or of more than a minute backward, of a trusted clock
+  needs a technician's or the leader's `confirm_clock` (the step with which the
+  kernel becomes synchronised is the sync itself, not a jump). A hub with no
+  time server on its LAN is never synchronised: it is trusted by confirmation.
 A day is never rolled backward (`QueueBook.roll_day`).
 """
 
@@ -61,7 +62,9 @@ class ClockGuard:
         `now` is open; `last_seen`: the latest moment the database recorded."""
         wall, mono = now.timestamp(), self._monotonic()
         synced = self._synchronised()
-        if self._last is not None and self.state == OK and self._was_synced:
+        # A clock trusted by a sync, a technician or a restart is held on a jump; the one step
+        # that is not a jump is the kernel becoming synchronised (chrony's first correction).
+        if self._last is not None and self.state == OK and not (synced and not self._was_synced):
             drift = (wall - self._last[0]) - (mono - self._last[1])
             if drift > self.max_jump_s or drift < -BACKWARD_TOLERANCE_S:
                 self._hold(JUMPED, f"the clock jumped {drift / 3600:+.1f} h; a technician must "

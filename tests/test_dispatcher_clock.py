@@ -113,3 +113,17 @@ def test_a_restart_within_the_open_day_serves_at_once_without_sync(site, tmp_pat
     assert behind.send("kiosk-1", "take", service="CT")["error"] == p.CLOCK_UNSURE
     again.db.close()
     behind.db.close()
+
+
+def test_a_jump_of_a_confirmed_clock_is_held_though_no_server_ever_synchronised_it(site, tmp_path):
+    """A hub with no time server on its LAN: trusted by the leader's confirmation, then the
+    clock steps six days ahead (a wrong `date -s`, a battery clock gone mad)."""
+    hub = Hub(site, tmp_path / "alone.db", synced=False)
+    assert hub.send("admin", "confirm_clock")["ok"]
+    assert hub.send("kiosk-1", "take", service="CT")["ok"]
+    hub.advance(wall=timedelta(minutes=20), mono=1200.0)  # time going on: no jump
+    assert hub.send("kiosk-1", "take", service="CT")["ok"]
+    hub.advance(wall=timedelta(days=6), mono=1.0)
+    assert hub.send("kiosk-1", "take", service="CT")["error"] == p.CLOCK_UNSURE and hub.guard.state == JUMPED
+    assert hub.waiting() == 2, "Monday's waiting tickets are not expired"
+    hub.db.close()
