@@ -67,8 +67,8 @@ class ClockGuard:
         if self._last is not None and self.state == OK and not (synced and not self._was_synced):
             drift = (wall - self._last[0]) - (mono - self._last[1])
             if drift > self.max_jump_s or drift < -BACKWARD_TOLERANCE_S:
-                self._hold(JUMPED, f"the clock jumped {drift / 3600:+.1f} h; a technician must "
-                                   "confirm it (confirm_clock)")
+                self._hold(JUMPED, f"the clock jumped {drift / 3600:+.1f} h; a technician or the leader "
+                                   "must confirm it (confirm_clock)")
         if self._last is None and (
             open_day_is_today and (last_seen is None or wall >= last_seen - BACKWARD_TOLERANCE_S)
         ):

@@ -56,6 +56,11 @@ CLOCK_TICK_S = 1.0  # an empty batch this often: the day's rollover, taking hour
 STATE_REFRESH_S = 10.0
 FIGURES_EVERY_S = 0.25
 SESSION_EXPIRY_S = 7 * 86400
+# A round of the network loop that starts or ends this much later than it should means the
+# process did not run (frozen, swapped out, a stalled card): what it reads then may have
+# waited on the socket since the round before. Below the 1 s a sender waits past expiry.
+STALL_S = 0.25
+STALL_DRAIN_ROUNDS = 4096
 
 
 class Dispatcher:
@@ -98,6 +103,7 @@ class Dispatcher:
         self.storage_full = False
         self.connections = 0  # accepted CONNACKs: one, unless the link was lost or taken
         self._clock_state: str | None = None  # as last published in the health
+        self._network_done = self._received_at = time.monotonic()
         # A fixed client id and a persistent session: commands sent while the dispatcher
         # was down or restarting wait in the broker for it.
         self.client = make_paho_client(broker, f"{device_id}-dispatcher", manual_ack=True)
@@ -177,14 +183,27 @@ class Dispatcher:
             return [s for s in also if s in readable]
         pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
         wanted = [sock] if self.client.want_write() else []
-        readable, writable, _ = select.select([sock, *also], wanted, [], 0.0 if pending else timeout)
+        started = time.monotonic()
+        wait = 0.0 if pending else timeout
+        readable, writable, _ = select.select([sock, *also], wanted, [], wait)
+        selected = time.monotonic()
+        stalled = selected - started > wait + STALL_S or started - self._network_done > STALL_S
+        # When what is read now reached the socket: its expiry counts from then.
+        self._received_at = self._network_done if stalled else selected
         rc = paho.MQTT_ERR_SUCCESS
         if pending or sock in readable:
             rc = self.client.loop_read()
+            # After a stall, all that waited on the socket is read now, under the stall's time.
+            for _ in range(STALL_DRAIN_ROUNDS if stalled else 0):
+                more = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
+                if rc != paho.MQTT_ERR_SUCCESS or not (more or select.select([sock], [], [], 0.0)[0]):
+                    break
+                rc = self.client.loop_read()
         if rc == paho.MQTT_ERR_SUCCESS and (writable or self.client.want_write()):
             rc = self.client.loop_write()
         if rc == paho.MQTT_ERR_SUCCESS:
             rc = self.client.loop_misc()
+        self._network_done = time.monotonic()
         if rc != paho.MQTT_ERR_SUCCESS:
             log.warning("lost the broker (%s); reconnecting", paho.error_string(rc))
             self._link_lost()
@@ -246,7 +265,7 @@ class Dispatcher:
         props = msg.properties
         correlation = getattr(props, "CorrelationData", None) if props else None
         expiry = getattr(props, "MessageExpiryInterval", None) if props else None
-        deadline = time.monotonic() + expiry if isinstance(expiry, int) else None
+        deadline = self._received_at + expiry if isinstance(expiry, int) else None
         device = msg.topic.rsplit("/", 1)[-1]
         self._inbox.append(
             Incoming(device, msg.payload, correlation if isinstance(correlation, bytes) else None,

@@ -7,23 +7,34 @@ import sqlite3
 
 from helpers import SITE_FILE
 
-from bench.faults import cut_display, flood, printer_fails, running_centre
-from luot.config import load_site
+from bench.faults.corpus import draw_corpus, hostile_corpus, sendings
+from bench.faults.peers import dispatcher_away, printer_fails, take_client_ids
+from bench.faults.processes import cut_display, running_centre
 from testbed.faults import Stream, converged
 
 
 def clean(tally) -> bool:
-    return (tally.lost, tally.duplicates, tally.double_called, tally.stuck, tally.refused) == (0, 0, 0, 0, 0)
+    return tally.clean()
 
 
-def test_bad_payloads_on_every_command_topic_leave_the_dispatcher_serving(tmp_path):
-    tally = flood(tmp_path, random.Random(1), per_topic=150, commands=40)
+def test_a_hostile_corpus_from_three_devices_is_answered_and_leaves_the_dispatcher_serving(tmp_path):
+    corpus = draw_corpus(300, seed=1)
+    tally = hostile_corpus(tmp_path, random.Random(1), corpus, commands=40)
     assert tally.commands >= 40
-    # Every device of the test site but the hub, the admin and the stream's kiosk and counters
-    # (one connection per device: the broker binds client ids to users).
-    devices = len(load_site(SITE_FILE).devices) - 5
-    assert devices >= 10 and tally.bad_answered == tally.bad_sent == 150 * devices
+    assert tally.bad_answered == tally.bad_sent == 3 * len(sendings(corpus)) > 3 * 300
     assert clean(tally), tally.notes
+
+
+def test_a_press_reported_failed_while_the_dispatcher_is_frozen_never_happens_later(tmp_path):
+    """SIGSTOP: the dispatcher's connection stays open and the broker goes on delivering to it,
+    so commands wait on its socket past their expiry; read after SIGCONT, they are refused."""
+    tally = dispatcher_away(tmp_path, random.Random(2), presses=5, frozen=True)
+    assert tally.late_effects == 0 and clean(tally), tally
+
+
+def test_taking_the_dispatchers_or_a_devices_client_id_pushes_nobody_off(tmp_path):
+    tally = take_client_ids(tmp_path, random.Random(5), commands=60)
+    assert clean(tally) and tally.commands >= 60, tally.notes
 
 
 def test_a_printer_failing_mid_ticket_loses_no_number_and_reports_it(tmp_path):
