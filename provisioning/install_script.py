@@ -30,6 +30,8 @@ FIRST_DELAY_S = 15
 MAX_DELAY_S = 600
 LOG = "/var/log/luot-install.log"
 APT_DIR = "/etc/luot/apt"
+# The journal never fills the card under the dispatcher's database: a cap, and room kept free.
+JOURNALD_CONF = "[Journal]\nSystemMaxUse=200M\nSystemKeepFree=1G\n"
 
 
 def repo_source(fb: FirstBoot) -> str:
@@ -128,6 +130,11 @@ def install_sh(fb: FirstBoot) -> str:
         chrony_conf(fb.roles, fb.hub_host, fb.time_servers).rstrip("\n"),
         "LUOT_CHRONY",
         "if [ -d /run/systemd/system ]; then systemctl restart chrony; fi",
+        "",
+        'step "journal"',
+        "install -d -m 0755 /etc/systemd/journald.conf.d",
+        f"printf {q(JOURNALD_CONF)} > /etc/systemd/journald.conf.d/luot.conf",
+        "if [ -d /run/systemd/system ]; then systemctl restart systemd-journald; fi",
         "",
         'step "groups"',
         f"for g in {' '.join(groups)}; do "

@@ -257,6 +257,7 @@ def test_first_boot_reaches_nothing_but_the_hub(tmp_path: Path, setup: tuple[Pat
     servers = re.findall(r"^(?:server|pool|peer) (\S+)", chrony, re.M)
     assert servers == ([] if device == "hub" else ["luot-hub.local"])
     assert ("local stratum 10" in chrony) == (device == "hub")
+    assert "SystemMaxUse=200M" in install and "SystemKeepFree=1G" in install, "the journal is capped"
 
 
 def test_every_secret_on_the_card_is_taken_off_it_first(tmp_path: Path, setup: tuple[Path, Path, Path],
