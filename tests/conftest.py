@@ -155,3 +155,79 @@ def health_reader(broker, site):
     yield seen
     client.disconnect()
     client.loop_stop()
+
+
+# ---------------------------------------------------------------------------- the kiosk
+
+@pytest.fixture
+def dummy_printer() -> tuple[Any, Any]:
+    """python-escpos' Dummy printer and the kiosk's printer around it."""
+    from escpos.printer import Dummy
+
+    from kiosk.printer import EscposPrinter
+
+    dummy = Dummy(profile="TM-T88V")
+    return dummy, EscposPrinter(lambda: dummy, "TM-T88V", "dummy://")
+
+
+@pytest.fixture
+def kiosk(display: None, dispatcher: Any, connect: Callable[..., HubLink],
+          dummy_printer: Any) -> Iterator[Any]:
+    """kiosk-1 on the dummy screen with the Dummy printer, against the real dispatcher."""
+    from kiosk_rig import Kiosk
+
+    made = Kiosk(connect("kiosk-1"), dummy_printer[1])
+    yield made
+    made.stop()
+
+
+# ---------------------------------------------------------------------------- the display
+
+@pytest.fixture
+def centre(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """`centre(n)`: a whole centre of `n` counters, its broker and dispatcher started."""
+    from display_rig import Centre
+
+    from dispatcher.service import Dispatcher
+    from luot.config import load_site
+    from testbed.sample_site import write_site
+
+    made: list[Centre] = []
+
+    def make(counters: int, **site_options: object) -> Centre:
+        site = load_site(write_site(tmp_path / f"site-{len(made)}", counters, **site_options))
+        broker = Mosquitto(tmp_path / f"broker-{len(made)}", site.id, {d.id: d.role for d in site.devices})
+        broker.start()
+        hub = Dispatcher(site, tmp_path / f"luot-{len(made)}.db", broker.settings("hub"))
+        hub.start()
+        wait_for(lambda: hub.client.is_connected() and hub.batches > 0, what="the dispatcher")
+        made.append(Centre(site, broker, hub))
+        return made[-1]
+
+    yield make
+    for c in made:
+        for link in c.links:
+            link.stop()
+        c.hub.stop()
+        c.broker.stop()
+
+
+@pytest.fixture(scope="module")
+def voice_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default espeak-ng pack, with the site's own short chime (a replaced clip)."""
+    from display.voice import build_voice_pack, synth_chime
+    from luot.speech import CHIME
+
+    folder = tmp_path_factory.mktemp("voice")
+    synth_chime(folder / f"{CHIME}.wav", rate=22050)
+    build_voice_pack(folder, keep_existing=True)
+    return folder
+
+
+@pytest.fixture
+def mixer() -> Iterator[None]:
+    import pygame
+
+    pygame.mixer.init(frequency=22050, size=-16, channels=1)
+    yield
+    pygame.mixer.quit()

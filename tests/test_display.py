@@ -11,123 +11,22 @@ import signal
 import socket
 import subprocess
 import sys
-import wave
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
 import pygame
 import pytest
+from display_rig import SIZES, Centre, fill_and_call, served_now, shown
 from helpers import reaped, wait_for, write_device_toml
 
 from dispatcher.service import Dispatcher
 from display import board as board_mod
 from display.__main__ import main
-from display.app import DisplayApp
 from display.state import BoardState
-from display.voice import Announcer, VoicePack, build_voice_pack, synth_chime
-from luot.config import SiteConfig, load_site
+from luot.config import SiteConfig
 from luot.mqtt import HubLink
-from luot.screen import open_screen
-from luot.speech import CHIME, CallSpeech, voice_clips
 from luot.systemd import Notifier
 from testbed.broker import Mosquitto
-from testbed.sample_site import write_site
-
-SIZES = ((1920, 1080), (1280, 720), (1080, 1920))
-
-
-@dataclass
-class Centre:
-    """A whole centre of `n` counters: broker, dispatcher, and links that tests open."""
-
-    site: SiteConfig
-    broker: Mosquitto
-    hub: Dispatcher
-    links: list[HubLink] = field(default_factory=list)
-
-    def link(self, device_id: str) -> HubLink:
-        """The device's one link (the broker binds a client id to its user: a second would
-        push the first off)."""
-        known = next((link for link in self.links if link.device_id == device_id), None)
-        if known is not None:
-            return known
-        link = HubLink(self.broker.settings(device_id), device_id=device_id, site=self.site.id)
-        self.links.append(link)
-        link.start()
-        assert link.wait_connected(5), f"{device_id} could not connect"
-        return link
-
-    def board(self, size: tuple[int, int], *, device_id: str = "tv-1", state: BoardState | None = None,
-              announcer: Announcer | None = None, screenshots: Path | None = None,
-              notifier: Notifier | None = None) -> DisplayApp:
-        """A board on the dummy screen; its link starts after the handlers are in place."""
-        screen = open_screen(size, fullscreen=False)
-        link = HubLink(self.broker.settings(device_id), device_id=device_id, site=self.site.id)
-        self.links.append(link)
-        app = DisplayApp(link, screen, state or BoardState(), announcer=announcer, screenshots=screenshots,
-                         notifier=notifier)
-        link.start()
-        return app
-
-
-@pytest.fixture
-def centre(tmp_path: Path) -> Iterator[Callable[..., Centre]]:
-    made: list[Centre] = []
-
-    def make(counters: int, **site_options: object) -> Centre:
-        site = load_site(write_site(tmp_path / f"site-{len(made)}", counters, **site_options))
-        broker = Mosquitto(tmp_path / f"broker-{len(made)}", site.id, {d.id: d.role for d in site.devices})
-        broker.start()
-        hub = Dispatcher(site, tmp_path / f"luot-{len(made)}.db", broker.settings("hub"))
-        hub.start()
-        wait_for(lambda: hub.client.is_connected() and hub.batches > 0, what="the dispatcher")
-        made.append(Centre(site, broker, hub))
-        return made[-1]
-
-    yield make
-    for c in made:
-        for link in c.links:
-            link.stop()
-        c.hub.stop()
-        c.broker.stop()
-
-
-@pytest.fixture(scope="module")
-def voice_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default espeak-ng pack, with the site's own short chime (a replaced clip)."""
-    folder = tmp_path_factory.mktemp("voice")
-    synth_chime(folder / f"{CHIME}.wav", rate=22050)
-    build_voice_pack(folder, keep_existing=True)
-    return folder
-
-
-@pytest.fixture
-def mixer() -> Iterator[None]:
-    pygame.mixer.init(frequency=22050, size=-16, channels=1)
-    yield
-    pygame.mixer.quit()
-
-
-def fill_and_call(c: Centre, *, leave_idle: int = 1) -> None:
-    """Tickets in every field, every counter but the last `leave_idle` called, the last paused."""
-    kiosk, admin = c.link("kiosk-1"), c.link("admin")
-    codes = [s.code for s in c.site.services]
-    for i in range(3 * len(c.site.counters) + 10):
-        kiosk.request("take", service=codes[i % len(codes)])
-    for counter in c.site.counters[: len(c.site.counters) - leave_idle]:
-        admin.request("next", counter=counter.number)
-    admin.request("pause", counter=c.site.counters[-1].number)
-
-
-def shown(app: DisplayApp) -> dict[int, str | None]:
-    return {n: v.ticket for n, v in app.state.counters.items()}
-
-
-def served_now(c: Centre) -> dict[int, str | None]:
-    snapshot = c.hub.snapshot()["counters"]
-    return {n: (s["ticket"] or {}).get("number") for n, s in snapshot.items()}
-
 
 # ---------------------------------------------------------------------- layouts
 
@@ -265,110 +164,6 @@ def test_offline_mark_keeps_last_state_and_clears_on_return(centre: Callable[...
     c.broker.start()
     assert app.run(until=lambda: app.screen.get_at(badge_point)[:3] == board_mod.HEADER, timeout=20)
     assert app.state.online and shown(app) == before
-
-
-# ---------------------------------------------------------------------- speech
-
-
-def test_voice_pack_builder_writes_every_clip(voice_pack: Path, tmp_path: Path) -> None:
-    for name in [CHIME, *voice_clips()]:
-        path = voice_pack / f"{name}.wav"
-        with wave.open(str(path)) as clip:
-            assert clip.getnframes() > 0, name
-    # A site's own recording survives a rebuild.
-    own = tmp_path / "pack"
-    own.mkdir()
-    (own / "den-quay-so.wav").write_bytes((voice_pack / "en-counter.wav").read_bytes())
-    assert main(["--build-voice", str(own)]) == 0
-    assert (own / "den-quay-so.wav").read_bytes() == (voice_pack / "en-counter.wav").read_bytes()
-    assert (own / "moi-cong-dan.wav").stat().st_size > 1000
-
-
-def test_voice_pack_builder_mistakes_are_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    occupied = tmp_path / "a-file"
-    occupied.write_text("not a folder")
-    assert main(["--build-voice", str(occupied / "voice")]) == 1
-    assert "cannot make the voice pack folder" in capsys.readouterr().out
-    monkeypatch.setenv("PATH", str(tmp_path))
-    assert main(["--build-voice", str(tmp_path / "voice")]) == 1
-    assert "espeak-ng is not installed: apt-get install espeak-ng" in capsys.readouterr().out
-
-
-def test_missing_clips_are_left_out_not_fatal(voice_pack: Path, tmp_path: Path, mixer: None) -> None:
-    partial = tmp_path / "partial"
-    partial.mkdir()
-    for name in ("chime", "moi-cong-dan", "den-quay-so"):
-        (partial / f"{name}.wav").write_bytes((voice_pack / f"{name}.wav").read_bytes())
-    (partial / "vi-hai.wav").write_bytes(b"RIFF but not a wave file")
-    pack = VoicePack(partial)
-    clips = CallSpeech(repeat=1).clips("A023", 5)
-    assert "letter-a" in pack.missing(clips) and "vi-hai" in pack.missing(clips)
-    samples = pack.assemble(clips)
-    expected = sum(len(pack.clips[n]) for n in ("chime", "moi-cong-dan", "den-quay-so"))
-    assert len(samples) == expected
-
-
-def test_two_calls_spoken_in_order_never_cut_off(centre: Callable[..., Centre], voice_pack: Path,
-                                                 mixer: None) -> None:
-    c = centre(4, repeat=1)
-    kiosk, admin = c.link("kiosk-1"), c.link("admin")
-    for code in ("CT", "HT"):
-        kiosk.request("take", service=code)
-    announcer = Announcer(VoicePack(voice_pack))
-    app = c.board((1280, 720), announcer=announcer)
-    assert app.run(until=lambda: app.state.online and app.state.name, timeout=10)
-    first = admin.request("next", counter=1)["ticket"]["number"]
-    assert app.run(until=lambda: app.state.newest is not None, timeout=10)
-    second = admin.request("next", counter=2)["ticket"]["number"]
-    assert app.run(until=lambda: len(announcer.spoken) == 2, timeout=30)
-    one, two = announcer.spoken
-    speech = CallSpeech(repeat=1)
-    assert one.clips == speech.clips(first, 1)
-    assert two.clips == speech.clips(second, 2)
-    assert one.length_s > 2 and two.length_s > 2
-    assert one.ended - one.started >= one.length_s * 0.98, "the first call was cut off"
-    assert two.started >= one.ended, "the calls overlapped"
-    assert two.ended - two.started >= two.length_s * 0.98
-    announcer.stop()
-
-
-def test_recall_spoken_again_replay_never(centre: Callable[..., Centre], voice_pack: Path,
-                                          mixer: None) -> None:
-    c = centre(4, repeat=1)
-    fill_and_call(c)
-    announcer = Announcer(VoicePack(voice_pack))
-    # A board that starts (or restarts) after the calls: shown, not spoken.
-    app = c.board((1280, 720), announcer=announcer)
-    assert app.run(until=lambda: shown(app) == served_now(c), timeout=10)
-    assert app.board.flash_until == 0.0
-
-    # The first thing said is the recall made after the board started: nothing of the replay.
-    admin = c.link("admin")
-    number = admin.request("recall", counter=1)["ticket"]["number"]
-    assert app.run(until=lambda: len(announcer.spoken) >= 1, timeout=20)
-    assert len(announcer.spoken) == 1
-    assert announcer.spoken[0].clips == CallSpeech(repeat=1).clips(number, 1)
-
-    # The broker goes and comes back: the retained state is replayed, nothing is said.
-    c.broker.stop()
-    assert app.run(until=lambda: not app.state.online, timeout=10)
-    c.broker.start()
-    assert app.run(until=lambda: app.state.online, timeout=20)
-    # A recall made after the reconnection marks the end of the replay: it is the next thing said.
-    assert admin.wait_connected(20)
-    second = admin.request("recall", counter=2)["ticket"]["number"]
-    assert app.run(until=lambda: len(announcer.spoken) >= 2, timeout=20)
-    assert len(announcer.spoken) == 2
-    assert announcer.spoken[1].clips == CallSpeech(repeat=1).clips(second, 2)
-    announcer.stop()
-
-
-def test_english_phrase_when_the_site_wants_it(centre: Callable[..., Centre]) -> None:
-    c = centre(4, repeat=2, english=True)
-    app = c.board((1280, 720))
-    assert app.run(until=lambda: app.state.name, timeout=10)
-    assert app.state.speech == CallSpeech(repeat=2, english=True)
 
 
 # ---------------------------------------------------------------------- configuration

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from helpers import reaped, wait_for, write_device_toml
-from test_kiosk_flow import health_watcher
+from kiosk_rig import health_watcher
 
 from luot import __version__
 

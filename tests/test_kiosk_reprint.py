@@ -7,7 +7,7 @@ import json
 import time
 
 from helpers import wait_for
-from test_kiosk_flow import Kiosk, health_watcher
+from kiosk_rig import Kiosk, health_watcher
 
 from kiosk import desk as desk_module
 from kiosk import ui as screens
