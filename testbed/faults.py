@@ -52,6 +52,11 @@ class Tally:
     COUNTS = ("lost", "duplicates", "double_called", "stuck", "refused", "crashes", "late_effects",
               "unanswered")
 
+    def stuck_because(self, note: str) -> None:
+        """A drill's own check failed: counted as stuck, with what it saw."""
+        self.stuck += 1
+        self.notes.append(note)
+
     def clean(self) -> bool:
         """Every count that must be 0 is 0."""
         return not any(getattr(self, name) for name in self.COUNTS)

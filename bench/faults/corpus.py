@@ -163,8 +163,7 @@ def hostile_corpus(workdir: Path, rng: random.Random, corpus: list[bytes], comma
             tally.unanswered += unanswered
             tally.crashes = dispatcher_exited(centre)
             if not converged(watch, centre):
-                tally.stuck += 1
-                tally.notes.append("hostile_corpus: the retained state did not converge")
+                tally.stuck_because("hostile_corpus: the retained state did not converge")
         finally:
             watch.stop()
             stream.close()

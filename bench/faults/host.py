@@ -70,11 +70,9 @@ def full_card(workdir: Path, rng: random.Random, commands: int) -> Tally:
             tally = stream.check()
             tally.crashes = dispatcher_exited(centre)
             if not full:
-                tally.stuck += 1
-                tally.notes.append("full_card: the card filled, yet no command was refused storage_full")
+                tally.stuck_because("full_card: the card filled, yet no command was refused storage_full")
             if not converged(watch, centre):
-                tally.stuck += 1
-                tally.notes.append("full_card: the retained state did not converge once there was room")
+                tally.stuck_because("full_card: the retained state did not converge once there was room")
         finally:
             watch.stop()
             stream.close()
@@ -132,9 +130,8 @@ def clock_jumps(workdir: Path, rng: random.Random, commands: int, *, synchronise
             db.close()
         tally.lost += expired
         if not held or given_while_held or days != 1 or not answered:
-            tally.stuck += 1
-            tally.notes.append(f"clock_jumps: held {held}, {given_while_held} answered while held, "
-                               f"{days} days, {expired} expired")
+            tally.stuck_because(f"clock_jumps: held {held}, {given_while_held} answered while held, "
+                                f"{days} days, {expired} expired")
     finally:
         if stream is not None:
             stream.close()

@@ -85,8 +85,7 @@ def dispatcher_away(workdir: Path, rng: random.Random, presses: int, *, frozen: 
             tally.late_effects = _carried_out(centre, failed)
             tally.crashes = dispatcher_exited(centre)
             if answered:
-                tally.stuck += 1
-                tally.notes.append(f"dispatcher_away: {answered} presses answered with the dispatcher away")
+                tally.stuck_because(f"dispatcher_away: {answered} presses answered with the dispatcher away")
         finally:
             stream.close()
         return tally
@@ -139,13 +138,11 @@ def take_client_ids(workdir: Path, rng: random.Random, commands: int) -> Tally:
             tally.crashes = dispatcher_exited(centre)
             offline = hub_status.count(b"offline")
             if offline or not converged(watch, centre):
-                tally.stuck += 1
-                tally.notes.append(f"take_client_ids: the dispatcher went offline {offline} times "
-                                   f"in {attempts} takeover attempts")
+                tally.stuck_because(f"take_client_ids: the dispatcher went offline {offline} times "
+                                    f"in {attempts} takeover attempts")
             for link in [stream.kiosk, *stream.counters.values()]:
                 if not link.connected:
-                    tally.stuck += 1
-                    tally.notes.append(f"take_client_ids: {link.device_id} was pushed off")
+                    tally.stuck_because(f"take_client_ids: {link.device_id} was pushed off")
         finally:
             watch.stop()
             stream.close()
@@ -181,13 +178,11 @@ def printer_fails(workdir: Path, rng: random.Random, tickets: int) -> Tally:
                 issued += numbers
                 expected = [ISSUED, PRINT_FAULT] if i in jams else [ISSUED, PRINTED]
                 if kinds != expected:
-                    tally.stuck += 1
-                    tally.notes.append(f"printer_fails: ticket {i} went {kinds}, not {expected}")
+                    tally.stuck_because(f"printer_fails: ticket {i} went {kinds}, not {expected}")
                 if i in jams and not wait_until(
                     lambda n=numbers: any(n and n[0] in h.get("unprinted", []) and h.get("printer_fault")
                                           for h in health), CONVERGE_S):
-                    tally.stuck += 1
-                    tally.notes.append("printer_fails: the fault did not reach the kiosk's health")
+                    tally.stuck_because("printer_fails: the fault did not reach the kiosk's health")
             db = sqlite3.connect(f"file:{centre.database}?mode=ro", uri=True)
             try:
                 stored = [row[0] for row in db.execute("SELECT number FROM tickets")]
@@ -197,8 +192,7 @@ def printer_fails(workdir: Path, rng: random.Random, tickets: int) -> Tally:
             tally.duplicates = len(stored) - len(set(stored)) + len(issued) - len(set(issued))
             tally.duplicates += abs(len(stored) - tickets)  # one number per touch, none extra
             if printer.printed != tickets - len(jams):
-                tally.stuck += 1
-                tally.notes.append(f"printer_fails: printed {printer.printed} of {tickets - len(jams)}")
+                tally.stuck_because(f"printer_fails: printed {printer.printed} of {tickets - len(jams)}")
         finally:
             watcher.disconnect()
             watcher.loop_stop()

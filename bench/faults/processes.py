@@ -83,8 +83,7 @@ def kill_dispatcher(workdir: Path, rng: random.Random, commands: int, times: int
             tally.kills = kills
             tally.crashes = crashes + dispatcher_exited(centre)
             if not converged(display, centre):
-                tally.stuck += 1
-                tally.notes.append("kill_dispatcher: the display did not converge")
+                tally.stuck_because("kill_dispatcher: the display did not converge")
         finally:
             done.set()
             thread.join()
@@ -115,8 +114,7 @@ def restart_broker(workdir: Path, rng: random.Random, commands: int, *, hard: bo
             tally.crashes = dispatcher_exited(centre)
             for name, link in [("display", display), ("kiosk", stream.kiosk)]:
                 if not (link.wait_connected(CONVERGE_S) and converged(link, centre)):
-                    tally.stuck += 1
-                    tally.notes.append(f"restart_broker: the {name} did not converge")
+                    tally.stuck_because(f"restart_broker: the {name} did not converge")
         finally:
             display.stop()
             stream.close()
@@ -160,11 +158,9 @@ def cut_display(workdir: Path, rng: random.Random, commands: int) -> Tally:
             tally = stream.check()
             tally.crashes = dispatcher_exited(centre)
             if not cut_seen:
-                tally.stuck += 1
-                tally.notes.append("cut_display: the display never noticed the cut")
+                tally.stuck_because("cut_display: the display never noticed the cut")
             if not (back and wait_until(lambda: board.read() == board_truth(centre), CONVERGE_S, step=0.05)):
-                tally.stuck += 1
-                tally.notes.append(f"cut_display: the board shows {board.read()}, not {board_truth(centre)}")
+                tally.stuck_because(f"cut_display: the board shows {board.read()}, not {board_truth(centre)}")
         finally:
             stop_process(display)
             log.close()
