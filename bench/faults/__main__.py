@@ -29,7 +29,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a short run (about a minute)")
     parser.add_argument("--trials", type=int, help="dispatcher SIGKILLs in all (default 4 quick, 20 full)")
     parser.add_argument("--corpus", type=int,
-                        help="hostile commands Hypothesis draws (default 1,500 quick, 24,000 full); each "
+                        help="hostile commands Hypothesis draws (default 1,500 quick, 27,000 full); each "
                              "is sent from three devices, with id reuses")
     return parser.parse_args()
 
@@ -42,7 +42,7 @@ def main() -> int:
     kills = args.trials if args.trials is not None else (4 if quick else 20)
     rng = random.Random(7)
     started = time.monotonic()
-    corpus = draw_corpus(args.corpus or (1500 if quick else 24000), seed=7)
+    corpus = draw_corpus(args.corpus or (1500 if quick else 27000), seed=7)
     figures: dict[str, Any] = {"corpus_drawn": len(corpus),
                                "corpus_draw_s": round(time.monotonic() - started, 1)}
     per_kill_trial = max(1, min(kills, 10))
