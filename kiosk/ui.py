@@ -300,8 +300,11 @@ class KioskUI:
             self._go(HOME, None)
 
     def _run_script(self) -> None:
+        snap = self.snapshot()
+        if not (snap.connected and snap.hub_online):
+            return  # the script waits for the hub, as a citizen at a paused kiosk would
         on_screen = {b.id for b in self.frame().buttons if b.style != "disabled"}
-        target = self.script.next_touch(self.screen, self.visit, self.snapshot().catalogue, on_screen)
+        target = self.script.next_touch(self.screen, self.visit, snap.catalogue, on_screen)
         if target is None:
             return
         if self.touch(target):
