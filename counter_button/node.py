@@ -7,6 +7,7 @@ later with a stale view. Every counter op carries `expect` (the ticket in the
 retained `state/counter/<n>`), so the dispatcher refuses a press made against
 an outdated number and never skips a citizen. Nothing the dispatcher owns is
 kept here: the board and the light are computed from the retained state.
+What each press and hold asks for is in `counter_button.presses`.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import luot
 from counter_button.buttons import Debouncer
 from counter_button.light import Light
+from counter_button.presses import HOLD_OPS, Presses, _Button
 from counter_button.settings import BUTTONS, CounterSettings
 from luot import protocol as p
 from luot.ledboard import BLANK, BLINK_S, DASHES, Board, blinking
@@ -31,25 +32,13 @@ from luot.systemd import Notifier
 
 log = logging.getLogger(__name__)
 
-# What a short press and a hold of each officer button do.
-PRESS_OPS = {"next": "next", "recall": "recall", "noshow": "noshow"}
-HOLD_OPS = {"next": "done", "recall": "requeue"}
 EXPECTING_OPS = frozenset({"next", "recall", "noshow", "done", "requeue", "transfer"})
 HEALTH_EVERY_S = 60.0
 STATE_CATCH_UP_S = 1.0
 IDLE_WAKE_S = 5.0
 
 
-@dataclass
-class _Button:
-    name: str
-    debouncer: Debouncer
-    holdable: bool
-    down_at: float | None = None
-    hold_fired: bool = False
-
-
-class CounterNode:
+class CounterNode(Presses):
     def __init__(
         self,
         settings: CounterSettings,
@@ -195,70 +184,6 @@ class CounterNode:
         deadlines.append(self._update_board(now))
         deadlines.append(self._update_health(now))
         return min((d for d in deadlines if d is not None), default=None)
-
-    # ------------------------------------------------------------------ buttons
-
-    def _edge(self, name: str, pressed: bool, at: float) -> None:
-        button = self.buttons.get(name)
-        if button is None:
-            return
-        changed = button.debouncer.edge(pressed, at)
-        if changed is not None:
-            self._transition(button, changed, at)
-
-    def _transition(self, button: _Button, pressed: bool, now: float) -> None:
-        log.debug("%s %s", button.name, "down" if pressed else "up")
-        if pressed:
-            button.down_at, button.hold_fired = now, False
-            return
-        if button.down_at is not None and not button.hold_fired:
-            self._click(button.name, held=False, now=now)
-        button.down_at = None
-
-    def _click(self, name: str, *, held: bool, now: float) -> None:
-        log.debug("%s %s", "hold" if held else "press", name)
-        if name.startswith("rate"):
-            self._rate(int(name[4:]) - 1, now)
-            return
-        if name == "transfer":
-            self._transfer_presses += 1
-            self._transfer_at = now + self.settings.transfer_window_s
-            self._ack(now)
-            self._outcome(f"transfer choice {self._transfer_presses}")
-            return
-        if name == "pause":
-            paused = (self.link.state(self.state_topic) or {}).get("status") == "paused"
-            self._command("resume" if paused else "pause", now)
-            return
-        self._command(HOLD_OPS[name] if held else PRESS_OPS[name], now)
-
-    def _commit_transfer(self, now: float) -> None:
-        presses, self._transfer_presses, self._transfer_at = self._transfer_presses, 0, None
-        services = [s["code"] for s in (self.link.state(p.CONFIG) or {}).get("services", [])]
-        if not 1 <= presses <= len(services):
-            self._fail("transfer", "bad_choice", f"{presses} presses; the site has {len(services)} services",
-                       now)
-            return
-        self._command("transfer", now, service=services[presses - 1])
-
-    def _rate(self, index: int, now: float) -> None:
-        rating = self.settings.rating
-        assert rating is not None
-        ticket = self._rating_target(now)
-        if ticket is None:
-            self._outcome("ignored rate: no citizen to rate")
-            return
-        self._command("rate", now, ticket=ticket, score=rating.scores[index])
-
-    def _rating_target(self, now: float) -> int | None:
-        """The citizen who just finished (within the window), else the one being served."""
-        rating = self.settings.rating
-        assert rating is not None
-        finished = self._finished
-        if finished and now - finished[1] <= rating.window_s and finished[0] not in self._rated:
-            return finished[0]
-        current = self._current_ticket()
-        return current if current is not None and current not in self._rated else None
 
     # ------------------------------------------------------------------ commands
 
