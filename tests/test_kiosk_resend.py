@@ -69,6 +69,7 @@ def test_an_unanswered_take_is_reused_by_the_next_touch(display, broker, site, t
     # The command expired in the broker with the kiosk's wait: what the citizen was told (no
     # number) is what happened. The next touch on CT sends it again and gets A001.
     wait_for(lambda: hub.client.is_connected() and hub.batches > 0, what="the dispatcher back")
+    wait_for(lambda: link.hub_online, what="the kiosk hearing that the dispatcher is back")
     assert hub.db.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 0
     made.touch("back")
     assert made.take("service:CT").number == "A001"
