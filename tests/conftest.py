@@ -176,7 +176,9 @@ def kiosk(display: None, dispatcher: Any, connect: Callable[..., HubLink],
     """kiosk-1 on the dummy screen with the Dummy printer, against the real dispatcher."""
     from kiosk_rig import Kiosk
 
-    made = Kiosk(connect("kiosk-1"), dummy_printer[1])
+    link = connect("kiosk-1")
+    wait_for(lambda: link.hub_online, what="the dispatcher online at the kiosk")  # else fields are greyed
+    made = Kiosk(link, dummy_printer[1])
     yield made
     made.stop()
 
