@@ -168,8 +168,12 @@ def main() -> int:
         emit({"skipped": True, "missing": ["a KVM that boots a guest"]})
         return 0
     result = {"accelerator": "kvm" if kvm else "tcg (KVM opens here but a nested guest does not boot)"}
-    result |= drill(image, site, work / "vm", 3 if args.quick else args.cuts, random.Random(args.seed),
-                    kvm=kvm)
+    try:
+        result |= drill(image, site, work / "vm", 3 if args.quick else args.cuts, random.Random(args.seed),
+                        kvm=kvm)
+    except VmError as e:
+        print(f"bench.powercut: {e}; every boot's console is in {work / 'vm'}")
+        return 1
     result["image_ready_s"] = built_s
     result["raw_sqlite_commit_ms"] = raw_commit_ms(work)
     emit(result)
