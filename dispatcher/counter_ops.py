@@ -18,6 +18,13 @@ from luot import protocol as p
 from luot.config import Counter
 
 
+def _serving(counter: Counter, current: sqlite3.Row | None) -> sqlite3.Row:
+    """The ticket an op on the counter's citizen acts on; refused when it serves no one."""
+    if current is None:
+        raise p.ProtocolError(p.NO_CURRENT_TICKET, f"counter {counter.number} serves no one")
+    return current
+
+
 class CounterOps(QueueViews):
     """A counter's ops, each inside the caller's transaction; and how a counter calls."""
 
@@ -29,22 +36,19 @@ class CounterOps(QueueViews):
 
     def _noshow(self, counter: Counter, current: sqlite3.Row | None, _fields: dict[str, Any],
                 now: datetime, effects: Effects) -> dict[str, Any]:
-        if current is None:
-            raise p.ProtocolError(p.NO_CURRENT_TICKET, f"counter {counter.number} serves no one")
+        current = _serving(counter, current)
         self._finish(current, "noshow", now, effects)
         return self._call_next(counter, now, effects)
 
     def _done(self, counter: Counter, current: sqlite3.Row | None, _fields: dict[str, Any],
               now: datetime, effects: Effects) -> dict[str, Any]:
-        if current is None:
-            raise p.ProtocolError(p.NO_CURRENT_TICKET, f"counter {counter.number} serves no one")
+        current = _serving(counter, current)
         self._finish(current, "served", now, effects)
         return {}
 
     def _recall(self, counter: Counter, current: sqlite3.Row | None, _fields: dict[str, Any],
                 now: datetime, effects: Effects) -> dict[str, Any]:
-        if current is None:
-            raise p.ProtocolError(p.NO_CURRENT_TICKET, f"counter {counter.number} serves no one")
+        current = _serving(counter, current)
         self.db.execute("UPDATE tickets SET calls = calls + 1 WHERE id = ?", (current["id"],))
         self._record_call(current["id"], counter.number, now, True, effects)
         return {"ticket": self.ticket_view(self._ticket(current["id"]))}
@@ -52,8 +56,7 @@ class CounterOps(QueueViews):
     def _requeue(self, counter: Counter, current: sqlite3.Row | None, _fields: dict[str, Any],
                  now: datetime, effects: Effects) -> dict[str, Any]:
         """The citizen went to complete a form: back near the front of the line, not the end."""
-        if current is None:
-            raise p.ProtocolError(p.NO_CURRENT_TICKET, f"counter {counter.number} serves no one")
+        current = _serving(counter, current)
         ranks = [
             r[0]
             for r in self.db.execute(
@@ -79,8 +82,7 @@ class CounterOps(QueueViews):
     def _transfer(self, counter: Counter, current: sqlite3.Row | None, fields: dict[str, Any],
                   now: datetime, effects: Effects) -> dict[str, Any]:
         """To another field's line, keeping the number and the place earned by waiting."""
-        if current is None:
-            raise p.ProtocolError(p.NO_CURRENT_TICKET, f"counter {counter.number} serves no one")
+        current = _serving(counter, current)
         target = self.site.service(fields["service"])
         if target is None:
             raise p.ProtocolError(p.UNKNOWN_SERVICE, f"no service {fields['service']!r}")

@@ -9,10 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
-from functools import lru_cache
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kiosk import texts
 from kiosk.cccd import Citizen
@@ -21,6 +19,7 @@ from kiosk.printer import PrinterStatus
 from kiosk.texts import Bilingual
 from kiosk.ticket import TicketInfo
 from luot import protocol as p
+from luot.config.site import zone_named
 from luot.mqtt import HubLink
 from luot.text import WEEKDAYS
 
@@ -127,7 +126,7 @@ def build_frame(lay: Layout, at: Moment, snap: HubSnapshot) -> Frame:
         "Hệ thống xếp hàng", "Queue system")
     now = at.now
     if catalogue and catalogue.get("timezone"):
-        now = now.astimezone(_zone(catalogue["timezone"]))
+        now = now.astimezone(zone_named(catalogue["timezone"]))
     footer = f"{WEEKDAYS[now.weekday()]}, {now:%d/%m/%Y}   {now:%H:%M}"
     base = Frame(screen=at.screen, title=title, footer=footer, pressed=at.pressed)
     if catalogue is None:
@@ -262,11 +261,3 @@ def _home_prompt(at: Moment, snap: HubSnapshot, catalogue: dict[str, Any]) -> tu
                 f"{at.visit.notice[1]}. {texts.TOUCH_A_SERVICE[1]}"), "ok"
     return texts.TOUCH_A_SERVICE, "normal"
 
-
-@lru_cache(maxsize=4)
-def _zone(name: str) -> tzinfo | None:
-    """The centre's time zone for the clock on screen; the kiosk's own if the name is unknown."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None

@@ -211,7 +211,7 @@ class HubLink:
     def hub_online(self) -> bool:
         """The broker is reached and the dispatcher says `online` (its last will says
         `offline` when it dies): only then can a command be answered."""
-        return self._connected.is_set() and self._hub_status == "online"
+        return self.hub_state == LINK_ONLINE
 
     # ------------------------------------------------------------------ retained state
 

@@ -8,10 +8,10 @@ hall's board shows plus its own place in line, which it estimates from its field
 from __future__ import annotations
 
 import json
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from luot.config.site import zone_named
 from luot.mqtt import HUB_ID
 from luot.ticket_link import TicketRef
 from web.hub import Snapshot
@@ -163,19 +163,13 @@ def _unprinted(snap: Snapshot) -> list[dict[str, Any]]:
     return snap.memo["unprinted"]
 
 
-def _zone(snap: Snapshot) -> tzinfo | None:
-    try:
-        return ZoneInfo(str(snap.catalogue.get("timezone") or "Asia/Ho_Chi_Minh"))
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
 def hub_clock(snap: Snapshot) -> dict[str, Any]:
     """Whether the dispatcher trusts its clock (its health), and the hub's time now: the web
     service runs on the hub, so its clock is the one the leader is asked to confirm."""
     health = snap.devices.get(HUB_ID, {}).get("health") or {}
     return {"state": health.get("clock"), "detail": health.get("clock_detail"),
-            "now": datetime.now(_zone(snap)).isoformat(timespec="seconds")}
+            "now": datetime.now(zone_named(str(snap.catalogue.get("timezone") or "Asia/Ho_Chi_Minh")))
+            .isoformat(timespec="seconds")}
 
 
 def dashboard_view(snap: Snapshot) -> dict[str, Any]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import tzinfo
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -116,6 +118,16 @@ def _devices(top: Section, counters: tuple[Counter, ...], path: str | Path) -> t
         hostname = d.str("hostname", f"luot-{device_id}")
         devices.append(DeviceEntry(device_id, role, counter, hostname, tuple(shown)))
     return tuple(devices)
+
+
+@lru_cache(maxsize=4)
+def zone_named(name: str) -> tzinfo | None:
+    """A catalogue's time zone as a screen or page shows its clock; None (the machine's own
+    zone) for a name this machine does not know."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def load_site(path: str | Path) -> SiteConfig:
