@@ -6,7 +6,7 @@ tests exercise the configuration that ships. One module a job: `passwords`,
 `files` (writing them).
 """
 
-from broker_config.acl import COMMON_GRANTS, ROLE_GRANTS, grants, may, render_acl, site_roles
+from broker_config.acl import COMMON_GRANTS, ROLE_GRANTS, grants, may, render_acl, site_roles, updater_users
 from broker_config.files import BrokerFiles, write_broker_files, write_if_changed
 from broker_config.mosquitto_conf import render_bridge, render_conf
 from broker_config.options import (
@@ -35,5 +35,5 @@ __all__ = [
     "ROLE_GRANTS", "SALT_BYTES", "Bridge", "BrokerFiles", "BrokerOptions", "Listener", "TlsOptions",
     "check_password_line", "describe", "grants", "load_broker_options", "may", "new_password",
     "parse_password_file", "password_file_text", "password_line", "render_acl", "render_bridge",
-    "render_conf", "site_roles", "write_broker_files", "write_if_changed",
+    "render_conf", "site_roles", "updater_users", "write_broker_files", "write_if_changed",
 ]

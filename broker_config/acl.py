@@ -33,24 +33,30 @@ ROLE_GRANTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("write", p.CONFIG),
         ("read", p.DEVICE + "#"),
     ),
-    "admin": (("read", p.DEVICE + "#"),),
+    # The technician also publishes the fleet's release on the hub (`luot fleet publish`).
+    "admin": (("read", p.DEVICE + "#"), ("write", p.FLEET_RELEASE)),
+    # A Pi's updater hears the release and the canaries' update states; it writes the update
+    # state of its own Pi's devices only (`updater_grants`).
+    "updater": (("read", p.FLEET_RELEASE), ("read", f"{p.DEVICE}+/{p.UPDATE}")),
     # The web service: the leader's dashboard shows devices offline and printers out of paper;
     # officers reprint a ticket a kiosk could not print.
     "web": (("read", p.DEVICE + "#"), ("write", p.REPRINT + "+")),
 }
 
-def grants(role: str) -> tuple[tuple[str, str], ...]:
-    return COMMON_GRANTS + ROLE_GRANTS.get(role, ())
+def grants(role: str, devices: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
+    """A user's grants; `devices`: an updater's Pi's devices, whose update state it writes."""
+    own = tuple(("write", f"{p.DEVICE}{d}/{p.UPDATE}") for d in devices) if role == "updater" else ()
+    return COMMON_GRANTS + ROLE_GRANTS.get(role, ()) + own
 
-def may(site: str, user: str, role: str, access: str, topic: str) -> bool:
+def may(site: str, user: str, role: str, access: str, topic: str, devices: tuple[str, ...] = ()) -> bool:
     """Whether the generated ACL lets `user` `access` ("read"/"write") a concrete `topic`."""
     root = f"luot/{site}/"
     return any(
         granted == access and topic_matches_sub(root + pattern.replace("%u", user), topic)
-        for granted, pattern in grants(role)
+        for granted, pattern in grants(role, devices)
     )
 
-def render_acl(site: str, roles: dict[str, str]) -> str:
+def render_acl(site: str, roles: dict[str, str], updaters: dict[str, tuple[str, ...]] | None = None) -> str:
     """The ACL of DESIGN.md: each device writes only its own `cmd/` and `device/` topics.
 
     A device's own topics are `%u` patterns, so adding a device adds no pattern line.
@@ -68,10 +74,23 @@ def render_acl(site: str, roles: dict[str, str]) -> str:
         if not user or any(c.isspace() for c in user):
             raise ValueError(f"a broker user name cannot contain spaces: {user!r}")
         lines.append(f"user {user}")
-        lines += [f"topic {access} {root}/{topic}" for access, topic in grants(role) if "%u" not in topic]
+        devices = (updaters or {}).get(user, ())
+        lines += [f"topic {access} {root}/{topic}"
+                  for access, topic in grants(role, devices) if "%u" not in topic]
         lines.append("")
     return "\n".join(lines)
 
+def updater_users(site: SiteConfig) -> dict[str, tuple[str, ...]]:
+    """One updater per Pi (`updater.<hostname>`, never a device id: those have no dot), with
+    the devices of that Pi."""
+    pis: dict[str, tuple[str, ...]] = {}
+    for d in site.devices:
+        if d.role != "admin":
+            user = p.UPDATER_PREFIX + d.hostname
+            pis[user] = (*pis.get(user, ()), d.id)
+    return pis
+
+
 def site_roles(site: SiteConfig) -> dict[str, str]:
-    """Every broker user of the site's inventory and its role."""
-    return {d.id: d.role for d in site.devices}
+    """Every broker user of the site's inventory and its role, the Pis' updaters included."""
+    return {d.id: d.role for d in site.devices} | {user: "updater" for user in updater_users(site)}

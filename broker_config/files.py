@@ -36,6 +36,7 @@ def write_broker_files(
     site: str,
     passwords: dict[str, str],
     roles: dict[str, str],
+    updaters: dict[str, tuple[str, ...]] | None = None,
     listeners: list[Listener],
     persistence_dir: Path | str | None,
     run_as_user: str | None = None,
@@ -58,7 +59,7 @@ def write_broker_files(
     hub = next((u for u, r in sorted(roles.items()) if r == "hub"), "hub")
     texts: list[tuple[Path, str, int]] = [
         (passwd, password_file_text(passwords, previous), 0o640),
-        (acl, render_acl(site, roles), 0o644),
+        (acl, render_acl(site, roles, updaters), 0o644),
         (
             conf,
             render_conf(

@@ -16,6 +16,7 @@ from pathlib import Path
 from counter_button.settings import CounterSettings, read_settings
 from luot.config import ConfigError, DeviceConfig, SiteConfig, load_device, load_site
 from luot.logs import setup_logging
+from luot.update_hooks import UpdateHooks
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,6 +77,7 @@ def run(device: DeviceConfig, settings: CounterSettings, *, keys: bool) -> int:
         board=bus.board(settings.board_address, "counter board") if bus else None,
         beep=hardware.beep,
         on_outcome=say if keys else None,
+        update=UpdateHooks.from_environment(),
     )
     hardware.attach(node.edge)
     signal.signal(signal.SIGTERM, lambda *_: node.stop())

@@ -29,6 +29,7 @@ from luot.ledboard import BLANK, BLINK_S, DASHES, Board, blinking
 from luot.loop import serve_events
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
 from luot.systemd import Notifier
+from luot.update_hooks import UpdateHooks
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,11 @@ class CounterNode(Presses):
         beep: Callable[[int, float], None] | None = None,
         on_outcome: Callable[[str], None] | None = None,
         notifier: Notifier | None = None,
+        update: UpdateHooks | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
+        self.update = update or UpdateHooks(None)
         self.number = settings.number
         self.link = link
         self.board = board
@@ -183,6 +186,7 @@ class CounterNode(Presses):
             deadlines.append(self._error_until)
         deadlines.append(self._update_board(now))
         deadlines.append(self._update_health(now))
+        self._follow_update()
         return min((d for d in deadlines if d is not None), default=None)
 
     # ------------------------------------------------------------------ commands
@@ -191,9 +195,25 @@ class CounterNode(Presses):
         ticket = (self.link.state(self.state_topic) or {}).get("ticket")
         return ticket["id"] if ticket else None
 
+    def _follow_update(self) -> None:
+        """Up once the hub's state is here; held for an update only between citizens (serving
+        nobody, no press in flight or held down), so a restart never cuts a call."""
+        if self.state is not None and self.link.connected:
+            self.update.ready()
+        wanted = self.update.hold_asked()
+        between = (self.inflight is None and self._transfer_at is None
+                   and not (self.state or {}).get("ticket")
+                   and all(b.down_at is None for b in self.buttons.values()))
+        if wanted and between and not self.update.held:
+            self._outcome("held for an update")
+        self.update.hold(wanted and (self.update.held or between))
+
     def _command(self, op: str, now: float, **fields: Any) -> None:
         if self.inflight is not None:
             self._outcome(f"ignored {op}: {self.inflight} is still in flight")
+            return
+        if self.update.held:  # refused now, so it can never take effect after the restart
+            self._fail(op, "updating", "the counter is restarting for an update", now)
             return
         if self.config_error:
             self._fail(op, "config", self.config_error, now)

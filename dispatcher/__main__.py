@@ -17,6 +17,7 @@ from dispatcher.service import Dispatcher
 from dispatcher.settings import load_hub_settings
 from luot.config import ConfigError, DeviceConfig, load_device, load_site
 from luot.logs import setup_logging
+from luot.update_hooks import UpdateHooks
 
 
 def hub_paths(device: DeviceConfig) -> tuple[Path, Path]:
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     database.parent.mkdir(parents=True, exist_ok=True)
     guard = None if trust_clock else ClockGuard()
     dispatcher = Dispatcher(site, database, device.broker, device_id=device.id, clock_guard=guard)
+    dispatcher.update = UpdateHooks.from_environment()
     signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop_soon())
     signal.signal(signal.SIGINT, lambda *_: dispatcher.stop_soon())
     logging.getLogger("luot.dispatcher").info(

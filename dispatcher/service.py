@@ -46,6 +46,7 @@ from luot import protocol as p
 from luot.config import BrokerSettings, SiteConfig
 from luot.mqtt import make_paho_client, session_properties
 from luot.systemd import Notifier
+from luot.update_hooks import UpdateHooks
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class Dispatcher:
         self.intake = Intake(self.db, self.book, site, clock_guard)
         self._inbox: deque[Incoming] = deque()
         self._republish = False  # after a (re)connect: every retained topic again
+        self.update = UpdateHooks(None)  # __main__ gives it the unit's folder
         self._published: dict[str, bytes] = {}
         self._stop = threading.Event()
         self._link_up = False
@@ -179,7 +181,10 @@ class Dispatcher:
         """One round of paho's external-loop API; returns which of `also` became readable."""
         sock = self.client.socket() if self._link_up else None
         if sock is None:
-            readable, _, _ = select.select(list(also), [], [], timeout) if also else ([], [], [])
+            if self._link_up:  # paho closed it itself (a keepalive missed while frozen): reconnect
+                log.warning("the broker connection was closed; reconnecting")
+                self._link_lost()
+            readable, _, _ = select.select(list(also), [], [], timeout)
             return [s for s in also if s in readable]
         pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
         wanted = [sock] if self.client.want_write() else []
@@ -319,6 +324,7 @@ class Dispatcher:
             self._last_refresh = time.monotonic()
         if republish:
             self._retain(self.topics.config, self.site.catalogue(), force=True)
+            self.update.ready()  # connected, every retained topic out: up, for the Pi's updater
         for item, _ in replies:
             self.client.ack(item.mid, item.qos)
         self._publish_calls(effects, force=republish)

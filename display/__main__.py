@@ -23,6 +23,7 @@ from luot.config import ConfigError, DeviceConfig, counter_number, load_device, 
 from luot.logs import setup_logging
 from luot.mqtt import HubLink
 from luot.systemd import Notifier
+from luot.update_hooks import UpdateHooks
 
 log = logging.getLogger("luot.display")
 
@@ -146,6 +147,7 @@ def run_tv(device: DeviceConfig, settings: TvSettings, args: argparse.Namespace)
     app = DisplayApp(
         link, screen, BoardState(counters=settings.counters, services=settings.services),
         announcer=announcer, notifier=Notifier(), screenshots=args.screenshots, frame_log=args.frame_log,
+        update=UpdateHooks.from_environment(),
     )
     signal.signal(signal.SIGTERM, lambda *_: app.stop_soon())
     signal.signal(signal.SIGINT, lambda *_: app.stop_soon())

@@ -33,6 +33,7 @@ from display.voice import Announcement, Announcer
 from luot import protocol as p
 from luot.mqtt import HubLink
 from luot.systemd import Notifier
+from luot.update_hooks import UpdateHooks
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,10 @@ class DisplayApp:
         notifier: Notifier | None = None,
         screenshots: Path | None = None,
         frame_log: Path | None = None,
+        update: UpdateHooks | None = None,
     ) -> None:
         self.link = link
+        self.update = update or UpdateHooks(None)
         self.screen = screen
         self.state = state
         self.announcer = announcer
@@ -127,6 +130,15 @@ class DisplayApp:
         change = self._drain(first)
         self.notifier.pet()
         self._draw(change)
+        self._follow_update()
+
+    def _follow_update(self) -> None:
+        """Up once the catalogue is here; held for an update only while nothing is being said.
+        A call that comes while held is spoken all the same, and lifts the hold."""
+        if self.link.connected and self.link.state(p.CONFIG) is not None:
+            self.update.ready()
+        quiet = self.announcer is None or self.announcer.quiet
+        self.update.hold(self.update.hold_asked() and quiet)
 
     def _drain(self, first: Message | None) -> Change:
         change = Change()

@@ -46,6 +46,7 @@ from luot.logs import setup_logging
 from luot.loop import serve_events
 from luot.mqtt import HubLink
 from luot.systemd import Notifier
+from luot.update_hooks import UpdateHooks
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +107,11 @@ class LedHallBoard:
     """The loop: retained state and call events in, rows out, health reported."""
 
     def __init__(self, settings: LedDisplaySettings, link: HubLink, boards: list[Board], *,
-                 notifier: Notifier | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+                 notifier: Notifier | None = None, update: UpdateHooks | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self.link = link
+        self.update = update or UpdateHooks(None)
         self.boards = boards
         self.notifier = notifier or Notifier()
         self.clock = clock
@@ -223,6 +226,10 @@ class LedHallBoard:
                 {"kind": "led", "version": luot.__version__, "boards": [b.health() for b in self.boards]}
             )
         deadlines.append(self._health_at + HEALTH_EVERY_S)
+        # No voice to cut: held as soon as asked; a restart shows the counters' retained numbers.
+        if self.link.connected and self.link.state(p.CONFIG) is not None:
+            self.update.ready()
+        self.update.hold(self.update.hold_asked())
         return min(deadlines)
 
 
@@ -237,7 +244,7 @@ def main_led(device: DeviceConfig) -> int:
     bus = LedBus(settings.bus)
     boards = [bus.board(row.address, f"row {i + 1}") for i, row in enumerate(settings.rows)]
     link = HubLink(device.broker, device_id=device.id, site=device.site, purpose="led")
-    node = LedHallBoard(settings, link, boards, notifier=Notifier())
+    node = LedHallBoard(settings, link, boards, notifier=Notifier(), update=UpdateHooks.from_environment())
     signal.signal(signal.SIGTERM, lambda *_: node.stop())
     signal.signal(signal.SIGINT, lambda *_: node.stop())
     link.start()

@@ -148,12 +148,22 @@ class Announcer:
     def __post_init__(self) -> None:
         self._queue: queue.Queue[Announcement | None] = queue.Queue()
         self._stopping = threading.Event()
+        self._unfinished = 0  # said and not yet spoken to the end (queued or playing)
+        self._lock = threading.Lock()
         self.spoken: list[Spoken] = []
         self._thread = threading.Thread(target=self._run, name="announcer", daemon=True)
         self._thread.start()
 
     def say(self, announcement: Announcement) -> None:
+        with self._lock:
+            self._unfinished += 1
         self._queue.put(announcement)
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing queued and nothing playing: a restart would cut no announcement."""
+        with self._lock:
+            return self._unfinished == 0
 
     @property
     def pending(self) -> int:
@@ -177,7 +187,11 @@ class Announcer:
                 continue
             if item is None:
                 break
-            self._speak(item)
+            try:
+                self._speak(item)
+            finally:
+                with self._lock:
+                    self._unfinished -= 1
         if pygame.mixer.get_init():
             pygame.mixer.Channel(0).stop()
 

@@ -35,6 +35,7 @@ from luot.logs import setup_logging
 from luot.mqtt import HubLink
 from luot.screen import open_screen
 from luot.systemd import Notifier
+from luot.update_hooks import UpdateHooks
 
 log = logging.getLogger("kiosk")
 
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     reader = Reader(Path(tempfile.gettempdir()) / "luot-kiosk-voice")
     ui = KioskUI(surface, lambda: link_snapshot(link), lambda request: desk.submit(request),
                  return_after_s=settings.return_after_s, citizen_secret=settings.citizen_secret,
-                 reader=reader)
+                 reader=reader, update=UpdateHooks.from_environment())
     printer = open_printer(settings.printer, settings.profile)
     follow = None
     if settings.follow_url and settings.ticket_key:

@@ -40,6 +40,7 @@ class HubSnapshot:
     services: dict[str, dict[str, Any]]
     # The dispatcher's own retained status says online: the broker alone answers no take.
     hub_online: bool = True
+    updating: bool = False  # held for a fleet update: restarting in a moment
 
 
 def link_snapshot(link: HubLink) -> HubSnapshot:
@@ -237,6 +238,8 @@ def _services_frame(lay: Layout, at: Moment, base: Frame, snap: HubSnapshot,
 
 
 def _home_prompt(at: Moment, snap: HubSnapshot, catalogue: dict[str, Any]) -> tuple[Bilingual, str]:
+    if snap.updating:
+        return texts.UPDATING, "error"
     if not snap.connected:
         return texts.UNREACHABLE, "error"
     if not snap.hub_online:

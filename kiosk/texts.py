@@ -42,6 +42,10 @@ HUB_PAUSED: Bilingual = (
     "Tạm ngừng cấp số. Vui lòng chờ trong giây lát hoặc liên hệ cán bộ tại quầy.",
     "Number taking is paused. Please wait a moment or ask the staff at a counter.",
 )
+UPDATING: Bilingual = (
+    "Ki-ốt đang cập nhật phần mềm, xin chờ trong giây lát.",
+    "The kiosk is updating its software. One moment, please.",
+)
 CLOCK_HELD: Bilingual = (
     "Tạm ngừng cấp số: đang chờ xác nhận giờ của hệ thống. Vui lòng liên hệ cán bộ.",
     "Number taking is paused until the hub's clock is confirmed. Please ask the staff.",

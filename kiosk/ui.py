@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -41,8 +42,10 @@ from kiosk.screens import (
     build_frame,
 )
 from luot.screen import WAKE_EVENT, wake
+from luot.update_hooks import UpdateHooks
 
 IDLE_SCREEN_S = 30.0
+QUIET_S = 15.0  # untouched this long on the start screen: nobody is using the kiosk
 CARD_KEPT_S = 90.0
 FAULT_SHOWN_FACTOR = 3
 TAKING_GIVE_UP_S = desk.ATTEMPT_TIMEOUT_S + desk.GIVE_UP_AFTER_S + 5
@@ -56,8 +59,10 @@ class KioskUI:
     def __init__(self, surface: pygame.Surface, snapshot: Callable[[], HubSnapshot],
                  submit: Callable[[TakeRequest | Reprint], None], *, return_after_s: float = 8.0,
                  citizen_secret: str | None = None, reader: Reader | None = None,
-                 now: Callable[[], datetime] = lambda: datetime.now().astimezone()) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+                 update: UpdateHooks | None = None) -> None:
         self.surface = surface
+        self.update = update or UpdateHooks(None)
         # Normal text, and the read-aloud mode's large text (its own pages of fewer buttons).
         self._painters = {False: Painter(surface), True: Painter(surface, READ_ALOUD_SCALE)}
         self.reader = reader
@@ -77,6 +82,7 @@ class KioskUI:
         self._pressed: str | None = None
         self._drawn: Frame | None = None
         self._active_until = 0.0
+        self._touched_at = float("-inf")
         self._page_counts: dict[tuple[bool, tuple[tuple[str, str], ...]], int] = {}
 
     @property
@@ -153,7 +159,8 @@ class KioskUI:
         return None
 
     def _press(self, pos: tuple[float, float]) -> None:
-        self._active_until = time.monotonic() + ACTIVE_FOR_S
+        self._touched_at = time.monotonic()
+        self._active_until = self._touched_at + ACTIVE_FOR_S
         self._pressed = self._hit(pos)
 
     def _release(self, pos: tuple[float, float]) -> None:
@@ -229,7 +236,19 @@ class KioskUI:
             self.visit.citizen, self.visit.citizen_at = citizen, at
         self._go(HOME, None)
 
+    def _follow_update(self) -> None:
+        """Up once the catalogue is here; held for an update only with nobody at the screen
+        (the start screen, untouched for QUIET_S), so a restart never cuts a visit or a print."""
+        snap = self.snapshot()
+        if snap.connected and snap.catalogue:
+            self.update.ready()
+        wanted = self.update.hold_asked()
+        untouched_s = time.monotonic() - self._touched_at
+        quiet = self.screen == HOME and self._pressed is None and untouched_s >= QUIET_S
+        self.update.hold(wanted and (self.update.held or quiet))
+
     def _tick(self) -> None:
+        self._follow_update()
         if self._deadline is not None and time.monotonic() >= self._deadline:
             if self.screen == TAKING:  # the desk is stuck (a hung printer): never leave the citizen waiting
                 self.visit.message = texts.OTHER_ERROR
@@ -336,6 +355,8 @@ class KioskUI:
 
     def frame(self) -> Frame:
         snap = self.snapshot()
+        if self.update.held:
+            snap = replace(snap, updating=True)
         catalogue = snap.catalogue or {}
         categories = catalogue.get("priority", {}).get("categories", [])
         moment = Moment(self.screen, self.visit, self.printer, self._pressed, self.now(),

@@ -19,6 +19,8 @@ COMMANDS = {
     "counter": ("counter_button.__main__", "a counter's call-buttons, light and LED board"),
     "web": ("web.__main__", "the hub's web service: ticket pages, counter consoles, dashboard, board"),
     "provision": ("provisioning.__main__", "make device bundles, broker files and SD images"),
+    "updater": ("fleet.__main__", "this Pi's updater: takes the release the hub publishes (as root)"),
+    "fleet": ("fleet.publish", "publish a new release on the hub for every Pi of the centre"),
     "backup": ("dispatcher.backup", "back up the hub's database and apply the retention rules (nightly)"),
     "city": ("city.__main__", "the city's servers: collect every centre's journal, serve the city pages"),
     "admin": ("tools.admin", "open or close the day, look at the queue, restore a backup"),

@@ -74,6 +74,11 @@ JOURNAL_RESEND = "cmd/city/journal"  # city → hub: {"from": seq, "to": seq}
 # {"id", "number", "ok", "error"}. The dispatcher is not involved: no number changes.
 REPRINT = "reprint/"  # + the kiosk's id
 REPRINTED = "reprinted"  # device/<kiosk>/reprinted
+# Fleet updates (fleet/): the release the admin publishes on the hub, retained, and where each
+# device's update stands, retained at device/<id>/update by the updater of its Pi.
+FLEET_RELEASE = "fleet/release"
+UPDATE = "update"  # device/<id>/update
+UPDATER_PREFIX = "updater."  # + the Pi's hostname: each Pi's updater's broker user
 
 
 def counter_state(number: int) -> str:
@@ -130,6 +135,13 @@ class Topics:
 
     def device_reprinted(self, kiosk: str) -> str:
         return f"{self.root}{DEVICE}{kiosk}/{REPRINTED}"
+
+    @property
+    def fleet_release(self) -> str:
+        return self.root + FLEET_RELEASE
+
+    def device_update(self, device: str) -> str:
+        return f"{self.root}{DEVICE}{device}/{UPDATE}"
 
     def relative(self, topic: str) -> str:
         """`luot/<site>/state/site` → `state/site`."""

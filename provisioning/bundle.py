@@ -21,11 +21,13 @@ from broker_config import (
     load_broker_options,
     new_password,
     site_roles,
+    updater_users,
     write_broker_files,
     write_if_changed,
 )
 from broker_config.passwords import check_password_line, parse_password_file
 from luot.config import ConfigError, DeviceEntry, SiteConfig, device_file, dump_toml, load_site
+from luot.protocol import UPDATER_PREFIX
 from provisioning.roles import ETC, password_file
 from provisioning.timesync import lan_time_server
 from web.users import hash_line
@@ -70,6 +72,7 @@ led = 25
 """
 
 
+UPDATER_COMMENT = "Lượt: this Pi's updater (luot-updater.service) logs in to the broker as this user."
 WEB_PORT = 8080
 WEB_USERS_FILE = ETC / "web-users"
 
@@ -282,12 +285,13 @@ def make_bundles(site_file: Path, out: Path, *, rotate: tuple[str, ...] = ()) ->
     tables = _secret_tables(out)
     old = tables.get("passwords", {})
     passwords: dict[str, str] = {}
-    for d in site.devices:
-        if d.id in old and d.id not in rotate:
-            passwords[d.id] = old[d.id]
+    updaters = updater_users(site)
+    for user in [d.id for d in site.devices] + sorted(updaters):
+        if user in old and user not in rotate:
+            passwords[user] = old[user]
         else:
-            passwords[d.id] = new_password()
-            report.new_passwords.append(d.id)
+            passwords[user] = new_password()
+            report.new_passwords.append(user)
     secrets = SiteSecrets(passwords, _web_logins(site, tables.get("logins", {}), report),
                           tables.get("keys", {}).get("ticket_key") or token_urlsafe(32))
     if write_secrets(out, secrets):
@@ -300,6 +304,11 @@ def make_bundles(site_file: Path, out: Path, *, rotate: tuple[str, ...] = ()) ->
         if d.role == "web":
             files.append((folder / "web-users", _users_file(folder / "web-users", secrets.logins), 0o600))
         files.append((folder / "password", passwords[d.id] + "\n", 0o600))
+        if d.role != "admin":  # the Pi's updater (one per Pi: each device of it carries the same)
+            updater = UPDATER_PREFIX + d.hostname
+            login = dump_toml({"user": updater}, comment=UPDATER_COMMENT)
+            files.append((folder / "updater.toml", login, 0o600))
+            files.append((folder / "updater.password", passwords[updater] + "\n", 0o600))
         if ca_source is not None:
             files.append((folder / "ca.crt", ca_source.read_text(encoding="utf-8"), 0o644))
     # site.toml holds the Wi-Fi and the city bridge's passwords.
@@ -311,6 +320,7 @@ def make_bundles(site_file: Path, out: Path, *, rotate: tuple[str, ...] = ()) ->
         site=site.id,
         passwords=passwords,
         roles=site_roles(site),
+        updaters=updaters,
         listeners=broker.listeners(),
         persistence_dir=broker.persistence_dir,
         run_as_user=HUB_BROKER_USER,

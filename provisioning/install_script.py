@@ -15,30 +15,26 @@ from __future__ import annotations
 from luot.protocol import Topics
 from provisioning.firstboot import FirstBoot, q
 from provisioning.roles import (
+    LUOT_ROOT,
     REPO_DIR,
-    REPO_PORT,
     ROLES,
     VENV,
     config_file,
     extras_for,
     packages_for,
     password_file,
+    pip_install_args,
+    repo_url,
 )
 from provisioning.timesync import CHRONY_CONF, chrony_conf
 
 FIRST_DELAY_S = 15
 MAX_DELAY_S = 600
 LOG = "/var/log/luot-install.log"
+UPDATER_UNIT = "luot-updater.service"  # every Pi: fleet updates from the hub (fleet/)
 APT_DIR = "/etc/luot/apt"
 # The journal never fills the card under the dispatcher's database: a cap, and room kept free.
 JOURNALD_CONF = "[Journal]\nSystemMaxUse=200M\nSystemKeepFree=1G\n"
-
-
-def repo_source(fb: FirstBoot) -> str:
-    """Where this Pi's apt and pip find the centre's repository."""
-    if "hub" in fb.roles:
-        return f"file://{REPO_DIR}"
-    return f"http://{fb.hub_host}:{REPO_PORT}"
 
 
 def take_secrets(fb: FirstBoot) -> list[str]:
@@ -51,6 +47,9 @@ def take_secrets(fb: FirstBoot) -> list[str]:
             f'take {src}/password" {password_file(d.role)} 0640',
             f'take {src}/ca.crt" /etc/luot/ca.crt 0644',
         ]
+        if d.role != "admin":  # the same on each device of this Pi: its updater's login
+            lines += [f'take {src}/updater.toml" /etc/luot/updater.toml 0600',
+                      f'take {src}/updater.password" /etc/luot/updater.password 0600']
         if d.role == "web":
             lines.append(f'take {src}/web-users" /etc/luot/web-users 0640')
         if d.role == "hub":
@@ -68,14 +67,12 @@ def take_secrets(fb: FirstBoot) -> list[str]:
 def install_sh(fb: FirstBoot) -> str:
     """Stage two: runs as root once the network is up; safe to run again after a failure."""
     hub = "hub" in fb.roles
-    source = repo_source(fb)
-    wheels = f"{source}/wheels"
-    extras = extras_for(fb.roles)
-    name = f"luot[{','.join(extras)}]" if extras else "luot"
-    requirement = f"{name} @ {wheels}/{fb.wheel}#sha256={fb.wheel_sha256}"
-    units = [u for r in fb.roles for u in ROLES[r].units]
+    source = repo_url(fb.roles, fb.hub_host)
+    pip_args = pip_install_args(source, fb.wheel, fb.wheel_sha256, extras_for(fb.roles),
+                                None if hub else fb.hub_host)
+    venv = LUOT_ROOT / "venvs" / fb.wheel.split("-")[1]
+    units = [u for r in fb.roles for u in ROLES[r].units] + [UPDATER_UNIT]
     groups = sorted({g for r in fb.roles for g in ROLES[r].groups})
-    trusted = [] if hub else [f"--trusted-host {q(fb.hub_host)}"]
     lines = [
         "#!/bin/bash",
         f"# Lượt: install {fb.name} of site {fb.site} on this Pi, from the centre's repository only.",
@@ -142,9 +139,10 @@ def install_sh(fb: FirstBoot) -> str:
         if groups else "true",
         "",
         'step "Lượt"',
-        f"[ -x {VENV}/bin/python ] || python3 -m venv --system-site-packages {VENV}",
-        f"{VENV}/bin/pip install --no-index --find-links {wheels}/index.html {' '.join(trusted)} "
-        f"{q(requirement)}".replace("  ", " "),
+        "# A venv per release (venvs/<version>) and the link every unit names: what updates switch.",
+        f"[ -x {venv}/bin/python ] || python3 -m venv --system-site-packages {venv}",
+        f"{venv}/bin/pip install {' '.join(q(a) for a in pip_args)}",
+        f"ln -sfn venvs/{venv.name} {LUOT_ROOT}/.venv-link && mv -T {LUOT_ROOT}/.venv-link {VENV}",
         "",
         'step "units"',
         f"UNITS=$({VENV}/bin/python -c 'import pathlib, provisioning; "

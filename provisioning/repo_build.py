@@ -15,7 +15,6 @@ internet that day; afterwards nothing in the centre needs it.
 from __future__ import annotations
 
 import gzip
-import html
 import json
 import shutil
 import subprocess
@@ -25,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from provisioning.repository import KEY_FILE, MANIFEST, sha256_of
+from provisioning.repository import KEY_FILE, MANIFEST, sha256_of, write_wheel_index
 from provisioning.roles import ROLES, all_packages
 
 PYTHONS = ("3.11", "3.13")  # Bookworm, Trixie
@@ -162,9 +161,7 @@ def download_wheels(wheel: Path, target: Path) -> None:
              *platforms, "--implementation", "cp", "--python-version", python,
              "--abi", abi, "--abi", "abi3", "--abi", "none", requirement],
             f"downloading the wheels for CPython {python} on aarch64")
-    links = "".join(f'<a href="{html.escape(p.name)}">{html.escape(p.name)}</a><br>\n'
-                    for p in sorted(target.glob("*.whl")))
-    (target / "index.html").write_text(f"<!DOCTYPE html>\n<html><body>\n{links}</body></html>\n")
+    write_wheel_index(target)
 
 
 def build_repository(wheel: Path, out: Path, key_dir: Path, suites: tuple[str, ...] = SUITES,

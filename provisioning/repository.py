@@ -13,6 +13,7 @@ Layout (made by `luot provision repo`, see repo_build.py; served by the hub on t
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,13 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def write_wheel_index(folder: Path) -> None:
+    """The links pip's --find-links reads, for every wheel in `folder`."""
+    links = "".join(f'<a href="{html.escape(p.name)}">{html.escape(p.name)}</a><br>\n'
+                    for p in sorted(folder.glob("*.whl")))
+    (folder / "index.html").write_text(f"<!DOCTYPE html>\n<html><body>\n{links}</body></html>\n")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from pathlib import Path
 ETC = Path("/etc/luot")
 REPO_DIR = Path("/srv/luot/repo")  # on the hub: the centre's offline repository
 REPO_PORT = 8090  # the hub serves it on the LAN (lighttpd)
-VENV = Path("/opt/luot/venv")
+LUOT_ROOT = Path("/opt/luot")  # venvs/<version>, one per release, and the link venv -> venvs/<version>
+VENV = LUOT_ROOT / "venv"
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,21 @@ def extras_for(roles: tuple[str, ...] | list[str]) -> list[str]:
 def all_packages() -> list[str]:
     """What the offline repository must hold for every role."""
     return packages_for(list(ROLES))
+
+
+def repo_url(roles: tuple[str, ...] | list[str], hub_host: str) -> str:
+    """Where a Pi's apt and pip find the centre's repository: the hub reads its own copy."""
+    if "hub" in roles:
+        return f"file://{REPO_DIR}"
+    return f"http://{hub_host}:{REPO_PORT}"
+
+
+def pip_install_args(repo: str, wheel: str, sha256: str, extras: list[str],
+                     trusted_host: str | None) -> list[str]:
+    """pip's arguments for Lượt from the centre's repository only: no index, the wheel by its
+    file and SHA-256 (never a name an index could answer), first boot and updates alike."""
+    name = f"luot[{','.join(extras)}]" if extras else "luot"
+    wheels = f"{repo}/wheels"
+    trusted = ["--trusted-host", trusted_host] if trusted_host else []
+    return ["--no-index", "--find-links", f"{wheels}/index.html", *trusted,
+            f"{name} @ {wheels}/{wheel}#sha256={sha256}"]

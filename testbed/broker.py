@@ -40,7 +40,8 @@ class Mosquitto:
 
     def __init__(self, workdir: Path, site: str, roles: dict[str, str], *,
                  port: int | None = None, persistence: bool = True, bridge: Bridge | None = None,
-                 extra_listeners: tuple[Listener, ...] = (), max_queued_messages: int = 5000) -> None:
+                 extra_listeners: tuple[Listener, ...] = (), max_queued_messages: int = 5000,
+                 updaters: dict[str, tuple[str, ...]] | None = None) -> None:
         self.workdir = workdir
         self.site = site
         self.roles = dict(roles)
@@ -57,6 +58,7 @@ class Mosquitto:
             site=site,
             passwords=self.passwords,
             roles=self.roles,
+            updaters=updaters,
             listeners=[Listener(self.port, self.host),
                        Listener(self.hub_port, self.host, bind_client_ids=False), *extra_listeners],
             persistence_dir=self.persistence_dir,

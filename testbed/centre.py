@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from broker_config import site_roles, updater_users
 from luot import protocol as p
 from luot.config import SiteConfig, dump_toml, load_site, read_toml
 from luot.mqtt import HubLink
@@ -80,7 +81,9 @@ class LocalCentre:
             timezone=midday_timezone() if midday else None,
         )
         self.site: SiteConfig = load_site(self.site_file)
-        self.broker = Mosquitto(workdir / "broker", self.site.id, {d.id: d.role for d in self.site.devices})
+        # The Pis' updaters too (`updater.<hostname>`), as the hub's real broker files have them.
+        self.broker = Mosquitto(workdir / "broker", self.site.id, site_roles(self.site),
+                                updaters=updater_users(self.site))
         self.database = workdir / "luot.db"
         self.dispatcher: subprocess.Popen[bytes] | None = None
         hub = next((d.id for d in self.site.devices if d.role == "hub"), None)

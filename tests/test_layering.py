@@ -16,7 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE = "luot"
-ROLES = ("dispatcher", "kiosk", "display", "counter_button", "broker_config", "provisioning", "web", "city")
+ROLES = ("dispatcher", "kiosk", "display", "counter_button", "broker_config", "provisioning", "web", "city",
+         "fleet")
 TOOLS = ("tools", "testbed", "bench")
 PROJECT = (CORE, *ROLES, *TOOLS)
 

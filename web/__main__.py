@@ -15,9 +15,11 @@ import sys
 from pathlib import Path
 
 from broker_config.passwords import new_password
+from luot import protocol as p
 from luot.config import ConfigError, load_device
 from luot.logs import setup_logging
 from luot.systemd import Notifier
+from luot.update_hooks import UpdateHooks
 from web.app import serve
 from web.hub import HubWatch
 from web.service import WebService
@@ -43,7 +45,7 @@ def passwd(argv: list[str]) -> int:
     return 0
 
 
-async def _run(service: WebService, host: str, port: int, notifier: Notifier) -> None:
+async def _run(service: WebService, host: str, port: int, notifier: Notifier, update: UpdateHooks) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -52,6 +54,8 @@ async def _run(service: WebService, host: str, port: int, notifier: Notifier) ->
     async def watchdog() -> None:
         while not stop.is_set():
             notifier.pet()
+            if service.hub.link.connected and service.hub.link.state(p.CONFIG) is not None:
+                update.ready()  # serving, the hub's state here: up, for the Pi's updater
             await asyncio.sleep(1.0)
 
     pets = asyncio.create_task(watchdog())
@@ -83,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                     settings.users_file)
     hub = HubWatch(device.broker, device_id=device.id, site=device.site, hub_id=settings.hub_id)
     service = WebService(hub, device.site, settings.ticket_key, users, Sessions(), LoginGuard())
-    asyncio.run(_run(service, settings.listen, args.port or settings.port, Notifier()))
+    asyncio.run(_run(service, settings.listen, args.port or settings.port, Notifier(),
+                     UpdateHooks.from_environment()))
     return 0
 
 

@@ -1,0 +1,77 @@
+"""`luot updater`: the Pi's updater, as root under luot-updater.service.
+
+    luot updater [--etc /etc/luot] [--root /opt/luot]
+
+It reads the role files of this Pi (/etc/luot/<role>.toml) to know its devices and the
+broker, and /etc/luot/updater.toml for its own broker user. Exit 0 after moving the Pi to
+a new release: systemd starts it again from the new virtualenv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from fleet.link import FleetLink
+from fleet.units import ROLE_UNITS, SystemdUnits
+from fleet.updater import PiRole, Record, Updater
+from fleet.venvs import Venvs
+from luot.config import BrokerSettings, ConfigError, load_device, open_toml
+from luot.logs import setup_logging
+from provisioning.roles import ETC, LUOT_ROOT, extras_for, repo_url
+
+RECORD = Path("/var/lib/luot-updater/record.json")
+
+
+def read_pi(etc: Path) -> tuple[list[PiRole], str, BrokerSettings]:
+    """This Pi's devices (one per role file) and the broker settings the updater logs in with."""
+    devices = [load_device(etc / f"{role}.toml") for role in ROLE_UNITS if (etc / f"{role}.toml").is_file()]
+    if not devices:
+        raise ConfigError(etc, "", f"no role file (<role>.toml for {', '.join(ROLE_UNITS)}) here")
+    with open_toml(etc / "updater.toml") as top:
+        user = top.str("user")
+        password_file = Path(top.str("password_file", str(etc / "updater.password")))
+    try:
+        password = password_file.read_text(encoding="utf-8").strip()
+    except OSError as e:
+        raise ConfigError(etc / "updater.toml", "password_file",
+                          f"cannot read {password_file}: {e.strerror}") from None
+    broker = dataclasses.replace(devices[0].broker, username=user, password=password)
+    return [PiRole(d.id, d.role) for d in devices], devices[0].site, broker
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="luot updater", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--etc", type=Path, default=ETC)
+    parser.add_argument("--root", type=Path, default=LUOT_ROOT)
+    parser.add_argument("--record", type=Path, default=RECORD)
+    args = parser.parse_args(argv)
+    setup_logging("info")
+    try:
+        roles, site, broker = read_pi(args.etc)
+    except ConfigError as e:
+        print(e.explain("luot updater: "), file=sys.stderr)
+        return 2
+    role_names = [r.role for r in roles]
+    link = FleetLink(broker, site)
+    updater = Updater(roles, Venvs(args.root), SystemdUnits(), Record.load(args.record), publish=link.publish,
+                      repo_url=repo_url(role_names, broker.host),
+                      trusted_host=None if "hub" in role_names else broker.host,
+                      extras=extras_for(role_names))
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    link.start(updater)
+    try:
+        moved = updater.run(stopping)
+    finally:
+        link.stop()
+    return 0 if moved or stopping.is_set() else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
