@@ -29,7 +29,6 @@ restarted board or a reconnect shows the right numbers at once.
 from __future__ import annotations
 
 import logging
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from luot.ledboard.ascii import AsciiBoard
 from luot.logs import setup_logging
 from luot.loop import EventLoop
 from luot.mqtt import HubLink
+from luot.role import on_stop
 from luot.systemd import Notifier
 
 log = logging.getLogger(__name__)
@@ -218,8 +218,7 @@ def main_led(device: DeviceConfig) -> int:
     boards = [bus.board(row.address, f"row {i + 1}") for i, row in enumerate(settings.rows)]
     link = HubLink(device.broker, device_id=device.id, site=device.site, purpose="led")
     node = LedHallBoard(settings, link, boards, notifier=Notifier())
-    signal.signal(signal.SIGTERM, lambda *_: node.stop())
-    signal.signal(signal.SIGINT, lambda *_: node.stop())
+    on_stop(node.stop)
     link.start()
     try:
         node.run()
