@@ -24,7 +24,7 @@ import logging
 import re
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from city.collector import ClusterSession, ClusterSettings
 from kiosk.cccd import citizen_hash
 from luot import protocol as p
+from luot.replies import Replies
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +62,6 @@ class Outcome:
     error: str | None = None
 
 
-@dataclass
-class _Waiting:
-    done: threading.Event = field(default_factory=threading.Event)
-    reply: dict[str, Any] | None = None
-
-
 class Portal:
     def __init__(self, settings: ClusterSettings, centres: list[PortalCentre], *, name: str = "portal-1",
                  wait_s: float = WAIT_S) -> None:
@@ -74,7 +69,7 @@ class Portal:
         self.wait_s = wait_s
         self.session = ClusterSession(settings, f"city-portal-{name}", [f"luot/+/{p.REPLY}{PORTAL_DEVICE}"],
                                       self._on_reply)
-        self._waiting: dict[str, _Waiting] = {}
+        self._replies = Replies()
         self._unanswered: dict[str, str] = {}  # attempt key → command id, while no answer came
         self._lock = threading.Lock()
 
@@ -98,14 +93,14 @@ class Portal:
         attempt = hashlib.sha256(f"{centre.id}|{day}|{service}|{citizen}".encode()).hexdigest()
         with self._lock:
             command_id = self._unanswered.get(attempt) or uuid.uuid4().hex
-            waiting = self._waiting[command_id] = _Waiting()
+        waiting = self._replies.expect(command_id)
         body = {"id": command_id, "op": "take", "service": service, "citizen": citizen}
         if not self.session.connected.is_set():
             return Outcome(reached=False)
         self.session.publish(f"luot/{centre.id}/{p.CMD}{PORTAL_DEVICE}", p.encode(body))
         answered = waiting.done.wait(self.wait_s)
+        self._replies.forget(command_id)
         with self._lock:
-            self._waiting.pop(command_id, None)
             if answered:
                 self._unanswered.pop(attempt, None)
             else:
@@ -124,13 +119,7 @@ class Portal:
             reply = json.loads(payload.decode("utf-8")) if len(payload) <= p.MAX_PAYLOAD * 4 else None
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             return
-        if not isinstance(reply, dict) or not isinstance(reply.get("id"), str):
-            return
-        with self._lock:
-            waiting = self._waiting.get(reply["id"])
-        if waiting is not None:
-            waiting.reply = reply
-            waiting.done.set()
+        self._replies.answer(reply)
 
 
 def _int(value: Any) -> int | None:

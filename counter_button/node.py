@@ -26,7 +26,7 @@ from counter_button.presses import HOLD_OPS, Presses, _Button
 from counter_button.settings import BUTTONS, CounterSettings
 from luot import protocol as p
 from luot.ledboard import BLANK, BLINK_S, DASHES, Board, blinking
-from luot.loop import serve_events
+from luot.loop import EventLoop
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
 from luot.systemd import Notifier
 from luot.update_hooks import UpdateHooks
@@ -39,7 +39,7 @@ STATE_CATCH_UP_S = 1.0
 IDLE_WAKE_S = 5.0
 
 
-class CounterNode(Presses):
+class CounterNode(Presses, EventLoop):
     def __init__(
         self,
         settings: CounterSettings,
@@ -54,6 +54,7 @@ class CounterNode(Presses):
         update: UpdateHooks | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(notifier, clock)
         self.settings = settings
         self.update = update or UpdateHooks(None)
         self.number = settings.number
@@ -62,8 +63,6 @@ class CounterNode(Presses):
         self.light = Light(light_write)
         self._beep = beep
         self._on_outcome = on_outcome
-        self.notifier = notifier or Notifier()
-        self.clock = clock
         self.state_topic = p.counter_state(settings.number)
         names = list(BUTTONS)
         if settings.rating:
@@ -73,9 +72,7 @@ class CounterNode(Presses):
                           holdable=name in HOLD_OPS)
             for name in names
         }
-        self._events: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self._commands: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
-        self._stopping = threading.Event()
         self.inflight: str | None = None
         self._catch_up: tuple[dict[str, Any], float] | None = None
         self.state: dict[str, Any] | None = None
@@ -98,16 +95,9 @@ class CounterNode(Presses):
         """A pin changed (gpiozero's thread)."""
         self._events.put(("edge", name, pressed, self.clock()))
 
-    def stop(self) -> None:
-        self._stopping.set()
-        self._events.put(("stop",))
-
     def _on_message(self, topic: str, payload: Any, _retained: bool) -> None:
         if topic in (self.state_topic, p.CONFIG):
             self._events.put(("message", topic, payload))
-
-    def _on_connection(self, up: bool) -> None:
-        self._events.put(("link", up))
 
     # ------------------------------------------------------------------ the loop
 
@@ -119,16 +109,7 @@ class CounterNode(Presses):
         self._take_config(self.link.state(p.CONFIG))
         self._take_state(self.link.state(self.state_topic), now, initial=True)
         self.notifier.ready(f"counter {self.number}")
-        serve_events(
-            self._events,
-            handle=self._handle,
-            tick=self._tick,
-            stopping=self._stopping,
-            notifier=self.notifier,
-            clock=self.clock,
-            idle_wake_s=IDLE_WAKE_S,
-            first_deadline=now,
-        )
+        self._serve(IDLE_WAKE_S, first_deadline=now)
         self._commands.put(None)
         sender.join(timeout=5)
         self.notifier.stopping()

@@ -6,9 +6,7 @@ database), validates both files, then serves until SIGTERM.
 
 from __future__ import annotations
 
-import argparse
 import logging
-import signal
 from pathlib import Path
 
 from dispatcher.clock import ClockGuard
@@ -17,6 +15,7 @@ from dispatcher.service import Dispatcher
 from dispatcher.settings import load_hub_settings
 from luot.config import ConfigError, DeviceConfig, load_device, load_site
 from luot.logs import setup_logging
+from luot.role import on_stop, role_parser
 from luot.update_hooks import UpdateHooks
 
 
@@ -28,9 +27,7 @@ def hub_paths(device: DeviceConfig) -> tuple[Path, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="luot dispatcher", description=__doc__)
-    parser.add_argument("--config", type=Path, default=Path("/etc/luot/device.toml"),
-                        help="the hub's device.toml (default: %(default)s)")
+    parser = role_parser("luot dispatcher", __doc__, "the hub's device.toml (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
         device = load_device(args.config)
@@ -48,8 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     guard = None if trust_clock else ClockGuard()
     dispatcher = Dispatcher(site, database, device.broker, device_id=device.id, clock_guard=guard)
     dispatcher.update = UpdateHooks.from_environment()
-    signal.signal(signal.SIGTERM, lambda *_: dispatcher.stop_soon())
-    signal.signal(signal.SIGINT, lambda *_: dispatcher.stop_soon())
+    on_stop(dispatcher.stop_soon)
     logging.getLogger("luot.dispatcher").info(
         "site %s: %d services, %d counters, database %s",
         site.id, len(site.services), len(site.counters), database,

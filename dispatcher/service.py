@@ -1,15 +1,15 @@
 """The dispatcher's MQTT side: commands in, replies and retained state out.
 
 One worker thread owns the database and drives the MQTT connection itself
-(paho's external-loop API, no network thread), so a command is read, applied,
-committed and answered without a hand-off between threads. It drains whatever
-commands have arrived, applies them in one transaction (a savepoint each, so
-one failure undoes only itself), commits once — group commit, one fsync for
-the batch; under load the fsync runs on a committer thread while the worker
-keeps reading the next batch — and only then acknowledges the commands to the
-broker, sends the replies and publishes the state that changed. A power cut
-before the commit loses no reply anyone saw; the broker still holds the
-unacknowledged commands and delivers them again.
+(paho's external-loop API, no network thread: `dispatcher.network`), so a
+command is read, applied, committed and answered without a hand-off between
+threads. It drains whatever commands have arrived, applies them in one
+transaction (a savepoint each, so one failure undoes only itself), commits
+once — group commit, one fsync for the batch; under load the fsync runs on a
+committer thread while the worker keeps reading the next batch — and only then
+acknowledges the commands to the broker, sends the replies and publishes the
+state that changed. A power cut before the commit loses no reply anyone saw;
+the broker still holds the unacknowledged commands and delivers them again.
 
 Every command goes through one guard (`dispatcher.intake`) and is answered and
 acknowledged. A full card fails the whole batch: every command in it is
@@ -20,9 +20,7 @@ the next batch tries again.
 from __future__ import annotations
 
 import logging
-import select
 import socket
-import ssl
 import threading
 import time
 from collections import deque
@@ -40,6 +38,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from dispatcher.clock import OK as CLOCK_OK
 from dispatcher.clock import ClockGuard
 from dispatcher.intake import Incoming, Intake, StorageFull
+from dispatcher.network import DrivenLink
 from dispatcher.queue import Effects, QueueBook
 from dispatcher.storage import open_database
 from luot import protocol as p
@@ -52,16 +51,10 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 512
 TICK_S = 0.25  # the longest the worker sleeps: stop, watchdog and clock checks
-MAX_BACKOFF_S = 8.0
 CLOCK_TICK_S = 1.0  # an empty batch this often: the day's rollover, taking hours, refresh
 STATE_REFRESH_S = 10.0
 FIGURES_EVERY_S = 0.25
 SESSION_EXPIRY_S = 7 * 86400
-# A round of the network loop that starts or ends this much later than it should means the
-# process did not run (frozen, swapped out, a stalled card): what it reads then may have
-# waited on the socket since the round before. Below the 1 s a sender waits past expiry.
-STALL_S = 0.25
-STALL_DRAIN_ROUNDS = 4096
 
 
 class Dispatcher:
@@ -89,9 +82,6 @@ class Dispatcher:
         self.update = UpdateHooks(None)  # __main__ gives it the unit's folder
         self._published: dict[str, bytes] = {}
         self._stop = threading.Event()
-        self._link_up = False
-        self._retry_at = 0.0
-        self._backoff = 1.0
         self._ticked_at = 0.0
         self._committer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="commit")
         self._committed_r, self._committed_w = socket.socketpair()
@@ -105,13 +95,13 @@ class Dispatcher:
         self.storage_full = False
         self.connections = 0  # accepted CONNACKs: one, unless the link was lost or taken
         self._clock_state: str | None = None  # as last published in the health
-        self._network_done = self._received_at = time.monotonic()
         # A fixed client id and a persistent session: commands sent while the dispatcher
         # was down or restarting wait in the broker for it.
         self.client = make_paho_client(broker, f"{device_id}-dispatcher", manual_ack=True)
         self.client.will_set(self.topics.device_status(device_id), b"offline", qos=1, retain=True)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
+        self.net = DrivenLink(self.client, broker)
         self._broker = broker
         self._device_id = device_id
 
@@ -151,7 +141,7 @@ class Dispatcher:
             )
             deadline = time.monotonic() + 1.0
             while not info.is_published() and time.monotonic() < deadline:
-                self._network(0.05)
+                self.net.round(0.05)
             self.client.disconnect()
             self.client.loop_write()
         self._committer.shutdown()
@@ -159,76 +149,14 @@ class Dispatcher:
         self._committed_w.close()
         self.db.close()
 
-    # ------------------------------------------------------------------ the network, driven here
-
-    def _pump(self, timeout: float) -> None:
-        """Drive the MQTT connection from the worker thread: one thread reads commands,
-        commits and writes replies, with no hand-off to a network thread on the way."""
-        if self._link_up:
-            self._network(timeout)
-            return
-        if time.monotonic() < self._retry_at:
-            time.sleep(max(0.0, min(timeout, self._retry_at - time.monotonic())))
-            return
-        try:
-            self._link_up = self.client.reconnect() == paho.MQTT_ERR_SUCCESS
-        except OSError as e:
-            log.warning("cannot reach the broker at %s:%s: %s", self._broker.host, self._broker.port, e)
-        if not self._link_up:
-            self._link_lost()
-
-    def _network(self, timeout: float, also: tuple[socket.socket, ...] = ()) -> list[Any]:
-        """One round of paho's external-loop API; returns which of `also` became readable."""
-        sock = self.client.socket() if self._link_up else None
-        if sock is None:
-            if self._link_up:  # paho closed it itself (a keepalive missed while frozen): reconnect
-                log.warning("the broker connection was closed; reconnecting")
-                self._link_lost()
-            readable, _, _ = select.select(list(also), [], [], timeout)
-            return [s for s in also if s in readable]
-        pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
-        wanted = [sock] if self.client.want_write() else []
-        started = time.monotonic()
-        wait = 0.0 if pending else timeout
-        readable, writable, _ = select.select([sock, *also], wanted, [], wait)
-        selected = time.monotonic()
-        stalled = selected - started > wait + STALL_S or started - self._network_done > STALL_S
-        # When what is read now reached the socket: its expiry counts from then.
-        self._received_at = self._network_done if stalled else selected
-        rc = paho.MQTT_ERR_SUCCESS
-        if pending or sock in readable:
-            rc = self.client.loop_read()
-            # After a stall, all that waited on the socket is read now, under the stall's time.
-            for _ in range(STALL_DRAIN_ROUNDS if stalled else 0):
-                more = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
-                if rc != paho.MQTT_ERR_SUCCESS or not (more or select.select([sock], [], [], 0.0)[0]):
-                    break
-                rc = self.client.loop_read()
-        if rc == paho.MQTT_ERR_SUCCESS and (writable or self.client.want_write()):
-            rc = self.client.loop_write()
-        if rc == paho.MQTT_ERR_SUCCESS:
-            rc = self.client.loop_misc()
-        self._network_done = time.monotonic()
-        if rc != paho.MQTT_ERR_SUCCESS:
-            log.warning("lost the broker (%s); reconnecting", paho.error_string(rc))
-            self._link_lost()
-        return [s for s in also if s in readable]
-
-    def _link_lost(self) -> None:
-        self._link_up = False
-        self._retry_at = time.monotonic() + self._backoff
-        self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
+    # ------------------------------------------------------------------ the network
 
     def _read_waiting(self) -> None:
         """Read every command already on the socket, so that one commit serves them all."""
         for _ in range(MAX_BATCH):
-            sock = self.client.socket()
-            if not self._link_up or sock is None or len(self._inbox) >= MAX_BATCH:
+            if len(self._inbox) >= MAX_BATCH or not self.net.readable():
                 return
-            pending = sock.pending() if isinstance(sock, ssl.SSLSocket) else 0
-            if not pending and not select.select([sock], [], [], 0)[0]:
-                return
-            self._network(0.0)
+            self.net.round(0.0)
 
     def _commit(self, *, overlap: bool) -> None:
         """Under load, COMMIT on the committer thread while this one keeps reading the socket,
@@ -238,7 +166,7 @@ class Dispatcher:
             self.db.execute("COMMIT")
             return
         future = self._committer.submit(self._commit_and_signal)
-        while not self._network(TICK_S, also=(self._committed_r,)):
+        while not self.net.round(TICK_S, also=(self._committed_r,)):
             pass
         self._committed_r.recv(1)
         future.result()
@@ -253,7 +181,7 @@ class Dispatcher:
         if reason.is_failure:
             log.error("the broker refused the dispatcher: %s", reason)
             return
-        self._backoff = 1.0
+        self.net.connected()
         self.connections += 1
         # Retained commands are never executed: none is sent at (re)subscription, and one
         # published while we listen keeps its retained flag, so that it can be refused.
@@ -270,7 +198,7 @@ class Dispatcher:
         props = msg.properties
         correlation = getattr(props, "CorrelationData", None) if props else None
         expiry = getattr(props, "MessageExpiryInterval", None) if props else None
-        deadline = self._received_at + expiry if isinstance(expiry, int) else None
+        deadline = self.net.received_at + expiry if isinstance(expiry, int) else None
         device = msg.topic.rsplit("/", 1)[-1]
         self._inbox.append(
             Incoming(device, msg.payload, correlation if isinstance(correlation, bytes) else None,
@@ -283,7 +211,7 @@ class Dispatcher:
         self.notifier.ready(f"serving {self.site.id}")
         while not self._stop.is_set():
             self.notifier.pet()
-            self._pump(0.0 if self._inbox else self._figures_wait())
+            self.net.pump(0.0 if self._inbox else self._figures_wait())
             self._read_waiting()
             batch = [self._inbox.popleft() for _ in range(min(len(self._inbox), MAX_BATCH))]
             if batch or self._republish or time.monotonic() - self._ticked_at >= CLOCK_TICK_S:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from luot.cli import add_screen_options
 from luot.config import ConfigError, DeviceConfig, counter_number, load_device, service_code
 from luot.logs import setup_logging
 from luot.mqtt import HubLink
+from luot.role import on_stop, role_parser
 from luot.systemd import Notifier
 from luot.update_hooks import UpdateHooks
 
@@ -108,9 +108,7 @@ def start_announcer(settings: TvSettings) -> tuple[Any, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="luot display", description=__doc__)
-    parser.add_argument("--config", type=Path, default=Path("/etc/luot/device.toml"),
-                        help="this display's device.toml (default: %(default)s)")
+    parser = role_parser("luot display", __doc__, "this display's device.toml (default: %(default)s)")
     add_screen_options(parser)
     parser.add_argument("--screenshots", type=Path, metavar="DIR",
                         help="save a PNG of the screen after each call is drawn")
@@ -149,8 +147,7 @@ def run_tv(device: DeviceConfig, settings: TvSettings, args: argparse.Namespace)
         announcer=announcer, notifier=Notifier(), screenshots=args.screenshots, frame_log=args.frame_log,
         update=UpdateHooks.from_environment(),
     )
-    signal.signal(signal.SIGTERM, lambda *_: app.stop_soon())
-    signal.signal(signal.SIGINT, lambda *_: app.stop_soon())
+    on_stop(app.stop_soon)
     width, height = screen.get_size()
     link.publish_health({"role": "display", "kind": "tv", "screen": f"{width}x{height}",
                          "sound": announcer is not None, "voice": voice, "versions": {"luot": __version__},

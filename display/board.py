@@ -8,6 +8,7 @@ still (a thin strip).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, tzinfo
 
 import pygame
@@ -124,37 +125,28 @@ class TvBoard(BoardPainter):
     def frame(self, regions: set[str], now: float, wall: datetime, *, full: bool = False) -> list[Rect]:
         """Paint `regions` (everything when `full`); the rectangles to flip."""
         lay = self.layout
+        panels: dict[str, tuple[Rect, Callable[[Rect], None]]] = {
+            "header": (lay.title, self._title),
+            "status": (lay.status, self._status),
+            "clock": (lay.clock, lambda rect: self._clock(rect, wall)),
+            "current": (lay.current, self._current),
+            "recent": (lay.recent, self._recent),
+            "services": (lay.services, lambda rect: self._services(rect, now)),
+            "figures": (lay.figures, self._figures),
+            "ticker": (lay.ticker, lambda rect: self._ticker(rect, now)),
+        }
         if full:
             self.screen.fill(BACKGROUND)
             self.screen.fill(HEADER, lay.header)
-            regions = {"header", "status", "clock", "current", "recent", "services", "figures",
-                       "ticker", *(counter_region(n) for n in self.card_rects)}
+            regions = {*panels, *(counter_region(n) for n in self.card_rects)}
         self._flash_on = self._flash_phase(now)
+        if "header" in regions:  # a new header repaints its status and clock too
+            regions = regions | {"status", "clock"}
         painted: list[Rect] = []
-        if "header" in regions:
-            self._title(lay.title)
-            painted.append(lay.title)
-        if "status" in regions or "header" in regions:
-            self._status(lay.status)
-            painted.append(lay.status)
-        if "clock" in regions or "header" in regions:
-            self._clock(lay.clock, wall)
-            painted.append(lay.clock)
-        if "current" in regions:
-            self._current(lay.current)
-            painted.append(lay.current)
-        if "recent" in regions:
-            self._recent(lay.recent)
-            painted.append(lay.recent)
-        if "services" in regions:
-            self._services(lay.services, now)
-            painted.append(lay.services)
-        if "figures" in regions:
-            self._figures(lay.figures)
-            painted.append(lay.figures)
-        if "ticker" in regions:
-            self._ticker(lay.ticker, now)
-            painted.append(lay.ticker)
+        for region, (rect, paint) in panels.items():
+            if region in regions:
+                paint(rect)
+                painted.append(rect)
         for number, rect in self.card_rects.items():
             if counter_region(number) in regions:
                 self._card(rect, self.state.counters[number])

@@ -29,9 +29,6 @@ restarted board or a reconnect shows the right numbers at once.
 from __future__ import annotations
 
 import logging
-import queue
-import signal
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,8 +40,9 @@ from luot.config import ConfigError, DeviceConfig, Section, counter_number
 from luot.ledboard import BLANK, DASHES, Board, BusConfig, LedBus, blinking, check_unique_addresses
 from luot.ledboard.ascii import AsciiBoard
 from luot.logs import setup_logging
-from luot.loop import serve_events
+from luot.loop import EventLoop
 from luot.mqtt import HubLink
+from luot.role import on_stop
 from luot.systemd import Notifier
 from luot.update_hooks import UpdateHooks
 
@@ -103,30 +101,23 @@ class _Call:
     at: float
 
 
-class LedHallBoard:
+class LedHallBoard(EventLoop):
     """The loop: retained state and call events in, rows out, health reported."""
 
     def __init__(self, settings: LedDisplaySettings, link: HubLink, boards: list[Board], *,
                  notifier: Notifier | None = None, update: UpdateHooks | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(notifier, clock)
         self.settings = settings
         self.link = link
         self.update = update or UpdateHooks(None)
         self.boards = boards
-        self.notifier = notifier or Notifier()
-        self.clock = clock
         self.calls: dict[int, _Call] = {}
-        self._events: queue.Queue[tuple[Any, ...]] = queue.Queue()
-        self._stopping = threading.Event()
         self._statuses: list[str] = []
         self._health_at = 0.0
         link.add_handler(self._on_message)
         link.add_connection_handler(self._on_connection)
         link.add_hub_handler(lambda online: self._events.put(("hub", online)))
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._events.put(("stop",))
 
     def _shown(self, counter: Any) -> bool:
         wanted = self.settings.counters
@@ -136,21 +127,10 @@ class LedHallBoard:
         if topic.startswith(p.COUNTER_STATES) or topic == p.CALL_EVENT:
             self._events.put(("message", topic, payload))
 
-    def _on_connection(self, up: bool) -> None:
-        self._events.put(("link", up))
-
     def run(self) -> None:
         self._resync()
         self.notifier.ready(f"LED board, {len(self.boards)} rows")
-        serve_events(
-            self._events,
-            handle=self._handle,
-            tick=self._update,
-            stopping=self._stopping,
-            notifier=self.notifier,
-            clock=self.clock,
-            idle_wake_s=IDLE_WAKE_S,
-        )
+        self._serve(IDLE_WAKE_S)
         self.notifier.stopping()
 
     def _handle(self, event: tuple[Any, ...], now: float) -> None:
@@ -211,7 +191,7 @@ class LedHallBoard:
                 texts.append(blinking(f"{call.number} {counter:02d}", call.at, now))
         return texts
 
-    def _update(self, now: float) -> float | None:
+    def _tick(self, now: float) -> float | None:
         deadlines: list[float] = []
         for board, (text, change) in zip(self.boards, self.row_texts(now), strict=True):
             _, again = board.keep(text, now)
@@ -245,8 +225,7 @@ def main_led(device: DeviceConfig) -> int:
     boards = [bus.board(row.address, f"row {i + 1}") for i, row in enumerate(settings.rows)]
     link = HubLink(device.broker, device_id=device.id, site=device.site, purpose="led")
     node = LedHallBoard(settings, link, boards, notifier=Notifier(), update=UpdateHooks.from_environment())
-    signal.signal(signal.SIGTERM, lambda *_: node.stop())
-    signal.signal(signal.SIGINT, lambda *_: node.stop())
+    on_stop(node.stop)
     link.start()
     try:
         node.run()

@@ -8,17 +8,14 @@ touches those buttons for the demo, through the same path as a finger.
 
 from __future__ import annotations
 
-import argparse
 import importlib.metadata
 import logging
 import platform
 import shutil
-import signal
 import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
 
 import pygame
 
@@ -33,6 +30,7 @@ from luot.cli import add_screen_options
 from luot.config import ConfigError, load_device
 from luot.logs import setup_logging
 from luot.mqtt import HubLink
+from luot.role import on_stop, role_parser
 from luot.screen import open_screen
 from luot.systemd import Notifier
 from luot.update_hooks import UpdateHooks
@@ -57,10 +55,7 @@ def _feed_keys(ui: KioskUI) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="luot kiosk", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", type=Path, default=Path("/etc/luot/device.toml"),
-                        help="the kiosk's device.toml (default: %(default)s)")
+    parser = role_parser("luot kiosk", __doc__, "the kiosk's device.toml (default: %(default)s)", raw=True)
     add_screen_options(parser)
     parser.add_argument("--keys", action="store_true",
                         help="read 'CT' or 'CT nguoi-cao-tuoi' lines from stdin and touch those buttons")
@@ -102,12 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.keys:
         threading.Thread(target=_feed_keys, args=(ui,), name="kiosk-keys", daemon=True).start()
 
-    def stop(*_: Any) -> None:
+    def stop() -> None:
         ui.running = False
         ui.wakeup.set()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    on_stop(stop)
     notifier = Notifier()
     link.start()
     desk.start()

@@ -26,6 +26,7 @@ from escpos.printer import CupsPrinter, Dummy, File, Network, Serial, Usb
 from PIL import Image
 
 from kiosk.settings import PrinterTarget
+from luot.protocol import CodedError
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +53,8 @@ FAULTS = {
 }
 
 
-class PrintFault(Exception):
+class PrintFault(CodedError):
     """The ticket was not printed; `code` is a key of FAULTS."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = detail
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -17,33 +18,46 @@ from luot.systemd import Notifier
 Event = tuple[Any, ...]
 
 
-def serve_events(
-    events: queue.Queue[Event],
-    *,
-    handle: Callable[[Event, float], None],
-    tick: Callable[[float], float | None],
-    stopping: threading.Event,
-    notifier: Notifier,
-    clock: Callable[[], float],
-    idle_wake_s: float,
-    first_deadline: float | None = None,
-) -> None:
-    """Run until `stopping` is set. `tick(now)` returns when it next needs to run, or None."""
-    deadline = first_deadline
-    while not stopping.is_set():
-        now = clock()
-        wake = min(idle_wake_s, notifier.watchdog_interval or idle_wake_s)
-        timeout = wake if deadline is None else min(wake, max(0.0, deadline - now))
-        try:
-            event: Event | None = events.get(timeout=timeout)
-        except queue.Empty:
-            event = None
-        now = clock()
-        while event is not None:
-            handle(event, now)
+class EventLoop(ABC):
+    """One thread owns the device's state; other threads (pins, MQTT, signals) only queue events."""
+
+    def __init__(self, notifier: Notifier | None, clock: Callable[[], float]) -> None:
+        self.notifier = notifier or Notifier()
+        self.clock = clock
+        self._events: queue.Queue[Event] = queue.Queue()
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._events.put(("stop",))
+
+    def _on_connection(self, up: bool) -> None:
+        self._events.put(("link", up))
+
+    @abstractmethod
+    def _handle(self, event: Event, now: float) -> None: ...
+
+    @abstractmethod
+    def _tick(self, now: float) -> float | None:
+        """Update the outputs; when to run again (None: at the next event or idle wake)."""
+
+    def _serve(self, idle_wake_s: float, first_deadline: float | None = None) -> None:
+        """Run until `stop()`."""
+        deadline = first_deadline
+        while not self._stopping.is_set():
+            now = self.clock()
+            wake = min(idle_wake_s, self.notifier.watchdog_interval or idle_wake_s)
+            timeout = wake if deadline is None else min(wake, max(0.0, deadline - now))
             try:
-                event = events.get_nowait()
+                event: Event | None = self._events.get(timeout=timeout)
             except queue.Empty:
                 event = None
-        deadline = tick(now)
-        notifier.pet()
+            now = self.clock()
+            while event is not None:
+                self._handle(event, now)
+                try:
+                    event = self._events.get_nowait()
+                except queue.Empty:
+                    event = None
+            deadline = self._tick(now)
+            self.notifier.pet()

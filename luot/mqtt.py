@@ -29,6 +29,7 @@ from paho.mqtt.properties import Properties
 from luot import protocol as p
 from luot.config import BrokerSettings
 from luot.protocol import Topics, decode, encode
+from luot.replies import Replies
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +47,11 @@ class HubTimeout(Exception):
     """The command was sent but no reply came in time."""
 
 
-class CommandRefused(Exception):
+class CommandRefused(p.CodedError):
     """The dispatcher answered with an error code."""
 
     def __init__(self, code: str, detail: str, reply: dict[str, Any]) -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = detail
+        super().__init__(code, detail)
         self.reply = reply
 
 
@@ -108,14 +107,6 @@ LINK_HUB_AWAY = "hub_away"
 LINK_OFFLINE = "offline"
 
 
-class _Pending:
-    __slots__ = ("done", "reply")
-
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.reply: dict[str, Any] | None = None
-
-
 class HubLink:
     """One device's connection: retained-state cache, commands, status and health."""
 
@@ -135,7 +126,7 @@ class HubLink:
         self._broker = broker
         self._lock = threading.Lock()
         self._state: dict[str, Any] = {}
-        self._pending: dict[str, _Pending] = {}
+        self._replies = Replies()
         self._handlers: list[MessageHandler] = []
         self._connection_handlers: list[ConnectionHandler] = []
         self._hub_handlers: list[ConnectionHandler] = []
@@ -168,7 +159,7 @@ class HubLink:
             info.wait_for_publish(timeout=1.0)
         self._client.disconnect()
         self._client.loop_stop()
-        self._fail_pending()
+        self._replies.fail_all()
 
     @property
     def connected(self) -> bool:
@@ -232,9 +223,7 @@ class HubLink:
         if not self._connected.is_set():
             raise HubUnreachable("not connected to the broker")
         command_id = command_id or uuid.uuid4().hex
-        pending = _Pending()
-        with self._lock:
-            self._pending[command_id] = pending
+        pending = self._replies.expect(command_id)
         props = Properties(PacketTypes.PUBLISH)
         props.ResponseTopic = self.topics.reply(self.device_id)
         props.CorrelationData = command_id.encode()
@@ -252,8 +241,7 @@ class HubLink:
             if not pending.done.wait(wait):
                 raise HubTimeout(f"no reply to {op!r} within {wait:.1f} s")
         finally:
-            with self._lock:
-                self._pending.pop(command_id, None)
+            self._replies.forget(command_id)
         reply = pending.reply
         if reply is None:
             raise HubUnreachable("the link to the broker dropped before the reply came")
@@ -315,17 +303,11 @@ class HubLink:
                        _props: Any) -> None:
         was_connected = self._connected.is_set()
         self._connected.clear()
-        self._fail_pending()
+        self._replies.fail_all()
         if was_connected and not self._stopping:
             log.warning("lost the broker: %s", reason)
             for handler in self._connection_handlers:
                 handler(False)
-
-    def _fail_pending(self) -> None:
-        with self._lock:
-            pending = list(self._pending.values())
-        for waiter in pending:
-            waiter.done.set()
 
     def _on_message(self, _client: paho.Client, _userdata: Any, msg: paho.MQTTMessage) -> None:
         watched = False
@@ -345,7 +327,8 @@ class HubLink:
             log.warning("ignoring a payload on %s that is not UTF-8 JSON", topic)
             return
         if topic.startswith(p.REPLY):
-            self._on_reply(payload)
+            if not self._replies.answer(payload):
+                log.warning("ignoring a reply without an id: %r", payload)
             return
         if msg.retain or topic.startswith(p.STATE) or topic == p.CONFIG:
             with self._lock:
@@ -362,13 +345,3 @@ class HubLink:
         if changed:
             for handler in self._hub_handlers:
                 handler(status == "online")
-
-    def _on_reply(self, payload: Any) -> None:
-        if not isinstance(payload, dict) or not isinstance(payload.get("id"), str):
-            log.warning("ignoring a reply without an id: %r", payload)
-            return
-        with self._lock:
-            pending = self._pending.get(payload["id"])
-        if pending is not None:
-            pending.reply = payload
-            pending.done.set()

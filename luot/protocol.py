@@ -188,13 +188,17 @@ ROLE_OPS: dict[str, frozenset[str]] = {
 }
 
 
-class ProtocolError(Exception):
-    """A command that cannot be accepted, with its wire error code."""
+class CodedError(Exception):
+    """A refusal or a fault: its `code` for the program that decides, its `detail` for a person."""
 
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail
+
+
+class ProtocolError(CodedError):
+    """A command that cannot be accepted, with its wire error code."""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from dispatcher.backup import BackupError, restore
 from luot import protocol as p
 from luot.config import ConfigError, load_device, load_site
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
+from luot.role import role_parser
 from luot.words import minutes_text
 from tools.inventory import DeviceReport, DeviceWatch, format_devices, problems
 
@@ -103,10 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["restore"]:
         return restore_main(argv[1:])
-    parser = argparse.ArgumentParser(prog="luot admin", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", type=Path, default=Path("/etc/luot/admin.toml"),
-                        help="the admin device's file (role = \"admin\")")
+    parser = role_parser("luot admin", __doc__, "the admin device's file (role = \"admin\")", raw=True,
+                         config=Path("/etc/luot/admin.toml"))
     parser.add_argument("action", choices=ACTIONS)
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the hub")
     parser.add_argument("--until", metavar="HH:MM",

@@ -18,6 +18,7 @@ from broker_config.passwords import new_password
 from luot import protocol as p
 from luot.config import ConfigError, load_device
 from luot.logs import setup_logging
+from luot.role import role_parser
 from luot.systemd import Notifier
 from luot.update_hooks import UpdateHooks
 from web.app import serve
@@ -68,10 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     args_in = sys.argv[1:] if argv is None else argv
     if args_in[:1] == ["passwd"]:
         return passwd(args_in[1:])
-    parser = argparse.ArgumentParser(prog="luot web", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", type=Path, default=Path("/etc/luot/device.toml"),
-                        help="the web device's device.toml (default: %(default)s)")
+    parser = role_parser("luot web", __doc__, "the web device's device.toml (default: %(default)s)", raw=True)
     parser.add_argument("--port", type=int, help="listen on this port instead of the file's")
     args = parser.parse_args(args_in)
     try:

@@ -11,6 +11,7 @@ dispatcher answered, or that no answer came.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -137,12 +138,27 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-async def counter_command(request: web.Request) -> web.Response:
-    session = _session(request)
-    if session is None or session.counter is None:
-        return _refuse(401, "login")
-    if not session.csrf_ok(request.headers.get(CSRF_HEADER)):
-        return _refuse(403, "csrf")
+Command = Callable[[web.Request, Session], Awaitable[web.Response]]
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def _command(allowed: Callable[[Session], bool]) -> Callable[[Command], Handler]:
+    """One gate for every command: a session that `allowed` admits, and its CSRF token sent back."""
+    def gate(handler: Command) -> Handler:
+        @functools.wraps(handler)
+        async def checked(request: web.Request) -> web.Response:
+            session = _session(request)
+            if session is None or not allowed(session):
+                return _refuse(401, "login")
+            if not session.csrf_ok(request.headers.get(CSRF_HEADER)):
+                return _refuse(403, "csrf")
+            return await handler(request, session)
+        return checked
+    return gate
+
+
+@_command(lambda session: session.counter is not None)
+async def counter_command(request: web.Request, session: Session) -> web.Response:
     op = request.match_info["op"]
     if op not in CONSOLE_OPS:
         return _refuse(404, "unknown_op")
@@ -163,14 +179,10 @@ async def counter_command(request: web.Request) -> web.Response:
     return await _send(request, op, fields)
 
 
-async def reprint_command(request: web.Request) -> web.Response:
+@_command(lambda session: session.user is not None)
+async def reprint_command(request: web.Request, session: Session) -> web.Response:
     """An officer or the leader prints again a ticket a kiosk could not print. Only a number the
     kiosk's own health lists as unprinted is ordered; the answer is the kiosk's, or that none came."""
-    session = _session(request)
-    if session is None or session.user is None:
-        return _refuse(401, "login")
-    if not session.csrf_ok(request.headers.get(CSRF_HEADER)):
-        return _refuse(403, "csrf")
     service = _service(request)
     kiosk, number = request.match_info["kiosk"], (await _body(request)).get("number")
     entry = service.hub.snapshot().devices.get(kiosk, {})
@@ -188,12 +200,8 @@ async def reprint_command(request: web.Request) -> web.Response:
     return web.json_response({"ok": bool(answer.get("ok")), "error": answer.get("error"), "number": number})
 
 
-async def day_command(request: web.Request) -> web.Response:
-    session = _session(request)
-    if session is None or session.user != ADMIN:
-        return _refuse(401, "login")
-    if not session.csrf_ok(request.headers.get(CSRF_HEADER)):
-        return _refuse(403, "csrf")
+@_command(lambda session: session.user == ADMIN)
+async def day_command(request: web.Request, session: Session) -> web.Response:
     op = request.match_info["op"]
     if op not in DAY_OPS:
         return _refuse(404, "unknown_op")

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import serial
 
 from luot.config import ConfigError, Section
+from luot.protocol import CodedError
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +47,8 @@ BAD_REPLY = "bad_reply"
 UNPLUGGED = "unplugged"
 
 
-class BoardFault(Exception):
-    """A board did not take a frame: `status` is NO_ANSWER, BAD_REPLY or UNPLUGGED."""
-
-    def __init__(self, status: str, detail: str) -> None:
-        super().__init__(f"{status}: {detail}")
-        self.status = status
-        self.detail = detail
+class BoardFault(CodedError):
+    """A board did not take a frame: `code` is NO_ANSWER, BAD_REPLY or UNPLUGGED."""
 
 
 class Protocol(ABC):
@@ -213,9 +209,9 @@ class Board:
             if size:
                 protocol.check_reply(frame, reply)
         except BoardFault as fault:
-            if fault.status != self.status:
+            if fault.code != self.status:
                 log.warning("LED board %s: %s", self.name, fault)
-            self.status, self.detail = fault.status, fault.detail
+            self.status, self.detail = fault.code, fault.detail
             self.faults += 1
             self.shown = None
             return False
