@@ -41,9 +41,21 @@ RESEND_MAX = 20_000  # events one request may ask for; a collector asks again fo
 POLL_S = 0.02
 HEARTBEAT_S = 5.0
 
-_TICKET = "SELECT {kind}, {at}, t.id, t.day, t.number, t.service, t.issued_service, {counter}, {detail}"
 
-SCHEMA = f"""
+def _ticket_trigger(name: str, when: str, ticket: str, *, kind: str, at: str, counter: str = "NULL",
+                    detail: str = "NULL") -> str:
+    """A trigger that journals an event of the ticket `ticket` names: the ticket's own columns
+    beside the event's kind, time, counter and detail (SQL expressions)."""
+    return f"""CREATE TRIGGER IF NOT EXISTS {name} {when} BEGIN
+    INSERT INTO journal (kind, at, ticket, day, number, service, issued_service, counter, detail)
+    SELECT {kind}, {at}, t.id, t.day, t.number, t.service, t.issued_service, {counter}, {detail}
+    FROM tickets AS t WHERE t.id = {ticket};
+END;
+"""
+
+
+_NOW = "(julianday('now') - 2440587.5) * 86400.0"
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
@@ -56,38 +68,25 @@ CREATE TABLE IF NOT EXISTS journal (
     counter INTEGER,
     detail TEXT
 );
-CREATE TRIGGER IF NOT EXISTS journal_ticket_log AFTER INSERT ON ticket_log BEGIN
-    INSERT INTO journal (kind, at, ticket, day, number, service, issued_service, counter, detail)
-    {_TICKET.format(
-        kind="CASE NEW.event WHEN 'taken' THEN 'issued' WHEN 'noshow' THEN 'no-show' ELSE NEW.event END",
-        at="NEW.at", counter="NEW.counter", detail="NEW.detail")}
-    FROM tickets AS t WHERE t.id = NEW.ticket;
-END;
-CREATE TRIGGER IF NOT EXISTS journal_day_end AFTER UPDATE OF status ON tickets
-WHEN (OLD.status = 'waiting' AND NEW.status = 'expired')
-  OR (OLD.status = 'serving' AND NEW.status = 'served' AND NEW.finished_at IS NULL) BEGIN
-    INSERT INTO journal (kind, at, ticket, day, number, service, issued_service, counter, detail)
-    {_TICKET.format(
-        kind="CASE NEW.status WHEN 'expired' THEN 'expired' ELSE 'served' END",
-        at="(julianday('now') - 2440587.5) * 86400.0", counter="t.counter", detail="'day_end'")}
-    FROM tickets AS t WHERE t.id = NEW.id;
-END;
-CREATE TRIGGER IF NOT EXISTS journal_from_home AFTER INSERT ON remote_numbers BEGIN
-    INSERT INTO journal (kind, at, ticket, day, number, service, issued_service, counter, detail)
-    {_TICKET.format(kind="'from-home'", at="t.issued_at", counter="NULL", detail="NULL")}
-    FROM tickets AS t WHERE t.id = NEW.ticket;
-END;
-CREATE TRIGGER IF NOT EXISTS journal_remote_turn AFTER UPDATE ON remote_numbers
-WHEN (OLD.confirmed_at IS NULL AND NEW.confirmed_at IS NOT NULL)
-  OR (OLD.skipped = 0 AND NEW.skipped = 1) BEGIN
-    INSERT INTO journal (kind, at, ticket, day, number, service, issued_service, counter, detail)
-    {_TICKET.format(
-        kind="CASE WHEN NEW.skipped = 1 AND OLD.skipped = 0 THEN 'skipped' ELSE 'confirmed' END",
-        at="COALESCE(NEW.confirmed_at, (julianday('now') - 2440587.5) * 86400.0)", counter="NULL",
-        detail="NULL")}
-    FROM tickets AS t WHERE t.id = NEW.ticket;
-END;
-CREATE TRIGGER IF NOT EXISTS journal_refused AFTER INSERT ON commands
+""" + _ticket_trigger(
+    "journal_ticket_log", "AFTER INSERT ON ticket_log", "NEW.ticket",
+    kind="CASE NEW.event WHEN 'taken' THEN 'issued' WHEN 'noshow' THEN 'no-show' ELSE NEW.event END",
+    at="NEW.at", counter="NEW.counter", detail="NEW.detail",
+) + _ticket_trigger(
+    "journal_day_end", "AFTER UPDATE OF status ON tickets\n"
+    "WHEN (OLD.status = 'waiting' AND NEW.status = 'expired')\n"
+    "  OR (OLD.status = 'serving' AND NEW.status = 'served' AND NEW.finished_at IS NULL)", "NEW.id",
+    kind="CASE NEW.status WHEN 'expired' THEN 'expired' ELSE 'served' END", at=_NOW, counter="t.counter",
+    detail="'day_end'",
+) + _ticket_trigger(
+    "journal_from_home", "AFTER INSERT ON remote_numbers", "NEW.ticket", kind="'from-home'", at="t.issued_at",
+) + _ticket_trigger(
+    "journal_remote_turn", "AFTER UPDATE ON remote_numbers\n"
+    "WHEN (OLD.confirmed_at IS NULL AND NEW.confirmed_at IS NOT NULL)\n"
+    "  OR (OLD.skipped = 0 AND NEW.skipped = 1)", "NEW.ticket",
+    kind="CASE WHEN NEW.skipped = 1 AND OLD.skipped = 0 THEN 'skipped' ELSE 'confirmed' END",
+    at=f"COALESCE(NEW.confirmed_at, {_NOW})",
+) + """CREATE TRIGGER IF NOT EXISTS journal_refused AFTER INSERT ON commands
 WHEN json_valid(NEW.reply) AND json_extract(NEW.reply, '$.ok') = 0 BEGIN
     INSERT INTO journal (kind, at, day, detail, number)
     VALUES ('refused', NEW.at, (SELECT MAX(day) FROM days), json_extract(NEW.reply, '$.error'),

@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from broker_config import Bridge, Listener, new_password, write_broker_files
@@ -22,6 +23,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def listening(host: str, port: int, deadline: float, step: float, exited: Callable[[], str | None]) -> bool:
+    """Whether a server we started listens on host:port before `deadline` (time.monotonic);
+    `exited` says why the server is gone, if it is, and that is raised at once."""
+    while time.monotonic() < deadline:
+        gone = exited()
+        if gone is not None:
+            raise RuntimeError(gone)
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return True
+        except OSError:
+            time.sleep(step)
+    return False
 
 
 def mosquitto_binary() -> str:
@@ -96,18 +112,15 @@ class Mosquitto:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                err = self.process.stderr.read().decode() if self.process.stderr else ""
-                log = self.log_file.read_text() if self.log_file.exists() else ""
-                raise RuntimeError(f"mosquitto exited at start: {err}{log}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.01)
-        raise RuntimeError(f"mosquitto did not listen on port {self.port} within {timeout} s")
+        if not listening(self.host, self.port, time.monotonic() + timeout, 0.01, self._exited):
+            raise RuntimeError(f"mosquitto did not listen on port {self.port} within {timeout} s")
+
+    def _exited(self) -> str | None:
+        if self.process is None or self.process.poll() is None:
+            return None
+        err = self.process.stderr.read().decode() if self.process.stderr else ""
+        log = self.log_file.read_text() if self.log_file.exists() else ""
+        return f"mosquitto exited at start: {err}{log}"
 
     def stop(self) -> None:
         if self.process is not None:

@@ -13,14 +13,13 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from city.portal import COMMAND_TTL_S
-from testbed.broker import free_port
+from testbed.broker import free_port, listening
 from testbed.supervisor import stop_process
 
 RABBIT_SBIN = Path("/usr/lib/rabbitmq/bin")
@@ -138,15 +137,13 @@ class RabbitCluster:
             self._wait_mqtt(node, time.monotonic() + timeout)
 
     def _wait_mqtt(self, node: Node, deadline: float) -> None:
-        while time.monotonic() < deadline:
+        def exited() -> str | None:
             if node.process is not None and node.process.poll() is not None:
-                raise RuntimeError(f"RabbitMQ node {node.name} exited: see {node.base / 'log'}")
-            try:
-                with socket.create_connection((self.host, node.mqtt_port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"RabbitMQ node {node.name} did not open MQTT on {node.mqtt_port}")
+                return f"RabbitMQ node {node.name} exited: see {node.base / 'log'}"
+            return None
+
+        if not listening(self.host, node.mqtt_port, deadline, 0.1, exited):
+            raise RuntimeError(f"RabbitMQ node {node.name} did not open MQTT on {node.mqtt_port}")
 
     def ctl(self, *args: str, node: Node | None = None, timeout: float = 30.0) -> str:
         node = node or next(n for n in self.nodes if n.process and n.process.poll() is None)

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import SITE_FILE, WEB_PASSWORDS, wait_for
+from helpers import SITE_FILE, WEB_PASSWORDS, FakeClock, wait_for
+from queue_rig import MONDAY_9AM
 
 from dispatcher.service import Dispatcher
 from luot.config import SiteConfig, load_site
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
+from provisioning.bundle import make_bundles
 from testbed.broker import Mosquitto
 from testbed.browser import start_chromium
 from testbed.postgres import Postgres
@@ -233,3 +236,23 @@ def mixer() -> Iterator[None]:
     pygame.mixer.init(frequency=22050, size=-16, channels=1)
     yield
     pygame.mixer.quit()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The queue-rule tests' clock, a Monday at 9:00 (test_web has its own `clock`)."""
+    return FakeClock(MONDAY_9AM)
+
+
+@pytest.fixture
+def devices(tmp_path: Path) -> dict[str, Path]:
+    """The bundles' device.toml files, pointing at their password files in the bundle."""
+    out = tmp_path / "bundles"
+    make_bundles(SITE_FILE, out)
+    found = {}
+    for folder in sorted(p for p in out.iterdir() if p.is_dir()):
+        text = re.sub(r"/etc/luot/\w+\.password", str(folder / "password"),
+                      (folder / "device.toml").read_text())
+        (folder / "here.toml").write_text(text)
+        found[folder.name] = folder / "here.toml"
+    return found

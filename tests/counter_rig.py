@@ -59,6 +59,12 @@ class Rig:
         """Wait until no command is in flight and the node has caught up with the state."""
         wait_for(lambda: self.node.inflight is None, what="the command to finish")
 
+    def act(self, name: str, outcome: str) -> None:
+        """A press, its outcome, and the node idle again: an officer's action, seen through."""
+        self.press(name)
+        self.wait_outcome(outcome)
+        self.idle()
+
 
 # paho retries after 1, 2, 4, 8 s: a broker back after a few seconds is found within this.
 RECONNECT_S = 20.0

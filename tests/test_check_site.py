@@ -6,30 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
+from check_site_rig import check, write
 from helpers import SITE_FILE
 
 from luot import EXAMPLE_SITE as EXAMPLE
-from provisioning.bundle import make_bundles
-from tools.check_site import main
-
-
-def check(capsys: pytest.CaptureFixture[str], *files: Path) -> tuple[int, str]:
-    code = main([str(f) for f in files])
-    return code, capsys.readouterr().out
-
-
-@pytest.fixture
-def devices(tmp_path: Path) -> dict[str, Path]:
-    """The bundles' device.toml files, pointing at their password files in the bundle."""
-    out = tmp_path / "bundles"
-    make_bundles(SITE_FILE, out)
-    found = {}
-    for folder in sorted(p for p in out.iterdir() if p.is_dir()):
-        text = re.sub(r"/etc/luot/\w+\.password", str(folder / "password"),
-                      (folder / "device.toml").read_text())
-        (folder / "here.toml").write_text(text)
-        found[folder.name] = folder / "here.toml"
-    return found
 
 
 def test_the_example_site_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
@@ -48,12 +28,6 @@ def test_every_provisioned_device_file_passes_its_roles_own_checks(
     for role in ("hub", "kiosk", "display", "counter"):
         assert f"[{role}] checked" in text
     assert "quay-10 (counter) → luot-hub.local:1883" in text
-
-
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    return path
 
 
 @pytest.mark.parametrize(("change", "expected"), [

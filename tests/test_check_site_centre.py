@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from check_site_rig import check, write
 from helpers import SITE_FILE
-from test_check_site import check, devices, write  # noqa: F401 (devices is a fixture)
 
 LAND = 'code = "DD"\nblock_start = 3000'
 ADJACENT = (
@@ -39,7 +39,7 @@ def test_overlapping_taking_periods_are_a_mistake(tmp_path: Path, capsys: pytest
     assert code == 2 and "hours.taking: 07:30–11:30 and 11:00–16:30 overlap" in out
 
 
-def test_a_display_of_an_unknown_counter_or_field_is_a_mistake(devices: dict[str, Path],  # noqa: F811
+def test_a_display_of_an_unknown_counter_or_field_is_a_mistake(devices: dict[str, Path],
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     path = devices["tv-1"]
     shows = 'kind = "tv"\ncounters = [1, 12]\nservices = ["CT", "QQ"]'

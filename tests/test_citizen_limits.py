@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from helpers import SITE_FILE
-from test_queue_rules import Book, clock  # noqa: F401 (clock is a fixture)
+from queue_rig import Book
 
 from kiosk import texts
 from luot import protocol as p
@@ -23,7 +23,7 @@ def site_with(tmp_path, queue_lines: str):
     return load_site(path)
 
 
-def test_two_a_day_over_all_fields_and_one_per_field(tmp_path, clock):  # noqa: F811
+def test_two_a_day_over_all_fields_and_one_per_field(tmp_path, clock):
     site = site_with(tmp_path, "citizen_numbers_per_day = 2\ncitizen_numbers_per_field_per_day = 1")
     book = Book(site, tmp_path / "q.db", clock)
     assert book.take("CT", citizen=CITIZEN) == "A001"
@@ -43,7 +43,7 @@ def test_two_a_day_over_all_fields_and_one_per_field(tmp_path, clock):  # noqa: 
     assert book.take("CT", citizen=CITIZEN) == "A001", "a new day, new numbers"
 
 
-def test_without_the_limits_only_one_open_number_per_field(tmp_path, clock):  # noqa: F811
+def test_without_the_limits_only_one_open_number_per_field(tmp_path, clock):
     book = Book(load_site(SITE_FILE), tmp_path / "q.db", clock)
     assert [book.take(code, citizen=CITIZEN) for code in ("CT", "HT", "DD")] == ["A001", "B001", "3001"]
     book.refused(p.DUPLICATE_CITIZEN, "kiosk-1", "take", service="CT", citizen=CITIZEN)

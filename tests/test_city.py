@@ -4,17 +4,17 @@ journal reaches the collector over the bridge, idempotently, and a gap is repair
 from __future__ import annotations
 
 import random
-import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from city_rig import journal_events, played_day
 from helpers import wait_for
 
 from city import store
 from city.collector import Collector
 from city.figures import centre_figures
-from dispatcher.journal import JournalPublisher, install, read_events
+from dispatcher.journal import JournalPublisher
 from luot.config import SiteConfig
 from luot.mqtt import HubLink
 from testbed.city import LinkedHub, cluster_settings
@@ -66,14 +66,6 @@ def stored(dsn: str, hub: str) -> list[tuple[int, str]]:
         db.close()
 
 
-def journal_of(hub: LinkedHub) -> list[dict]:
-    db = sqlite3.connect(hub.database)
-    try:
-        return read_events(db, 0, limit=100_000)
-    finally:
-        db.close()
-
-
 def test_a_call_at_a_hub_reaches_the_collector(city, city_db, site):
     collector = city("collector", node=2)
     hub = city("hub", node=1)
@@ -97,23 +89,16 @@ def test_a_call_at_a_hub_reaches_the_collector(city, city_db, site):
         assert not columns & {"citizen", "priority", "password"}, "nothing personal crosses"
     finally:
         db.close()
-    assert collector.stored == len(journal_of(hub))
+    assert collector.stored == len(journal_events(hub.database))
 
 
 def test_a_duplicated_and_a_reordered_event_change_nothing(dispatcher, broker, connect, postgres, site,
                                                            tmp_path):
     from tools.report import report_figures
 
-    with sqlite3.connect(tmp_path / "luot.db") as db:
-        install(db)
-    kiosk, counter = connect("kiosk-1"), connect("quay-2")
-    for i in range(12):
-        kiosk.request("take", service=("CT", "HT")[i % 2])
-    for _ in range(8):
-        ticket = counter.request("next", counter=2)["ticket"]
-        counter.request("rate", counter=2, ticket=ticket["id"], score=4)
+    counter = played_day(connect, tmp_path / "luot.db", takes=12, served=8, score=4)
     counter.request("noshow", counter=2)
-    events = journal_of_db(tmp_path / "luot.db")
+    events = journal_events(tmp_path / "luot.db")
     assert {e["kind"] for e in events} >= {"issued", "called", "served", "rated", "no-show"}
 
     in_order, shuffled = postgres.new_database("in_order"), postgres.new_database("shuffled")
@@ -135,14 +120,6 @@ def test_a_duplicated_and_a_reordered_event_change_nothing(dispatcher, broker, c
     assert (city["issued"], city["served"], city["noshow"], city["wait_p90_min"]) == (
         own.issued, own.served, own.noshow, own.wait_p90_min)
     assert city["ratings"] == own.ratings == {4: 8}
-
-
-def journal_of_db(path: Path) -> list[dict]:
-    db = sqlite3.connect(path)
-    try:
-        return read_events(db, 0, limit=100_000)
-    finally:
-        db.close()
 
 
 def shuffled_with_repeats(events: list[dict]) -> list[list[dict]]:
@@ -169,7 +146,7 @@ def test_a_gap_is_repaired(city, city_db, site):
         hub.journal = JournalPublisher(site.id, hub.database, hub.broker.settings("hub"))
         hub.journal.start()
         kiosk.request("take", service="CT", timeout=5)
-        journal = journal_of(hub)
+        journal = journal_events(hub.database)
         wait_for(lambda: [s for s, _ in stored(city_db, site.id)] == [e["seq"] for e in journal],
                  timeout=60, what="every event of the journal in PostgreSQL")
     finally:
@@ -187,7 +164,7 @@ def test_several_collectors_do_not_double_count(city, city_db, site):
             kiosk.request("take", service=("CT", "HT")[i % 2], timeout=5)
         for _ in range(10):
             counter.request("next", counter=2, timeout=5)
-        journal = journal_of(hub)
+        journal = journal_events(hub.database)
         wait_for(lambda: first.received >= len(journal) and second.received >= len(journal)
                  and first.stored + second.stored >= len(journal),
                  timeout=60, what="both collectors to receive and store the journal")

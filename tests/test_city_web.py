@@ -4,33 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import io
-import sqlite3
 import time
 
 import aiohttp
 from aiohttp import web
+from city_rig import journal_events, played_day
 from PIL import Image
 
 from city import store
 from city.web import make_app
-from dispatcher.journal import install, read_events
 from testbed.broker import free_port
 from testbed.city import ServedApp
 
 
 def test_the_dashboard_and_the_monthly_report_show_a_centres_day(dispatcher, broker, connect, city_db,
                                                                    site, tmp_path, artifacts):
-    with sqlite3.connect(tmp_path / "luot.db") as db:
-        install(db)
-    kiosk, counter = connect("kiosk-1"), connect("quay-2")
-    for i in range(6):
-        kiosk.request("take", service=("CT", "HT")[i % 2])
-    for _ in range(3):
-        ticket = counter.request("next", counter=2)["ticket"]
-        counter.request("rate", counter=2, ticket=ticket["id"], score=5)
-    db = sqlite3.connect(tmp_path / "luot.db")
-    events = read_events(db, 0, limit=10_000)
-    db.close()
+    played_day(connect, tmp_path / "luot.db", takes=6, served=3, score=5)
+    events = journal_events(tmp_path / "luot.db")
     pg = store.connect(city_db)
     store.store_events(pg, site.id, events[-1]["seq"], events, 1e12)  # seen "now": linked
     store.store_device(pg, site.id, "kiosk-1", False, 1.0)

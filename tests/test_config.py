@@ -1,5 +1,6 @@
 """Configuration mistakes are reported with the file, the key and what was expected."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,38 +22,6 @@ def write(tmp_path: Path, text: str, name: str = "file.toml") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def mutate_site(tmp_path: Path, old: str, new: str) -> Path:
-    text = SITE_FILE.read_text(encoding="utf-8")
-    assert old in text
-    return write(tmp_path, text.replace(old, new, 1), "site.toml")
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "key", "expected"),
-    [
-        ('daily_cap = 5', 'daily_cap = "five"', "services[2].daily_cap", "expected an integer"),
-        ('daily_cap = 5', 'daly_cap = 5', "services[2].daly_cap", "did you mean 'daily_cap'"),
-        ('prefix = "B"', 'prefix = "A"', "services[1].prefix", "already used"),
-        ('services = ["HT"]', 'services = ["XX"]', "counters[2].services[0]", "unknown service 'XX'"),
-        ('taking = [["00:00", "24:00"]]', 'taking = [["08:00", "7:30"]]', "hours.taking[0]", "HH:MM"),
-        ('working_days = [1, 2, 3, 4, 5, 6, 7]', 'working_days = [0]', "hours.working_days[0]",
-         "weekday 1 (Monday)"),
-        ('counter = 3\n', 'counter = 42\n', "devices[7].counter", "no [[counters]] has number 42"),
-        ('timezone = "Asia/Ho_Chi_Minh"', 'timezone = "Mars/Olympus"', "site.timezone", "IANA"),
-        ('code = "DD"\nblock_start = 3000', 'code = "DD"\nprefix = "C"\nblock_start = 3000',
-         "services[2].prefix", "exactly one of prefix"),
-    ],
-)
-def test_site_errors_name_file_and_key(tmp_path, old, new, key, expected):
-    path = mutate_site(tmp_path, old, new)
-    with pytest.raises(ConfigError) as caught:
-        load_site(path)
-    assert caught.value.file == str(path)
-    assert caught.value.key == key
-    assert expected in caught.value.message
-    assert str(path) in str(caught.value)
 
 
 def test_broken_toml_and_missing_file(tmp_path):
@@ -80,20 +49,44 @@ def test_device_file_reads_and_keeps_the_role_table(tmp_path):
         assert section.int("number") == 1
 
 
+def mutated(tmp_path: Path, load: Callable[[Path], object], old: str, new: str) -> Path:
+    """The test site file (for load_site) or DEVICE (for load_device) with one mistake put in."""
+    site = load is load_site
+    text = SITE_FILE.read_text(encoding="utf-8") if site else DEVICE
+    assert old in text
+    return write(tmp_path, text.replace(old, new, 1), "site.toml" if site else "file.toml")
+
+
 @pytest.mark.parametrize(
-    ("old", "new", "key", "expected"),
+    ("load", "old", "new", "key", "expected"),
     [
-        ('role = "counter"', 'role = "printer"', "role", "expected one of hub, kiosk"),
-        ('id = "quay-1"', 'id = "Quầy 1"', "id", "lower-case letters"),
-        ('password = "secret"', 'pasword = "secret"', "broker.password", "there is 'pasword'"),
-        ('host = "127.0.0.1"', 'host = "127.0.0.1"\nport = 70000', "broker.port", "1 to 65535"),
+        (load_site, 'daily_cap = 5', 'daily_cap = "five"', "services[2].daily_cap", "expected an integer"),
+        (load_site, 'daily_cap = 5', 'daly_cap = 5', "services[2].daly_cap", "did you mean 'daily_cap'"),
+        (load_site, 'prefix = "B"', 'prefix = "A"', "services[1].prefix", "already used"),
+        (load_site, 'services = ["HT"]', 'services = ["XX"]', "counters[2].services[0]",
+         "unknown service 'XX'"),
+        (load_site, 'taking = [["00:00", "24:00"]]', 'taking = [["08:00", "7:30"]]', "hours.taking[0]",
+         "HH:MM"),
+        (load_site, 'working_days = [1, 2, 3, 4, 5, 6, 7]', 'working_days = [0]', "hours.working_days[0]",
+         "weekday 1 (Monday)"),
+        (load_site, 'counter = 3\n', 'counter = 42\n', "devices[7].counter", "no [[counters]] has number 42"),
+        (load_site, 'timezone = "Asia/Ho_Chi_Minh"', 'timezone = "Mars/Olympus"', "site.timezone", "IANA"),
+        (load_site, 'code = "DD"\nblock_start = 3000', 'code = "DD"\nprefix = "C"\nblock_start = 3000',
+         "services[2].prefix", "exactly one of prefix"),
+        (load_device, 'role = "counter"', 'role = "printer"', "role", "expected one of hub, kiosk"),
+        (load_device, 'id = "quay-1"', 'id = "Quầy 1"', "id", "lower-case letters"),
+        (load_device, 'password = "secret"', 'pasword = "secret"', "broker.password", "there is 'pasword'"),
+        (load_device, 'host = "127.0.0.1"', 'host = "127.0.0.1"\nport = 70000', "broker.port", "1 to 65535"),
     ],
 )
-def test_device_errors_name_the_key(tmp_path, old, new, key, expected):
+def test_site_and_device_errors_name_file_and_key(tmp_path, load, old, new, key, expected):
+    path = mutated(tmp_path, load, old, new)
     with pytest.raises(ConfigError) as caught:
-        load_device(write(tmp_path, DEVICE.replace(old, new)))
+        load(path)
+    assert caught.value.file == str(path)
     assert caught.value.key == key
     assert expected in caught.value.message
+    assert str(path) in str(caught.value)
 
 
 def test_password_file_is_read_and_a_missing_one_is_named(tmp_path):

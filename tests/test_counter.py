@@ -20,6 +20,18 @@ def make_rig(broker, connect, site, tmp_path: Path) -> Iterator[Callable[..., Ri
         yield make
 
 
+@pytest.fixture
+def serving(connect, make_rig) -> Callable[..., Rig]:
+    """`serving(n, device_id, number)`: n citizens waiting for CT, and a counter that has called
+    the first, A001, and is idle again: where the tests of what comes next begin."""
+    def make(waiting: int, *where: object) -> Rig:
+        take(connect, *["CT"] * waiting)
+        rig = make_rig(*where)
+        rig.act("next", "ok next A001")
+        return rig
+    return make
+
+
 def test_next_calls_the_next_citizen_and_the_board_shows_it(dispatcher, connect, make_rig):
     take(connect, "CT", "CT")
     rig = make_rig()
@@ -49,12 +61,8 @@ def test_next_on_an_empty_queue_leaves_the_counter_idle(dispatcher, make_rig):
     assert rig.wait_outcome("ok next") == "ok next -"
 
 
-def test_recall_calls_the_same_number_again(dispatcher, connect, make_rig):
-    take(connect, "CT", "CT")
-    rig = make_rig()
-    rig.press("next")
-    rig.wait_outcome("ok next A001")
-    rig.idle()
+def test_recall_calls_the_same_number_again(dispatcher, serving):
+    rig = serving(2)
     before = len(rig.board.frames)
     rig.press("recall")
     rig.wait_outcome("ok recall A001")
@@ -66,12 +74,8 @@ def test_recall_calls_the_same_number_again(dispatcher, connect, make_rig):
     assert modbus_frame(7, 10000) in [f for _, f in rig.board.frames[before:]]
 
 
-def test_noshow_skips_the_absent_citizen_and_calls_the_next(dispatcher, connect, make_rig):
-    take(connect, "CT", "CT")
-    rig = make_rig()
-    rig.press("next")
-    rig.wait_outcome("ok next A001")
-    rig.idle()
+def test_noshow_skips_the_absent_citizen_and_calls_the_next(dispatcher, serving):
+    rig = serving(2)
     rig.press("noshow")
     rig.wait_outcome("ok noshow A002")
     rows = tickets(dispatcher)
@@ -79,20 +83,14 @@ def test_noshow_skips_the_absent_citizen_and_calls_the_next(dispatcher, connect,
     assert rows["A002"]["status"] == "serving"
 
 
-def test_holding_next_finishes_without_calling_and_holding_recall_requeues(dispatcher, connect, make_rig):
-    take(connect, "CT", "CT", "CT", "CT")
-    rig = make_rig()
-    rig.press("next")
-    rig.wait_outcome("ok next A001")
-    rig.idle()
+def test_holding_next_finishes_without_calling_and_holding_recall_requeues(dispatcher, serving):
+    rig = serving(4)
     rig.hold("recall")
     rig.wait_outcome("ok requeue A001")
     rows = tickets(dispatcher)
     assert rows["A001"]["status"] == "waiting"
     rig.idle()
-    rig.press("next")
-    rig.wait_outcome("ok next A002")
-    rig.idle()
+    rig.act("next", "ok next A002")
     rig.hold("next")
     rig.wait_outcome("ok done")
     rows = tickets(dispatcher)
@@ -108,12 +106,8 @@ def test_holding_next_finishes_without_calling_and_holding_recall_requeues(dispa
         rig.idle()
 
 
-def test_transfer_by_pressing_n_times(dispatcher, connect, make_rig, site):
-    take(connect, "CT")
-    rig = make_rig("quay-5", 5)
-    rig.press("next")
-    rig.wait_outcome("ok next A001")
-    rig.idle()
+def test_transfer_by_pressing_n_times(dispatcher, serving, site):
+    rig = serving(1, "quay-5", 5)
     rig.press("transfer", times=2)
     rig.wait_outcome("transfer choice 2")
     rig.wait_outcome("ok transfer A001")
@@ -122,9 +116,7 @@ def test_transfer_by_pressing_n_times(dispatcher, connect, make_rig, site):
     assert (row["service"], row["status"]) == ("HT", "waiting")
     # Four presses: the site has three services, so nothing happens but the error light.
     rig.idle()
-    rig.press("next")
-    rig.wait_outcome("ok next A001")
-    rig.idle()
+    rig.act("next", "ok next A001")
     rig.press("transfer", times=4)
     rig.wait_outcome("error transfer bad_choice")
     assert rig.node.light.pattern == "fast"
@@ -245,15 +237,9 @@ def test_the_buzzer_beeps_once_for_a_press_and_three_times_for_a_refusal(dispatc
 def test_rating_goes_to_the_citizen_just_served_once(dispatcher, connect, make_rig):
     take(connect, "CT", "CT")
     rig = make_rig(extra="[counter.rating]\npins = [5, 6, 13]\n")
-    rig.press("next")
-    rig.wait_outcome("ok next A001")
-    rig.idle()
-    rig.press("next")
-    rig.wait_outcome("ok next A002")
-    rig.idle()
-    rig.press("rate1")
-    rig.wait_outcome("ok rate")
-    rig.idle()
+    rig.act("next", "ok next A001")
+    rig.act("next", "ok next A002")
+    rig.act("rate1", "ok rate")
     assert tickets(dispatcher)["A001"]["rating"] == 5
     # A second vote goes to the citizen now at the counter, not again to A001.
     rig.press("rate3")

@@ -92,24 +92,25 @@ def test_bounce_on_press_and_release_makes_one_press_and_one_release():
     assert d.settle(1.540) is None
 
 
-def test_a_release_hidden_in_the_bounce_is_read_when_the_quiet_time_ends():
+def tapped(down: float, up: float) -> Debouncer:
+    """A press read at once, and its release at `up`, too soon after it to be read yet."""
     pin = Pin()
     d = Debouncer(0.03, lambda: pin.pressed)
     pin.pressed = True
-    assert d.edge(True, 2.0) is True
+    assert d.edge(True, down) is True
     pin.pressed = False
-    assert d.edge(False, 2.01) is None  # a quick tap: the release falls inside the debounce time
+    assert d.edge(False, up) is None
+    return d
+
+
+def test_a_release_hidden_in_the_bounce_is_read_when_the_quiet_time_ends():
+    d = tapped(2.0, 2.01)  # a quick tap: the release falls inside the debounce time
     assert d.settle(2.02) is None  # not yet
     assert d.settle(2.03) is False  # the pin is read again: released
     assert d.settle_at == pytest.approx(2.06)
 
 
 def test_a_glitch_shorter_than_the_debounce_time_still_counts_once():
-    pin = Pin()
-    d = Debouncer(0.03, lambda: pin.pressed)
-    pin.pressed = True
-    assert d.edge(True, 3.0) is True
-    pin.pressed = False
-    assert d.edge(False, 3.001) is None
+    d = tapped(3.0, 3.001)
     assert d.settle(3.03) is False
     assert d.settle(3.06) is None

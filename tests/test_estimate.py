@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from test_queue_rules import Book, clock  # noqa: F401 (clock is a fixture)
+from queue_rig import Book
 
 
 def state(book: Book, code: str = "CT") -> dict:
     return book.book.service_state(code, book.clock().replace(tzinfo=book.site.timezone))
 
 
-def test_no_counter_serving_gives_no_number(site, tmp_path, clock):  # noqa: F811
+def test_no_counter_serving_gives_no_number(site, tmp_path, clock):
     book = Book(site, tmp_path / "q.db", clock)
     for _ in range(5):
         book.take()
@@ -18,7 +18,7 @@ def test_no_counter_serving_gives_no_number(site, tmp_path, clock):  # noqa: F81
     assert state(book)["est_wait_min"] is None
 
 
-def test_paused_and_long_silent_counters_do_not_count(site, tmp_path, clock):  # noqa: F811
+def test_paused_and_long_silent_counters_do_not_count(site, tmp_path, clock):
     book = Book(site, tmp_path / "q.db", clock)
     for _ in range(4):
         book.take()
@@ -36,7 +36,7 @@ def test_paused_and_long_silent_counters_do_not_count(site, tmp_path, clock):  #
 
 
 def test_a_shared_counter_gives_each_field_the_part_of_its_time_it_spends_there(site, tmp_path,
-                                                                                clock):  # noqa: F811
+                                                                                clock):
     """Counter 2 serves CT then HT; counter 3 only HT. When counter 2 has spent all its calls on CT,
     HT's line is served by counter 3 and a little of counter 2."""
     book = Book(site, tmp_path / "q.db", clock)

@@ -4,9 +4,11 @@ hallway LED board node against a real Mosquitto and the real dispatcher."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
+import textwrap
 import threading
 from contextlib import closing
 from pathlib import Path
@@ -16,6 +18,7 @@ from helpers import reaped, wait_for, write_device_toml
 
 import luot.ledboard as ledboard
 from dispatcher.service import Dispatcher
+from display import led_hall
 from display.led_hall import LedHallBoard, led_settings, main_led
 from luot.config import ConfigError, Section, load_device
 from luot.ledboard import BAD_REPLY, NO_ANSWER, OK, UNPLUGGED, BusConfig, LedBus, blinking
@@ -211,17 +214,11 @@ def display_toml(tmp_path: Path, broker, site, led: str, extra: str = "") -> Pat
     )
 
 
-ROWS = """port = "{port}"
-protocol = "ascii"
-width = 7
-[[display.led.rows]]
-address = 1
-[[display.led.rows]]
-address = 2
-[[display.led.rows]]
-address = 9
-counter = 5
-"""
+def documented_rows(port: str) -> str:
+    """The `[display.led]` example in display.led_hall's docstring on this port: the board the
+    module documents is the one tested (rows 1 and 2 the last calls, row 9 counter 5)."""
+    example = textwrap.dedent((led_hall.__doc__ or "").split("    [display.led]\n", 1)[1])
+    return re.sub(r'^port = ".*"$', f'port = "{port}"', example, count=1, flags=re.M)
 
 
 @pytest.mark.parametrize(
@@ -256,7 +253,7 @@ def shown(emulator: PtyBoard, address: int) -> bytes | None:
 def test_the_hallway_board_shows_the_last_calls(dispatcher, connect, broker, site, tmp_path,
                                                 health_reader):
     emulator = PtyBoard("ascii")
-    device = load_device(display_toml(tmp_path, broker, site, ROWS.format(port=emulator.port),
+    device = load_device(display_toml(tmp_path, broker, site, documented_rows(emulator.port),
                                       "counters = [1, 2, 5]\n"))
     settings = led_settings(device)
     shared = LedBus(settings.bus)
@@ -304,7 +301,7 @@ def test_the_hallway_board_shows_the_last_calls(dispatcher, connect, broker, sit
 
 def test_main_led_runs_the_node_until_sigterm(dispatcher, connect, broker, site, tmp_path):
     emulator = PtyBoard("ascii")
-    path = display_toml(tmp_path, broker, site, ROWS.format(port=emulator.port))
+    path = display_toml(tmp_path, broker, site, documented_rows(emulator.port))
     code = f"from display.led_hall import main_led; from luot.config import load_device; " \
            f"raise SystemExit(main_led(load_device({str(path)!r})))"
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE,

@@ -6,42 +6,15 @@ tables are exactly what the dispatcher writes.
 
 from __future__ import annotations
 
-import csv
-import itertools
-import sqlite3
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from helpers import SITE_FILE, FakeClock
+from report_rig import TZ, Desk, rows
 
-from dispatcher.queue import Effects, QueueBook
 from dispatcher.storage import open_database
-from luot import protocol as p
 from tools.report import main, percentile, report_figures
-
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-_ids = itertools.count(1)
-
-
-class Desk:
-    """Commands applied as the dispatcher applies them, one transaction each."""
-
-    def __init__(self, db: sqlite3.Connection, site, clock: FakeClock) -> None:
-        self.db, self.site, self.clock = db, site, clock
-        self.book = QueueBook(db, site)
-
-    def at(self, hh_mm: str, device: str, op: str, **fields):
-        hours, minutes = map(int, hh_mm.split(":"))
-        self.clock.now = self.clock.now.replace(hour=hours, minute=minutes)
-        effects = Effects()
-        self.db.execute("BEGIN IMMEDIATE")
-        self.book.roll_day(self.clock.now, effects)
-        reply = self.book.apply(self.site.device(device), p.Command(str(next(_ids)), op, fields),
-                                self.clock.now, effects)
-        self.db.execute("COMMIT")
-        return reply
 
 
 @pytest.fixture
@@ -74,11 +47,6 @@ def database(tmp_path, site) -> Path:
     d.at("09:19", "quay-4", "rate", counter=4, ticket=ticket["id"], score=4)
     db.close()
     return path
-
-
-def rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def test_one_day_figures_match_the_hand_count(database, site):

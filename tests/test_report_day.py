@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 from helpers import FakeClock, wait_for
-from test_report import TZ, Desk, rows
+from report_rig import TZ, Desk, rows
 
 from dispatcher.storage import open_database
 from luot import EXAMPLE_SITE

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from helpers import FakeClock
-from test_queue_rules import Book
+from queue_rig import Book
 
 from luot import EXAMPLE_SITE
 from luot import protocol as p

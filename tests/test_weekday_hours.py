@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from test_check_site import check, write
+from check_site_rig import check, write
 
 from kiosk import texts
 from luot import EXAMPLE_SITE

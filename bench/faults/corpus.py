@@ -22,12 +22,12 @@ from hypothesis import seed as hypothesis_seed
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from bench.faults.processes import dispatcher_exited, running_centre
+from bench.faults.processes import running_centre, stream_tally, watched_stream
 from luot import protocol as p
 from luot.mqtt import make_paho_client, unique_client_id
 from luot.protocol import Topics
 from testbed.centre import LocalCentre
-from testbed.faults import Stream, Tally, converged
+from testbed.faults import Tally, converged
 from testbed.hostile import PAYLOADS
 
 CHUNK = 500
@@ -128,11 +128,10 @@ class HostileDevice:
 
 def hostile_corpus(workdir: Path, rng: random.Random, corpus: list[bytes], commands: int) -> Tally:
     """The corpus from a spare kiosk, a counter and the display, while the stream goes on."""
-    with running_centre(workdir) as centre:
-        # The corpus's valid takes are real numbers: a long run reaches the field's daily cap,
-        # and then the stream's takes are rightly refused as well.
-        stream = Stream(centre, rng, services=("CT",), expected=frozenset({p.CAP_REACHED}))
-        watch = centre.link(centre.device_ids("admin")[0])
+    # The corpus's valid takes are real numbers: a long run reaches the field's daily cap,
+    # and then the stream's takes are rightly refused as well.
+    with running_centre(workdir) as centre, watched_stream(
+            centre, rng, "admin", services=("CT",), expected=frozenset({p.CAP_REACHED})) as (stream, watch):
         identities = [next(d for d in centre.device_ids("kiosk") if d != stream.kiosk.device_id),
                       centre.counter_device(4), centre.device_ids("display")[0]]
         stream.foreign_counters.add(4)
@@ -160,14 +159,9 @@ def hostile_corpus(workdir: Path, rng: random.Random, corpus: list[bytes], comma
         finally:
             stop.set()
             thread.join()
-        try:
-            tally = stream.check()
-            tally.bad_sent, tally.bad_answered = sent, sent - unanswered
-            tally.unanswered += unanswered
-            tally.crashes = dispatcher_exited(centre)
-            if not converged(watch, centre):
-                tally.stuck_because("hostile_corpus: the retained state did not converge")
-        finally:
-            watch.stop()
-            stream.close()
+        tally = stream_tally(stream)
+        tally.bad_sent, tally.bad_answered = sent, sent - unanswered
+        tally.unanswered += unanswered
+        if not converged(watch, centre):
+            tally.stuck_because("hostile_corpus: the retained state did not converge")
         return tally

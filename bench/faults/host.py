@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.common import BENCH_SITE
-from bench.faults.processes import dispatcher_exited, running_centre
+from bench.faults.processes import running_centre, stream_tally, watched_stream
 from dispatcher.clock import ClockGuard
 from dispatcher.service import Dispatcher
 from luot import protocol as p
@@ -52,30 +52,24 @@ def full_card(workdir: Path, rng: random.Random, commands: int) -> Tally:
     """The hub's card fills up in the middle of the day, then an officer makes room."""
     if os.geteuid() != 0:
         return Tally(notes=["full_card: skipped, mounting a small card (tmpfs) needs root"])
-    with small_card(workdir / "card") as card, running_centre(card) as centre:
-        stream = Stream(centre, rng, expected=frozenset({p.STORAGE_FULL}))
-        watch = centre.link(centre.device_ids("admin")[0])
-        try:
-            for _ in range(commands // 3):
-                stream.step()
-            filler = _fill(card)
-            for _ in range(commands):
-                stream.step()
-                if stream.refusals[p.STORAGE_FULL] >= 5:
-                    break
-            full = stream.refusals[p.STORAGE_FULL]
-            filler.unlink()
-            for _ in range(commands // 3):
-                stream.step()
-            tally = stream.check()
-            tally.crashes = dispatcher_exited(centre)
-            if not full:
-                tally.stuck_because("full_card: the card filled, yet no command was refused storage_full")
-            if not converged(watch, centre):
-                tally.stuck_because("full_card: the retained state did not converge once there was room")
-        finally:
-            watch.stop()
-            stream.close()
+    with small_card(workdir / "card") as card, running_centre(card) as centre, watched_stream(
+            centre, rng, "admin", expected=frozenset({p.STORAGE_FULL})) as (stream, watch):
+        for _ in range(commands // 3):
+            stream.step()
+        filler = _fill(card)
+        for _ in range(commands):
+            stream.step()
+            if stream.refusals[p.STORAGE_FULL] >= 5:
+                break
+        full = stream.refusals[p.STORAGE_FULL]
+        filler.unlink()
+        for _ in range(commands // 3):
+            stream.step()
+        tally = stream_tally(stream)
+        if not full:
+            tally.stuck_because("full_card: the card filled, yet no command was refused storage_full")
+        if not converged(watch, centre):
+            tally.stuck_because("full_card: the retained state did not converge once there was room")
         return tally
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import paho.mqtt.client as paho
 
-from bench.faults.processes import dispatcher_exited, running_centre
+from bench.faults.processes import running_centre, stream_tally, watched_stream
 from kiosk.desk import ISSUED, PRINT_FAULT, PRINTED, TakeRequest, TicketDesk
 from luot.mqtt import HubLink, HubTimeout, HubUnreachable, make_paho_client, unique_client_id
 from luot.protocol import Topics
@@ -81,9 +81,8 @@ def dispatcher_away(workdir: Path, rng: random.Random, presses: int, *, frozen: 
             # The stream's next commands are answered only after what queued before them.
             for _ in range(20):
                 stream.step()
-            tally = stream.check()
+            tally = stream_tally(stream)
             tally.late_effects = _carried_out(centre, failed)
-            tally.crashes = dispatcher_exited(centre)
             if answered:
                 tally.stuck_because(f"dispatcher_away: {answered} presses answered with the dispatcher away")
         finally:
@@ -94,9 +93,7 @@ def dispatcher_away(workdir: Path, rng: random.Random, presses: int, *, frozen: 
 def take_client_ids(workdir: Path, rng: random.Random, commands: int) -> Tally:
     """Every spare device connects, again and again, with the dispatcher's client id and with
     the stream's: nobody is pushed off, and every command of the stream is answered."""
-    with running_centre(workdir) as centre:
-        stream = Stream(centre, rng)
-        watch = centre.link(centre.device_ids("admin")[0])
+    with running_centre(workdir) as centre, watched_stream(centre, rng, "admin") as (stream, watch):
         hub_status: list[bytes] = []
         watch.watch(f"device/{centre.hub_id}/status", 1, lambda _t, payload: hub_status.append(payload))
         busy = {watch.device_id, stream.kiosk.device_id,
@@ -133,19 +130,14 @@ def take_client_ids(workdir: Path, rng: random.Random, commands: int) -> Tally:
         finally:
             stop.set()
             thread.join()
-        try:
-            tally = stream.check()
-            tally.crashes = dispatcher_exited(centre)
-            offline = hub_status.count(b"offline")
-            if offline or not converged(watch, centre):
-                tally.stuck_because(f"take_client_ids: the dispatcher went offline {offline} times "
-                                    f"in {attempts} takeover attempts")
-            for link in [stream.kiosk, *stream.counters.values()]:
-                if not link.connected:
-                    tally.stuck_because(f"take_client_ids: {link.device_id} was pushed off")
-        finally:
-            watch.stop()
-            stream.close()
+        tally = stream_tally(stream)
+        offline = hub_status.count(b"offline")
+        if offline or not converged(watch, centre):
+            tally.stuck_because(f"take_client_ids: the dispatcher went offline {offline} times "
+                                f"in {attempts} takeover attempts")
+        for link in [stream.kiosk, *stream.counters.values()]:
+            if not link.connected:
+                tally.stuck_because(f"take_client_ids: {link.device_id} was pushed off")
         return tally
 
 

@@ -13,8 +13,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from bench.common import BENCH_SITE
+from luot.mqtt import HubLink
 from testbed.centre import LocalCentre, wait_until
 from testbed.faults import (
     CONVERGE_S,
@@ -44,16 +46,36 @@ def dispatcher_exited(centre: LocalCentre) -> int:
     return int(centre.dispatcher is None or centre.dispatcher.poll() is not None)
 
 
+@contextmanager
+def watched_stream(centre: LocalCentre, rng: random.Random, watcher: str,
+                   **options: Any) -> Iterator[tuple[Stream, HubLink]]:
+    """The drill's stream, and a link of the first `watcher` device whose retained state must
+    converge; both closed when the drill ends, however it ends."""
+    stream = Stream(centre, rng, **options)
+    watch = centre.link(centre.device_ids(watcher)[0])
+    try:
+        yield stream, watch
+    finally:
+        watch.stop()
+        stream.close()
+
+
+def stream_tally(stream: Stream) -> Tally:
+    """The stream held against the database, and whether the dispatcher exited by itself."""
+    tally = stream.check()
+    tally.crashes = dispatcher_exited(stream.centre)
+    return tally
+
+
 # --------------------------------------------------------------------------- the drills
 
 
 def kill_dispatcher(workdir: Path, rng: random.Random, commands: int, times: int) -> Tally:
     """SIGKILL the dispatcher at random moments of the stream; start it again each time."""
-    with running_centre(workdir) as centre:
-        # A short wait for each answer: while the dispatcher is down, commands are sent again
-        # under the same id and reach it twice (once redelivered by the broker).
-        stream = Stream(centre, rng, attempt_s=0.3)
-        display = centre.link(centre.device_ids("display")[0])
+    # A short wait for each answer: while the dispatcher is down, commands are sent again
+    # under the same id and reach it twice (once redelivered by the broker).
+    with running_centre(workdir) as centre, \
+            watched_stream(centre, rng, "display", attempt_s=0.3) as (stream, display):
         kills = crashes = 0
         done = threading.Event()
 
@@ -79,45 +101,36 @@ def kill_dispatcher(workdir: Path, rng: random.Random, commands: int, times: int
             thread.join()
             while thread.is_alive():
                 stream.step()
-            tally = stream.check()
+            tally = stream_tally(stream)
             tally.kills = kills
-            tally.crashes = crashes + dispatcher_exited(centre)
+            tally.crashes += crashes
             if not converged(display, centre):
                 tally.stuck_because("kill_dispatcher: the display did not converge")
         finally:
             done.set()
             thread.join()
-            display.stop()
-            stream.close()
         return tally
 
 
 def restart_broker(workdir: Path, rng: random.Random, commands: int, *, hard: bool = False) -> Tally:
     """Stop and start Mosquitto in the middle of the stream; `hard`: SIGKILL, so it keeps
     nothing it had not saved (retained state, queued commands, sessions since its last save)."""
-    with running_centre(workdir) as centre:
-        stream = Stream(centre, rng)
-        display = centre.link(centre.device_ids("display")[0])
-        try:
-            cut_at = rng.randrange(commands // 4, commands * 3 // 4)
-            for i in range(commands):
-                if i == cut_at and hard:
-                    assert centre.broker.process is not None
-                    centre.broker.process.kill()
-                    centre.broker.process.wait()
-                    time.sleep(rng.uniform(0.0, 0.5))
-                    centre.broker.start()
-                elif i == cut_at:
-                    centre.broker.restart(down_for=rng.uniform(0.0, 0.5))
-                stream.step()
-            tally = stream.check()
-            tally.crashes = dispatcher_exited(centre)
-            for name, link in [("display", display), ("kiosk", stream.kiosk)]:
-                if not (link.wait_connected(CONVERGE_S) and converged(link, centre)):
-                    tally.stuck_because(f"restart_broker: the {name} did not converge")
-        finally:
-            display.stop()
-            stream.close()
+    with running_centre(workdir) as centre, watched_stream(centre, rng, "display") as (stream, display):
+        cut_at = rng.randrange(commands // 4, commands * 3 // 4)
+        for i in range(commands):
+            if i == cut_at and hard:
+                assert centre.broker.process is not None
+                centre.broker.process.kill()
+                centre.broker.process.wait()
+                time.sleep(rng.uniform(0.0, 0.5))
+                centre.broker.start()
+            elif i == cut_at:
+                centre.broker.restart(down_for=rng.uniform(0.0, 0.5))
+            stream.step()
+        tally = stream_tally(stream)
+        for name, link in [("display", display), ("kiosk", stream.kiosk)]:
+            if not (link.wait_connected(CONVERGE_S) and converged(link, centre)):
+                tally.stuck_because(f"restart_broker: the {name} did not converge")
         return tally
 
 
@@ -155,8 +168,7 @@ def cut_display(workdir: Path, rng: random.Random, commands: int) -> Tally:
             back = wait_until(lambda: board.read() == board_truth(centre), CONVERGE_S, step=0.05)
             for _ in range(commands - 2 * (commands // 3)):
                 stream.step()
-            tally = stream.check()
-            tally.crashes = dispatcher_exited(centre)
+            tally = stream_tally(stream)
             if not cut_seen:
                 tally.stuck_because("cut_display: the display never noticed the cut")
             if not (back and wait_until(lambda: board.read() == board_truth(centre), CONVERGE_S, step=0.05)):
