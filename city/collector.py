@@ -25,6 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from city import store
 from city.journal_message import BadMessage, parse
 from luot import protocol as p
+from luot.background import Background
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +60,12 @@ def cluster_client(settings: ClusterSettings, client_id: str) -> paho.Client:
     return client
 
 
-class ClusterSession:
+class ClusterSession(Background):
     """Connect to the first endpoint that answers, move on when it fails; run in a thread."""
 
     def __init__(self, settings: ClusterSettings, client_id: str, subscriptions: list[str],
                  on_message: Callable[[str, bytes], None], tick: Callable[[], None] | None = None) -> None:
+        super().__init__("cluster", join_s=10)
         self.settings = settings
         self.client = cluster_client(settings, client_id)
         self.client.on_connect = self._on_connect
@@ -71,8 +73,6 @@ class ClusterSession:
         self.client.on_message = lambda _c, _u, m: on_message(m.topic, m.payload)
         self._subscriptions = subscriptions
         self._tick = tick
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.connected = threading.Event()  # connected and subscribed
         self.endpoint: Endpoint | None = None
 
@@ -89,15 +89,6 @@ class ClusterSession:
             log.info("subscribed at %s", self.endpoint)
         else:
             log.error("the cluster refused the subscriptions: %s", reasons)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="cluster", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
 
     def publish(self, topic: str, payload: bytes) -> None:
         self.client.publish(topic, payload, qos=1)
