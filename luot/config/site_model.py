@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from luot.config.lines import KeyLines
-from luot.config.section import Section
+from luot.config.section import ConfigFile, Section
 
 
 @dataclass(frozen=True)
@@ -102,8 +101,7 @@ class CitizenLimits:
 
 
 @dataclass(frozen=True)
-class SiteConfig:
-    file: str
+class SiteConfig(ConfigFile):
     id: str
     name: str
     name_en: str
@@ -123,11 +121,10 @@ class SiteConfig:
     devices: tuple[DeviceEntry, ...]
     network: dict[str, Any]
     broker: dict[str, Any]
-    lines: KeyLines = field(default_factory=KeyLines, compare=False, repr=False)
 
     def table(self, name: str) -> Section:
         """A table the loader handed on whole (`network`, `broker`), for its owner to read in `with`."""
-        return Section(getattr(self, name), self.file, name, lines=self.lines)
+        return self._table(getattr(self, name), name)
 
     def service(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)
