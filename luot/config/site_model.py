@@ -11,12 +11,22 @@ from luot.config.section import ConfigFile, Section
 
 
 @dataclass(frozen=True)
-class Service:
-    """A field ("lĩnh vực"): its own daily number sequence, cap and checklist."""
+class Named:
+    """A code and its Vietnamese and English names, as screens and pages show a field or a
+    priority category (and as the catalogue carries them)."""
 
     code: str
     name: str
     name_en: str
+
+    def names(self) -> dict[str, str]:
+        return {"code": self.code, "name": self.name, "name_en": self.name_en}
+
+
+@dataclass(frozen=True)
+class Service(Named):
+    """A field ("lĩnh vực"): its own daily number sequence, cap and checklist."""
+
     prefix: str | None
     block_start: int | None
     daily_cap: int
@@ -38,10 +48,8 @@ class Counter:
 
 
 @dataclass(frozen=True)
-class PriorityCategory:
-    code: str
-    name: str
-    name_en: str
+class PriorityCategory(Named):
+    """Who may be called ahead (the elderly, people with meritorious service, …)."""
 
 
 @dataclass(frozen=True)
@@ -149,9 +157,7 @@ class SiteConfig(ConfigFile):
             "notice_en": self.notice_en,
             "services": [
                 {
-                    "code": s.code,
-                    "name": s.name,
-                    "name_en": s.name_en,
+                    **s.names(),
                     "prefix": s.prefix,
                     "block_start": s.block_start,
                     "daily_cap": s.daily_cap,
@@ -164,10 +170,7 @@ class SiteConfig(ConfigFile):
                 for c in self.counters
             ],
             "priority": {
-                "categories": [
-                    {"code": c.code, "name": c.name, "name_en": c.name_en}
-                    for c in self.priority.categories
-                ],
+                "categories": [c.names() for c in self.priority.categories],
                 "elderly_age": self.priority.elderly_age,
             },
             "hours": {
