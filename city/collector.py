@@ -38,6 +38,10 @@ class Endpoint:
     host: str
     port: int
 
+    def __str__(self) -> str:
+        """host:port, as city.toml writes a node (and the warnings name it)."""
+        return f"{self.host}:{self.port}"
+
 
 @dataclass(frozen=True)
 class ClusterSettings:
@@ -86,7 +90,7 @@ class ClusterSession(Background):
         """Connected means subscribed: what is published from here on reaches this session."""
         if all(not r.is_failure for r in reasons):
             self.connected.set()
-            log.info("subscribed at %s", self.endpoint)
+            log.info("subscribed at %r", self.endpoint)
         else:
             log.error("the cluster refused the subscriptions: %s", reasons)
 
@@ -102,13 +106,13 @@ class ClusterSession(Background):
             try:
                 self.client.connect(endpoint.host, endpoint.port, keepalive=self.settings.keepalive)
             except OSError as e:
-                log.warning("cluster node %s:%s unreachable: %s", endpoint.host, endpoint.port, e)
+                log.warning("cluster node %s unreachable: %s", endpoint, e)
                 self._stop.wait(0.5 if turn % len(self.settings.endpoints) else 2.0)
                 continue
             self.endpoint = endpoint
             while not self._stop.is_set():
                 if self.client.loop(timeout=0.1) != paho.MQTT_ERR_SUCCESS:
-                    log.warning("lost cluster node %s:%s; trying the next", endpoint.host, endpoint.port)
+                    log.warning("lost cluster node %s; trying the next", endpoint)
                     break
                 if self._tick is not None and time.monotonic() - ticked >= GAP_LOOK_S:
                     ticked = time.monotonic()
