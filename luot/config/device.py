@@ -44,6 +44,11 @@ class DeviceConfig(ConfigFile):
             raise self.error("role", f"is {self.role!r}, but luot {command} runs on a {role} device")
 
 
+def read_id(s: Section, key: str) -> str:
+    """A device, site or priority category id: what topics and host names are made of."""
+    return s.str(key, pattern=ID_PATTERN, hint=ID_HINT)
+
+
 def _read_password(broker: Section) -> str:
     if broker.has("password") and broker.has("password_file"):
         broker.problem("password_file", "give either password or password_file, not both")
@@ -59,9 +64,9 @@ def _read_password(broker: Section) -> str:
 
 def load_device(path: str | Path) -> DeviceConfig:
     with open_toml(path) as top:
-        device_id = top.str("id", pattern=ID_PATTERN, hint=ID_HINT)
+        device_id = read_id(top, "id")
         role = top.str("role", choices=ROLES)
-        site = top.str("site", pattern=ID_PATTERN, hint=ID_HINT)
+        site = read_id(top, "site")
         log_level = top.str("log_level", "info", choices=("debug", "info", "warning", "error"))
         b = top.section("broker", required=True)
         broker = BrokerSettings(

@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from luot.config import site_model as model
-from luot.config.device import ID_HINT, ID_PATTERN, ROLES
+from luot.config.device import ROLES, read_id
 from luot.config.items import SERVICE_CODE, counter_number, period, string, weekday
 from luot.config.section import Section, open_toml
 
@@ -76,9 +76,7 @@ def _counters(top: Section, codes: set[str], path: str | Path) -> tuple[model.Co
 def _priority(top: Section) -> model.PriorityPolicy:
     p = top.section("priority")
     categories = tuple(
-        model.PriorityCategory(
-            cat.str("code", pattern=ID_PATTERN, hint=ID_HINT), cat.str("name"), cat.str("name_en")
-        )
+        model.PriorityCategory(read_id(cat, "code"), cat.str("name"), cat.str("name_en"))
         for cat in p.sections("categories")
     )
     return model.PriorityPolicy(
@@ -94,7 +92,7 @@ def _devices(
     devices: list[model.DeviceEntry] = []
     counter_numbers = {c.number for c in counters}
     for d in top.sections("devices"):
-        device_id = d.str("id", pattern=ID_PATTERN, hint=ID_HINT)
+        device_id = read_id(d, "id")
         if any(o.id == device_id for o in devices):
             d.problem("id", f"device {device_id!r} is listed twice")
         role = d.str("role", choices=ROLES)
@@ -148,7 +146,7 @@ def load_site(path: str | Path) -> model.SiteConfig:
         a = top.section("announce")
         return model.SiteConfig(
             file=str(path),
-            id=site.str("id", pattern=ID_PATTERN, hint=ID_HINT),
+            id=read_id(site, "id"),
             name=site.str("name"),
             name_en=site.str("name_en"),
             timezone=tz,
