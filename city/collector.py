@@ -12,6 +12,7 @@ one row per (hub, seq) whoever stored it first.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 GAP_LOOK_S = 0.5
 RESEND_WAIT_S = 3.0
+_NODE = re.compile(r"([A-Za-z0-9.-]+):(\d{1,5})")
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,16 @@ class Endpoint:
     host: str
     port: int
 
+    @classmethod
+    def parse(cls, text: str) -> Endpoint | None:
+        """A node as city.toml writes it, host:port; None for anything else."""
+        found = _NODE.fullmatch(text)
+        if not found or not 1 <= int(found[2]) <= 65535:
+            return None
+        return cls(found[1], int(found[2]))
+
     def __str__(self) -> str:
-        """host:port, as city.toml writes a node (and the warnings name it)."""
+        """host:port, as `parse` reads it (and the warnings name a node)."""
         return f"{self.host}:{self.port}"
 
 
