@@ -12,6 +12,7 @@ one row per (hub, seq) whoever stored it first.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -25,17 +26,31 @@ from paho.mqtt.enums import CallbackAPIVersion
 from city import store
 from city.journal_message import BadMessage, parse
 from luot import protocol as p
+from luot.background import Background
 
 log = logging.getLogger(__name__)
 
 GAP_LOOK_S = 0.5
 RESEND_WAIT_S = 3.0
+_NODE = re.compile(r"([A-Za-z0-9.-]+):(\d{1,5})")
 
 
 @dataclass(frozen=True)
 class Endpoint:
     host: str
     port: int
+
+    @classmethod
+    def parse(cls, text: str) -> Endpoint | None:
+        """A node as city.toml writes it, host:port; None for anything else."""
+        found = _NODE.fullmatch(text)
+        if not found or not 1 <= int(found[2]) <= 65535:
+            return None
+        return cls(found[1], int(found[2]))
+
+    def __str__(self) -> str:
+        """host:port, as `parse` reads it (and the warnings name a node)."""
+        return f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -59,11 +74,12 @@ def cluster_client(settings: ClusterSettings, client_id: str) -> paho.Client:
     return client
 
 
-class ClusterSession:
+class ClusterSession(Background):
     """Connect to the first endpoint that answers, move on when it fails; run in a thread."""
 
     def __init__(self, settings: ClusterSettings, client_id: str, subscriptions: list[str],
                  on_message: Callable[[str, bytes], None], tick: Callable[[], None] | None = None) -> None:
+        super().__init__("cluster", join_s=10)
         self.settings = settings
         self.client = cluster_client(settings, client_id)
         self.client.on_connect = self._on_connect
@@ -71,8 +87,6 @@ class ClusterSession:
         self.client.on_message = lambda _c, _u, m: on_message(m.topic, m.payload)
         self._subscriptions = subscriptions
         self._tick = tick
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.connected = threading.Event()  # connected and subscribed
         self.endpoint: Endpoint | None = None
 
@@ -86,18 +100,9 @@ class ClusterSession:
         """Connected means subscribed: what is published from here on reaches this session."""
         if all(not r.is_failure for r in reasons):
             self.connected.set()
-            log.info("subscribed at %s", self.endpoint)
+            log.info("subscribed at %r", self.endpoint)
         else:
             log.error("the cluster refused the subscriptions: %s", reasons)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="cluster", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
 
     def publish(self, topic: str, payload: bytes) -> None:
         self.client.publish(topic, payload, qos=1)
@@ -111,13 +116,13 @@ class ClusterSession:
             try:
                 self.client.connect(endpoint.host, endpoint.port, keepalive=self.settings.keepalive)
             except OSError as e:
-                log.warning("cluster node %s:%s unreachable: %s", endpoint.host, endpoint.port, e)
+                log.warning("cluster node %s unreachable: %s", endpoint, e)
                 self._stop.wait(0.5 if turn % len(self.settings.endpoints) else 2.0)
                 continue
             self.endpoint = endpoint
             while not self._stop.is_set():
                 if self.client.loop(timeout=0.1) != paho.MQTT_ERR_SUCCESS:
-                    log.warning("lost cluster node %s:%s; trying the next", endpoint.host, endpoint.port)
+                    log.warning("lost cluster node %s; trying the next", endpoint)
                     break
                 if self._tick is not None and time.monotonic() - ticked >= GAP_LOOK_S:
                     ticked = time.monotonic()

@@ -26,7 +26,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +36,6 @@ from city.portal import PortalCentre
 from luot.config import ConfigError, open_toml
 
 DEFAULT_FILE = Path("/etc/luot/city.toml")
-_NODE = re.compile(r"([A-Za-z0-9.-]+):(\d{1,5})")
 
 
 @dataclass(frozen=True)
@@ -53,10 +51,10 @@ class CitySettings:
 
 def _endpoint(file: Path) -> Callable[[Any, str], Endpoint]:
     def read(value: Any, key: str) -> Endpoint:
-        found = _NODE.fullmatch(value) if isinstance(value, str) else None
-        if not found or not 1 <= int(found[2]) <= 65535:
+        endpoint = Endpoint.parse(value) if isinstance(value, str) else None
+        if endpoint is None:
             raise ConfigError(file, key, f"expected \"host:port\", got {value!r}")
-        return Endpoint(found[1], int(found[2]))
+        return endpoint
 
     return read
 

@@ -8,10 +8,11 @@ and its state reported, so the kiosk keeps working without it.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 import serial
+
+from luot.background import Background
 
 log = logging.getLogger(__name__)
 
@@ -37,28 +38,18 @@ def split_lines(buffer: bytearray, chunk: bytes) -> list[str]:
     return lines
 
 
-class CardScanner:
+class CardScanner(Background):
     """Reads codes on its own thread; `on_code(text)` for each, `on_state(text)` when the port changes."""
 
     def __init__(self, port: str, baudrate: int, on_code: Callable[[str], None],
                  on_state: Callable[[str], None]) -> None:
+        super().__init__("kiosk-scanner", join_s=2)
         self.port = port
         self.baudrate = baudrate
         self.on_code = on_code
         self.on_state = on_state
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="kiosk-scanner", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
-
-    def _run(self) -> None:
+    def run(self) -> None:
         state = ""
         while not self._stop.is_set():
             try:

@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from luot.config.lines import KeyLines
-from luot.config.section import ConfigError, Section, open_toml
+from luot.config.section import ConfigFile, Section, open_toml
 
 ROLES = ("hub", "kiosk", "display", "counter", "admin", "web")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
@@ -27,27 +26,27 @@ class BrokerSettings:
 
 
 @dataclass(frozen=True)
-class DeviceConfig:
-    file: str
+class DeviceConfig(ConfigFile):
     id: str
     role: str
     site: str
     broker: BrokerSettings
     log_level: str
     role_settings: dict[str, Any] = field(default_factory=dict)
-    lines: KeyLines = field(default_factory=KeyLines, compare=False, repr=False)
 
     def role_section(self) -> Section:
         """The `[<role>]` table, for the role's own reading (inside `with`)."""
-        return Section(self.role_settings, self.file, self.role, lines=self.lines)
-
-    def error(self, key: str, message: str) -> ConfigError:
-        return ConfigError(self.file, key, message, self.lines.line(key))
+        return self._table(self.role_settings, self.role)
 
     def require_role(self, role: str, command: str) -> None:
         """The one check every entry point makes before it touches hardware or the broker."""
         if self.role != role:
             raise self.error("role", f"is {self.role!r}, but luot {command} runs on a {role} device")
+
+
+def read_id(s: Section, key: str) -> str:
+    """A device, site or priority category id: what topics and host names are made of."""
+    return s.str(key, pattern=ID_PATTERN, hint=ID_HINT)
 
 
 def _read_password(broker: Section) -> str:
@@ -65,9 +64,9 @@ def _read_password(broker: Section) -> str:
 
 def load_device(path: str | Path) -> DeviceConfig:
     with open_toml(path) as top:
-        device_id = top.str("id", pattern=ID_PATTERN, hint=ID_HINT)
+        device_id = read_id(top, "id")
         role = top.str("role", choices=ROLES)
-        site = top.str("site", pattern=ID_PATTERN, hint=ID_HINT)
+        site = read_id(top, "site")
         log_level = top.str("log_level", "info", choices=("debug", "info", "warning", "error"))
         b = top.section("broker", required=True)
         broker = BrokerSettings(
@@ -81,4 +80,4 @@ def load_device(path: str | Path) -> DeviceConfig:
         )
         role_settings = top.raw(role) if top.has(role) else {}
         lines = top.lines
-    return DeviceConfig(str(path), device_id, role, site, broker, log_level, role_settings, lines)
+    return DeviceConfig(str(path), device_id, role, site, broker, log_level, role_settings, lines=lines)

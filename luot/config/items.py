@@ -37,15 +37,25 @@ def period(file: str | Path) -> Callable[[Any, str], tuple[time, time]]:
     return read
 
 
-def whole_number(file: str | Path, low: int, high: int, what: str) -> Callable[[Any, str], int]:
-    """An integer from `low` to `high`; `what` names it in the message ("a weekday 1 … 7")."""
+def _checked(file: str | Path, ok: Callable[[Any], bool], message: Callable[[Any], str]) -> Reader:
+    """A reader that passes a value on as it is when `ok(value)`, else says `message(value)`:
+    the one shape of every reader that checks without converting."""
 
-    def read(value: Any, key: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ConfigError(file, key, f"expected {what}; got {value!r}")
+    def read(value: Any, key: str) -> Any:
+        if not ok(value):
+            raise ConfigError(file, key, message(value))
         return value
 
     return read
+
+
+def whole_number(file: str | Path, low: int, high: int, what: str) -> Callable[[Any, str], int]:
+    """An integer from `low` to `high`; `what` names it in the message ("a weekday 1 … 7")."""
+    return _checked(
+        file,
+        lambda value: not isinstance(value, bool) and isinstance(value, int) and low <= value <= high,
+        lambda value: f"expected {what}; got {value!r}",
+    )
 
 
 def weekday(file: str | Path) -> Callable[[Any, str], int]:
@@ -53,12 +63,9 @@ def weekday(file: str | Path) -> Callable[[Any, str], int]:
 
 
 def string(file: str | Path) -> Callable[[Any, str], str]:
-    def read(value: Any, key: str) -> str:
-        if not isinstance(value, str):
-            raise ConfigError(file, key, f"expected a string, got {type_name(value)}")
-        return value
-
-    return read
+    return _checked(
+        file, lambda value: isinstance(value, str), lambda value: f"expected a string, got {type_name(value)}"
+    )
 
 
 def counter_number(file: str | Path) -> Callable[[Any, str], int]:
@@ -67,10 +74,8 @@ def counter_number(file: str | Path) -> Callable[[Any, str], int]:
 
 def service_code(file: str | Path) -> Callable[[Any, str], str]:
     """A service code such as "HT"."""
-
-    def read(value: Any, key: str) -> str:
-        if not isinstance(value, str) or not SERVICE_CODE.match(value):
-            raise ConfigError(file, key, f"expected a service code such as \"HT\"; got {value!r}")
-        return value
-
-    return read
+    return _checked(
+        file,
+        lambda value: isinstance(value, str) and SERVICE_CODE.match(value) is not None,
+        lambda value: f"expected a service code such as \"HT\"; got {value!r}",
+    )

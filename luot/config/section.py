@@ -13,6 +13,7 @@ import difflib
 import re
 import tomllib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -319,3 +320,18 @@ def open_toml(path: str | Path) -> Section:
     """The top table of a file, with its lines known; read it inside `with`."""
     text = read_toml_text(path)
     return Section(parse_toml(text, path), path, lines=KeyLines(text))
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """What a loader keeps of a checked file (`device.toml`, `site.toml`), so a table it hands
+    on whole, read later by its owner, or a later check names the same file and line."""
+
+    file: str
+    lines: KeyLines = field(default_factory=KeyLines, compare=False, repr=False, kw_only=True)
+
+    def _table(self, data: dict[str, Any], name: str) -> Section:
+        return Section(data, self.file, name, lines=self.lines)
+
+    def error(self, key: str, message: str) -> ConfigError:
+        return ConfigError(self.file, key, message, self.lines.line(key))

@@ -8,26 +8,16 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from luot.config.device import ID_HINT, ID_PATTERN, ROLES
+from luot.config import site_model as model
+from luot.config.device import ROLES, read_id
 from luot.config.items import SERVICE_CODE, counter_number, period, string, weekday
 from luot.config.section import Section, open_toml
-from luot.config.site_model import (
-    WEEKDAY_KEYS,
-    CitizenLimits,
-    Counter,
-    DeviceEntry,
-    PriorityCategory,
-    PriorityPolicy,
-    Service,
-    SiteConfig,
-    TakingHours,
-)
 
 _PREFIX = re.compile(r"^[A-Z]{1,2}$")
 _URL = re.compile(r"^https?://\S+$")
 
 
-def _service(s: Section, services: list[Service], blocks: list[tuple[int, int, str]]) -> Service:
+def _service(s: Section, services: list[model.Service], blocks: list[tuple[int, int, str]]) -> model.Service:
     code = s.str("code", pattern=SERVICE_CODE, hint="upper-case letters and digits, such as \"HT\"")
     if any(other.code == code for other in services):
         s.problem("code", f"service {code!r} is defined twice")
@@ -44,7 +34,7 @@ def _service(s: Section, services: list[Service], blocks: list[tuple[int, int, s
             if block_start < other_end and other_start < end:
                 s.problem("block_start", f"numbers {block_start + 1}–{end} overlap service {other}'s block")
         blocks.append((block_start, end, code))
-    return Service(
+    return model.Service(
         code=code,
         name=s.str("name"),
         name_en=s.str("name_en"),
@@ -56,8 +46,8 @@ def _service(s: Section, services: list[Service], blocks: list[tuple[int, int, s
     )
 
 
-def _services(top: Section) -> tuple[Service, ...]:
-    services: list[Service] = []
+def _services(top: Section) -> tuple[model.Service, ...]:
+    services: list[model.Service] = []
     blocks: list[tuple[int, int, str]] = []
     for s in top.sections("services", required=True):
         services.append(_service(s, services, blocks))
@@ -66,8 +56,8 @@ def _services(top: Section) -> tuple[Service, ...]:
     return tuple(services)
 
 
-def _counters(top: Section, codes: set[str], path: str | Path) -> tuple[Counter, ...]:
-    counters: list[Counter] = []
+def _counters(top: Section, codes: set[str], path: str | Path) -> tuple[model.Counter, ...]:
+    counters: list[model.Counter] = []
     for c in top.sections("counters", required=True):
         number = c.int("number", min=1, max=999)
         if any(o.number == number for o in counters):
@@ -79,30 +69,30 @@ def _counters(top: Section, codes: set[str], path: str | Path) -> tuple[Counter,
                 c.problem(f"services[{i}]", f"unknown service {code!r}; services are {known}")
         if not served:
             c.problem("services", "a counter must serve at least one service")
-        counters.append(Counter(number, tuple(served), c.str("name", f"Quầy {number}")))
+        counters.append(model.Counter(number, tuple(served), c.str("name", f"Quầy {number}")))
     return tuple(counters)
 
 
-def _priority(top: Section) -> PriorityPolicy:
+def _priority(top: Section) -> model.PriorityPolicy:
     p = top.section("priority")
     categories = tuple(
-        PriorityCategory(
-            cat.str("code", pattern=ID_PATTERN, hint=ID_HINT), cat.str("name"), cat.str("name_en")
-        )
+        model.PriorityCategory(read_id(cat, "code"), cat.str("name"), cat.str("name_en"))
         for cat in p.sections("categories")
     )
-    return PriorityPolicy(
+    return model.PriorityPolicy(
         categories,
         max_in_a_row=p.int("max_in_a_row", 3, min=1, max=100),
         elderly_age=p.int("elderly_age", 60, min=50, max=100),
     )
 
 
-def _devices(top: Section, counters: tuple[Counter, ...], path: str | Path) -> tuple[DeviceEntry, ...]:
-    devices: list[DeviceEntry] = []
+def _devices(
+    top: Section, counters: tuple[model.Counter, ...], path: str | Path
+) -> tuple[model.DeviceEntry, ...]:
+    devices: list[model.DeviceEntry] = []
     counter_numbers = {c.number for c in counters}
     for d in top.sections("devices"):
-        device_id = d.str("id", pattern=ID_PATTERN, hint=ID_HINT)
+        device_id = read_id(d, "id")
         if any(o.id == device_id for o in devices):
             d.problem("id", f"device {device_id!r} is listed twice")
         role = d.str("role", choices=ROLES)
@@ -116,7 +106,7 @@ def _devices(top: Section, counters: tuple[Counter, ...], path: str | Path) -> t
             d.problem("counter", f"only counter devices have a counter, not a {role}")
         shown = d.list("counters", counter_number(path), [])
         hostname = d.str("hostname", f"luot-{device_id}")
-        devices.append(DeviceEntry(device_id, role, counter, hostname, tuple(shown)))
+        devices.append(model.DeviceEntry(device_id, role, counter, hostname, tuple(shown)))
     return tuple(devices)
 
 
@@ -130,7 +120,7 @@ def zone_named(name: str) -> tzinfo | None:
         return None
 
 
-def load_site(path: str | Path) -> SiteConfig:
+def load_site(path: str | Path) -> model.SiteConfig:
     with open_toml(path) as top:
         site = top.section("site", required=True)
         zone = site.str("timezone", "Asia/Ho_Chi_Minh")
@@ -146,17 +136,17 @@ def load_site(path: str | Path) -> SiteConfig:
 
         h = top.section("hours")
         days = h.section("days")  # weekdays whose taking hours differ: saturday = [["07:30", "11:30"]]
-        hours = TakingHours(
+        hours = model.TakingHours(
             periods=tuple(h.list("taking", period(path), [["07:30", "11:30"], ["13:30", "16:30"]])),
             working_days=tuple(h.list("working_days", weekday(path), [1, 2, 3, 4, 5])),
             by_weekday=tuple((i + 1, tuple(days.list(name, period(path))))
-                             for i, name in enumerate(WEEKDAY_KEYS) if days.has(name)),
+                             for i, name in enumerate(model.WEEKDAY_KEYS) if days.has(name)),
         )
         q = top.section("queue")
         a = top.section("announce")
-        return SiteConfig(
+        return model.SiteConfig(
             file=str(path),
-            id=site.str("id", pattern=ID_PATTERN, hint=ID_HINT),
+            id=read_id(site, "id"),
             name=site.str("name"),
             name_en=site.str("name_en"),
             timezone=tz,
@@ -169,7 +159,7 @@ def load_site(path: str | Path) -> SiteConfig:
             auto_open=h.bool("auto_open", True),
             requeue_after=q.int("requeue_after", 2, min=0, max=50),
             one_ticket_per_citizen=q.bool("one_ticket_per_citizen", False),
-            citizen_limits=CitizenLimits(
+            citizen_limits=model.CitizenLimits(
                 per_day=q.int("citizen_numbers_per_day", 0, min=0, max=50),
                 per_field_per_day=q.int("citizen_numbers_per_field_per_day", 0, min=0, max=50),
             ),

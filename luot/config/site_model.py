@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from luot.config.lines import KeyLines
-from luot.config.section import Section
+from luot.config.section import ConfigFile, Section
 
 
 @dataclass(frozen=True)
-class Service:
-    """A field ("lĩnh vực"): its own daily number sequence, cap and checklist."""
+class Named:
+    """A code and its Vietnamese and English names, as screens and pages show a field or a
+    priority category (and as the catalogue carries them)."""
 
     code: str
     name: str
     name_en: str
+
+    def names(self) -> dict[str, str]:
+        return {"code": self.code, "name": self.name, "name_en": self.name_en}
+
+
+@dataclass(frozen=True)
+class Service(Named):
+    """A field ("lĩnh vực"): its own daily number sequence, cap and checklist."""
+
     prefix: str | None
     block_start: int | None
     daily_cap: int
@@ -39,10 +48,8 @@ class Counter:
 
 
 @dataclass(frozen=True)
-class PriorityCategory:
-    code: str
-    name: str
-    name_en: str
+class PriorityCategory(Named):
+    """Who may be called ahead (the elderly, people with meritorious service, …)."""
 
 
 @dataclass(frozen=True)
@@ -102,8 +109,7 @@ class CitizenLimits:
 
 
 @dataclass(frozen=True)
-class SiteConfig:
-    file: str
+class SiteConfig(ConfigFile):
     id: str
     name: str
     name_en: str
@@ -123,11 +129,10 @@ class SiteConfig:
     devices: tuple[DeviceEntry, ...]
     network: dict[str, Any]
     broker: dict[str, Any]
-    lines: KeyLines = field(default_factory=KeyLines, compare=False, repr=False)
 
     def table(self, name: str) -> Section:
         """A table the loader handed on whole (`network`, `broker`), for its owner to read in `with`."""
-        return Section(getattr(self, name), self.file, name, lines=self.lines)
+        return self._table(getattr(self, name), name)
 
     def service(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)
@@ -152,9 +157,7 @@ class SiteConfig:
             "notice_en": self.notice_en,
             "services": [
                 {
-                    "code": s.code,
-                    "name": s.name,
-                    "name_en": s.name_en,
+                    **s.names(),
                     "prefix": s.prefix,
                     "block_start": s.block_start,
                     "daily_cap": s.daily_cap,
@@ -167,10 +170,7 @@ class SiteConfig:
                 for c in self.counters
             ],
             "priority": {
-                "categories": [
-                    {"code": c.code, "name": c.name, "name_en": c.name_en}
-                    for c in self.priority.categories
-                ],
+                "categories": [c.names() for c in self.priority.categories],
                 "elderly_age": self.priority.elderly_age,
             },
             "hours": {
