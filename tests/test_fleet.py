@@ -128,7 +128,8 @@ def test_the_venv_link_switches_in_one_rename_and_an_old_first_boot_folder_is_ad
     assert (tmp_path / "venvs" / "0.1.0" / "bin").is_dir() and (tmp_path / "venv").is_symlink()
     (tmp_path / "venvs" / "0.2.0" / "bin").mkdir(parents=True)
     venvs.switch("0.2.0")
-    assert venvs.current() == "0.2.0" and (tmp_path / "venv" / "bin").resolve() == tmp_path / "venvs/0.2.0/bin"
+    assert venvs.current() == "0.2.0"
+    assert (tmp_path / "venv" / "bin").resolve() == tmp_path / "venvs/0.2.0/bin"
     assert venvs.prune({"0.2.0"}) == ["0.1.0"]
     (tmp_path / "venv").unlink()  # a cut between a move and its link: the one venv is linked again
     assert venvs.current() == "0.2.0"

@@ -45,7 +45,8 @@ def fleet(tmp_path: Path):
     venvs.install(releases["9.0.0"], repo_url=repo.as_uri(), extras=[], trusted_host=None)
     venvs.switch("9.0.0")
     counter_file = centre.device_file(counter, "[counter]\nnumber = 1\n")
-    units = ProcessUnits(tmp_path / "opt", tmp_path / "run", {UNIT: ["counter", "--config", str(counter_file)]},
+    units = ProcessUnits(tmp_path / "opt", tmp_path / "run",
+                         {UNIT: ["counter", "--config", str(counter_file)]},
                          env={**DEPENDENCIES, "GPIOZERO_PIN_FACTORY": "mock"}, logs=tmp_path / "logs")
     units.start(UNIT)
     admin = centre.link("admin")
