@@ -29,6 +29,7 @@ from luot.config import load_site
 from luot.update_hooks import HELD as HELD_FILE
 from luot.update_hooks import HOLD, READY, UpdateHooks
 from testbed.units import ProcessUnits
+from tools.inventory import DeviceReport, format_devices, problems
 
 SHA = "ab" * 32
 GOOD = {"version": "0.2.0", "wheel": "luot-0.2.0-py3-none-any.whl", "sha256": SHA,
@@ -169,3 +170,22 @@ def test_each_pi_has_an_updater_that_writes_only_its_own_devices_update_state():
     assert not may(site.id, "kiosk-1", "kiosk", "write", root + p.FLEET_RELEASE)
     acl = render_acl(site.id, {user: "updater"}, pis)
     assert f"user {user}\n" in acl and f"topic write {root}device/quay-1/update\n" in acl
+
+
+def test_luot_admin_status_shows_each_devices_version_and_update():
+    site = load_site(Path(__file__).parent / "data" / "site.toml")
+    reports = {
+        "quay-1": DeviceReport("quay-1", "online", {"version": "0.1.0"},
+                               {"version": "0.2.0", "state": HEALTHY, "target": "0.2.0"}),
+        "quay-2": DeviceReport("quay-2", "online", {"version": "0.1.0"},
+                               {"version": "0.1.0", "state": ROLLED_BACK, "target": "0.3.0",
+                                "detail": "quay-2 (counter) not up within 180 s"}),
+        "updater.luot-quay-1": DeviceReport("updater.luot-quay-1", "online"),
+    }
+    table = format_devices(site.devices, reports)
+    row = {line.split()[0]: line for line in table.splitlines()[2:]}
+    assert "0.2.0" in row["quay-1"] and "healthy" in row["quay-1"]
+    assert "0.1.0" in row["quay-2"] and "rolled_back 0.3.0" in row["quay-2"]
+    assert "updater.luot-quay-1" not in table  # a Pi's updater is not a device of the inventory
+    assert ("quay-2: bản 0.3.0 không cài được (update rolled_back): quay-2 (counter) not up within 180 s"
+            in problems(site.devices, reports))

@@ -29,6 +29,7 @@ class DeviceReport:
     id: str
     status: str | None = None  # online / offline; None: never connected
     health: dict[str, Any] = field(default_factory=dict)
+    update: dict[str, Any] = field(default_factory=dict)  # from its Pi's updater (fleet/)
 
 
 class DeviceWatch:
@@ -68,17 +69,36 @@ class DeviceWatch:
                 self._done.set()
                 return
             report.health = health if isinstance(health, dict) else {}
+        elif kind == p.UPDATE:
+            try:
+                update = json.loads(payload)
+            except ValueError:
+                update = {}
+            report.update = update if isinstance(update, dict) else {}
 
 
 def _text(value: Any) -> str:
     return DASH if value is None or value == "" else str(value)
 
 
-def _version(health: dict[str, Any]) -> str:
+def _version(report: DeviceReport) -> str:
+    """What its Pi's updater says it runs, else what the role reports of itself."""
+    if report.update.get("version"):
+        return str(report.update["version"])
+    health = report.health
     versions = health.get("versions")
     if isinstance(versions, dict) and versions.get("luot"):
         return str(versions["luot"])
     return _text(health.get("version"))
+
+
+def _update(update: dict[str, Any]) -> str:
+    """Where a fleet update stands: `healthy`, or the state and the release it is about."""
+    state = update.get("state")
+    if not state or state == "idle":
+        return DASH
+    target = update.get("target")
+    return str(state) if state == "healthy" or not target else f"{state} {target}"
 
 
 def _detail(role: str, health: dict[str, Any]) -> str:
@@ -114,6 +134,9 @@ def problems(inventory: list[DeviceEntry], reports: dict[str, DeviceReport]) -> 
             found.append(f"{entry.id}: {len(health['unprinted'])} phiếu chưa in (unprinted tickets)")
         if entry.role == "display" and health.get("voice") not in (None, "ok", "off"):
             found.append(f"{entry.id}: giọng đọc (voice) {health['voice']}")
+        if report.update.get("state") in ("rolled_back", "failed", "held"):
+            found.append(f"{entry.id}: bản {report.update.get('target')} không cài được (update "
+                         f"{report.update['state']}): {report.update.get('detail', '')}")
     return found
 
 
@@ -122,15 +145,17 @@ def format_devices(inventory: list[DeviceEntry], reports: dict[str, DeviceReport
     known = {e.id for e in inventory}
     rows = [(e.id, e.role) for e in inventory] + [
         (i, str(r.health.get("role") or r.health.get("kind") or "?")) for i, r in sorted(reports.items())
-        if i not in known and i != "hub"
+        if i not in known and i != "hub" and not i.startswith(p.UPDATER_PREFIX)
     ]
     lines = ["Thiết bị · Devices",
-             f"{'id':<14}{'vai trò':<10}{'trạng thái':<12}{'báo lần cuối':<27}{'phiên bản':<11}chi tiết"]
+             f"{'id':<14}{'vai trò':<10}{'trạng thái':<12}{'báo lần cuối':<27}{'phiên bản':<11}"
+             f"{'cập nhật':<16}chi tiết"]
     for device_id, role in rows:
         report = reports.get(device_id, DeviceReport(device_id))
         status = report.status or "chưa thấy"
         at = _text(report.health.get("at") or report.health.get("last_error_at"))
         unknown = "" if device_id in known else "  (không có trong danh mục · not in the inventory)"
-        lines.append(f"{device_id:<14}{role:<10}{status:<12}{at:<27}{_version(report.health):<11}"
+        update = _update(report.update)
+        lines.append(f"{device_id:<14}{role:<10}{status:<12}{at:<27}{_version(report):<11}{update:<16}"
                      f"{_detail(role, report.health)}{unknown}")
     return "\n".join(lines)
