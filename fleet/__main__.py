@@ -19,7 +19,7 @@ from pathlib import Path
 from fleet.link import FleetLink
 from fleet.units import ROLE_UNITS, SystemdUnits
 from fleet.updater import PiRole, Record, Updater
-from fleet.venvs import Venvs
+from fleet.venvs import RepoSource, Venvs
 from luot.config import BrokerSettings, ConfigError, load_device, open_toml
 from luot.logs import setup_logging
 from provisioning.roles import ETC, LUOT_ROOT, extras_for, repo_url
@@ -59,10 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     role_names = [r.role for r in roles]
     link = FleetLink(broker, site)
+    source = RepoSource(repo_url(role_names, broker.host), None if "hub" in role_names else broker.host,
+                        tuple(extras_for(role_names)))
     updater = Updater(roles, Venvs(args.root), SystemdUnits(), Record.load(args.record), publish=link.publish,
-                      repo_url=repo_url(role_names, broker.host),
-                      trusted_host=None if "hub" in role_names else broker.host,
-                      extras=extras_for(role_names))
+                      source=source)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     link.start(updater)

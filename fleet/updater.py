@@ -37,7 +37,7 @@ from fleet.release import (
     UpdateState,
 )
 from fleet.units import HOLDING_ROLES, ROLE_UNITS, Units
-from fleet.venvs import InstallError, Venvs
+from fleet.venvs import InstallError, RepoSource, Venvs
 from luot.update_hooks import HELD as HELD_FILE
 from luot.update_hooks import HOLD, READY, write_atomically
 
@@ -87,17 +87,15 @@ class Superseded(Exception):
 
 class Updater:
     def __init__(self, roles: list[PiRole], venvs: Venvs, units: Units, record: Record, *,
-                 publish: Callable[[str, UpdateState], None], repo_url: str, trusted_host: str | None,
-                 extras: list[str], ready_timeout_s: float = READY_TIMEOUT_S,
+                 publish: Callable[[str, UpdateState], None], source: RepoSource,
+                 ready_timeout_s: float = READY_TIMEOUT_S,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.roles = roles
         self.venvs = venvs
         self.units = units
         self.record = record
         self._publish = publish
-        self._repo_url = repo_url
-        self._trusted_host = trusted_host
-        self._extras = extras
+        self.source = source
         self._ready_timeout_s = ready_timeout_s
         self._clock = clock
         self._events: queue.Queue[None] = queue.Queue()
@@ -183,8 +181,7 @@ class Updater:
         old = self.version
         self._say(INSTALLING, release.version)
         try:
-            self.venvs.install(release, repo_url=self._repo_url, extras=self._extras,
-                               trusted_host=self._trusted_host)
+            self.venvs.install(release, self.source)
         except InstallError as e:
             self._give_up(release, f"install: {e}", FAILED)
             return False

@@ -15,12 +15,22 @@ import os
 import shutil
 import subprocess
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from fleet.release import Release
 from provisioning.roles import pip_install_args
 
 COMPLETE = ".luot-complete"  # written last: a venv without it is a cut-off install, made again
+
+
+@dataclass(frozen=True)
+class RepoSource:
+    """Where a Pi's pip finds the centre's repository, and which extras its roles need."""
+
+    url: str
+    trusted_host: str | None
+    extras: tuple[str, ...] = ()
 
 
 class InstallError(Exception):
@@ -65,8 +75,7 @@ class Venvs:
         marker = self.path(release.version) / COMPLETE
         return marker.is_file() and marker.read_text().strip() == release.sha256
 
-    def install(self, release: Release, *, repo_url: str, extras: list[str],
-                trusted_host: str | None) -> Path:
+    def install(self, release: Release, source: RepoSource) -> Path:
         """Make venvs/<version> from the centre's repository (pip --no-index, the wheel by its hash)."""
         target = self.path(release.version)
         if self.installed(release):
@@ -75,7 +84,8 @@ class Venvs:
         target.parent.mkdir(parents=True, exist_ok=True)
         self._run([self.python, "-m", "venv", "--system-site-packages", str(target)], "making the virtualenv")
         self._run([str(target / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
-                   *pip_install_args(repo_url, release.wheel, release.sha256, extras, trusted_host)],
+                   *pip_install_args(source.url, release.wheel, release.sha256, list(source.extras),
+                                     source.trusted_host)],
                   "installing the release from the centre's repository")
         found = self._version_in(target)
         if found != release.version:

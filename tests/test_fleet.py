@@ -23,7 +23,7 @@ from fleet.release import (
     parse_release,
 )
 from fleet.updater import PiRole, Record, Updater
-from fleet.venvs import Venvs
+from fleet.venvs import RepoSource, Venvs
 from luot import protocol as p
 from luot.config import load_site
 from luot.update_hooks import HELD as HELD_FILE
@@ -86,8 +86,8 @@ def updater(tmp_path: Path, roles: list[PiRole]) -> tuple[Updater, list[tuple[st
     said: list[tuple[str, UpdateState]] = []
     units = ProcessUnits(tmp_path / "opt", tmp_path / "run", {}, {}, tmp_path / "logs")
     made = Updater(roles, Venvs(tmp_path / "opt"), units, Record(tmp_path / "record.json"),
-                   publish=lambda device, state: said.append((device, state)), repo_url="file:///srv/luot/repo",
-                   trusted_host=None, extras=[])
+                   publish=lambda device, state: said.append((device, state)),
+                   source=RepoSource("file:///srv/luot/repo", None))
     return made, said
 
 

@@ -18,7 +18,7 @@ from fleet.link import FleetLink
 from fleet.publish import announce
 from fleet.release import HEALTHY, ROLLED_BACK, WAITING_QUIET, parse_update_state
 from fleet.updater import PiRole, Record, Updater
-from fleet.venvs import Venvs
+from fleet.venvs import RepoSource, Venvs
 from luot import protocol as p
 from luot.update_hooks import HELD, READY
 from testbed.centre import LocalCentre
@@ -42,7 +42,7 @@ def fleet(tmp_path: Path):
     centre.start_dispatcher()
     counter = centre.counter_device(1)
     venvs = Venvs(tmp_path / "opt", env={**os.environ, **DEPENDENCIES})
-    venvs.install(releases["9.0.0"], repo_url=repo.as_uri(), extras=[], trusted_host=None)
+    venvs.install(releases["9.0.0"], RepoSource(repo.as_uri(), None))
     venvs.switch("9.0.0")
     counter_file = centre.device_file(counter, "[counter]\nnumber = 1\n")
     units = ProcessUnits(tmp_path / "opt", tmp_path / "run",
@@ -66,7 +66,7 @@ def start_updater(centre, repo, venvs, units, counter, record: Path):
     user = p.UPDATER_PREFIX + centre.site.device(counter).hostname
     link = FleetLink(centre.broker.settings(user), centre.site.id)
     updater = Updater([PiRole(counter, "counter")], venvs, units, Record.load(record), publish=link.publish,
-                      repo_url=repo.as_uri(), trusted_host=None, extras=[], ready_timeout_s=20)
+                      source=RepoSource(repo.as_uri(), None), ready_timeout_s=20)
     stop = threading.Event()
     result: list[bool] = []
     thread = threading.Thread(target=lambda: result.append(updater.run(stop)), daemon=True)
