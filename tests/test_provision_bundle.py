@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import SITE_FILE
 
-from broker_config import check_password_line, parse_password_file
+from broker_config import check_password_line, parse_password_file, updater_users
 from luot.config import load_device, load_site
 from provisioning.__main__ import main
 from provisioning.bundle import KIOSK_TABLE, make_bundles, read_secrets
@@ -39,7 +39,8 @@ def test_every_device_gets_a_bundle_that_loads(bundles: tuple[Path, Path]) -> No
     site_file, out = bundles
     site = load_site(site_file)
     secrets = read_secrets(out)
-    assert set(secrets) == {d.id for d in site.devices}
+    updaters = updater_users(site)
+    assert set(secrets) == {d.id for d in site.devices} | set(updaters)
     assert oct((out / "secrets").stat().st_mode & 0o777) == "0o600"
     passwd = parse_password_file((out / "hub/broker/passwd").read_text())
     for d in site.devices:
@@ -54,6 +55,12 @@ def test_every_device_gets_a_bundle_that_loads(bundles: tuple[Path, Path]) -> No
         assert (device.id, device.role, device.site) == (d.id, d.role, site.id)
         assert device.broker.password == secrets[d.id]
         assert device.broker.host == ("localhost" if d.role == "hub" else "luot-hub.local")
+        if d.role != "admin":  # the updater of the device's Pi logs in as updater.<hostname>
+            updater = tomllib.loads((folder / "updater.toml").read_text())["user"]
+            assert updater == f"updater.{d.hostname}" and d.id in updaters[updater]
+            assert oct((folder / "updater.password").stat().st_mode & 0o777) == "0o600"
+            assert (folder / "updater.password").read_text().strip() == secrets[updater]
+            assert check_password_line(passwd[updater], secrets[updater])
     hub = tomllib.loads((out / "hub/device.toml").read_text())
     assert hub["hub"] == {"site_file": "/etc/luot/site.toml", "database": "/var/lib/luot/luot.db",
                           "backup": {"folder": "/var/lib/luot/backups", "keep_days": 14},
@@ -77,16 +84,17 @@ def test_running_again_changes_only_what_must_change(bundles: tuple[Path, Path],
     after = snapshot(out)
     changed = {k for k in after if before.get(k) != after[k]}
     assert changed == {"secrets", "tv-2/device.toml", "tv-2/password", "hub/site.toml",
-                       "hub/broker/passwd", "hub/broker/acl"}
+                       "hub/broker/passwd", "hub/broker/acl", "tv-2/updater.toml", "tv-2/updater.password"}
     assert "new passwords: tv-2" in text
     old_passwd = parse_password_file(before["hub/broker/passwd"].decode())
     new_passwd = parse_password_file(after["hub/broker/passwd"].decode())
-    assert {u: line for u, line in new_passwd.items() if u != "tv-2"} == old_passwd
+    assert {u: line for u, line in new_passwd.items() if u not in ("tv-2", "updater.luot-tv-2")} == old_passwd
 
     site_file.write_text(SITE_FILE.read_text().replace('[[devices]]\nid = "kiosk-2"\nrole = "kiosk"\n', ""))
     code, text = run(capsys, "bundle", "--site", str(site_file), "--out", str(out))
     assert code == 0 and "removed kiosk-2" in text
     assert not (out / "kiosk-2").exists() and "kiosk-2" not in read_secrets(out)
+    assert "updater.luot-kiosk-2" not in read_secrets(out)  # that Pi's updater goes with it
 
 
 def test_rotate_changes_one_password(bundles: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
