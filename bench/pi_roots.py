@@ -4,8 +4,10 @@ mmdebstrap, entered with chroot through qemu-user-static, each holding the boot 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tarfile
 import time
@@ -16,6 +18,7 @@ from bench.common import rss_mb
 from testbed.supervisor import stop_process
 
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
+SYSTEMCTL = Path(__file__).with_name("pi_systemctl.py")  # the emulated Pis' systemd, for luot-* units
 # What Raspberry Pi OS Lite has that Debian's minimal base does not: Python, systemd.
 BASE_PACKAGES = "python3,systemd,ca-certificates"
 
@@ -115,10 +118,52 @@ class Pi:
         path = self.root / f"tmp/{label}.log"
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
+    # ------------------------------------------------------------------ units, as systemd would run them
+
+    def emulate_systemd(self, env: dict[str, str] | None) -> None:
+        """`systemctl start|stop|restart luot-…` from here on runs the installed unit files
+        (bench/pi_systemctl.py); `env` overrides their Environment (dummy video, mock pins)."""
+        shim = self.root / "usr/local/sbin/systemctl"
+        shim.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SYSTEMCTL, shim)
+        shim.chmod(0o755)
+        (self.root / "etc/luot-pitest.env").write_text("".join(f"{k}={v}\n" for k, v in (env or {}).items()))
+
+    def start_unit(self, unit: str) -> None:
+        code, output, _ = self.run(["systemctl", "start", unit], 60)
+        if code != 0:
+            raise PiTestError(f"{self.name}: systemctl start {unit}: {output[-800:]}")
+
+    def _units(self) -> dict[str, int]:
+        """The running unit processes (the program itself, not the runuser before it)."""
+        found = {}
+        for path in sorted((self.root / "run/pitest").glob("*.pid")):
+            pid = int(path.read_text())
+            children = Path(f"/proc/{pid}/task/{pid}/children")
+            below = children.read_text().split() if children.exists() else []
+            found[path.stem.removesuffix(".service")] = int(below[0]) if below else pid
+        return found
+
     def memory_mb(self) -> dict[str, float]:
-        return {label: round(rss_mb(p.pid), 1) for label, p in self.processes.items() if p.poll() is None}
+        alive = {label: p.pid for label, p in self.processes.items() if p.poll() is None}
+        return {label: round(rss_mb(pid), 1) for label, pid in (alive | self._units()).items()
+                if Path(f"/proc/{pid}").exists()}
+
+    def unit_log(self, unit: str) -> str:
+        return self.log(f"{unit}.service")
 
     def stop(self) -> None:
+        state = self.root / "run/pitest"
+        programs = list(self._units().values())
+        for supervisor in sorted(state.glob("*.supervisor")):
+            (state / supervisor.name.replace(".supervisor", ".stopping")).touch()
+            pids = [int(p.read_text()) for p in (supervisor, supervisor.with_suffix(".pid")) if p.exists()]
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        for pid in programs:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         for process in self.processes.values():
             stop_process(process)
         self.processes.clear()

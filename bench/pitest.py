@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import emit
+from bench.pi_fleet import build_releases, fleet_works, prepare_pi, releases_in
 from bench.pi_roots import Pi, PiTestError, check_host, cut_network, rootfs_tarball
+from fleet.units import ROLE_UNITS
 from luot import EXAMPLE_SITE
 from luot.config import BrokerSettings, load_site
 from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable, make_paho_client, unique_client_id
@@ -55,6 +57,7 @@ def prepare(work: Path, suites: tuple[str, ...]) -> dict[str, Any]:
                    check=True)
     wheel = max(dist.glob("luot-*.whl"), key=lambda p: p.stat().st_mtime)
     manifest = build_repository(wheel, work / "repo", work / "repo-key", suites)
+    build_releases(work)
     figures["repo_build_s"] = round(time.monotonic() - started, 1)
     figures["repo_mb"] = round(manifest["bytes"] / 1e6, 1)
     figures["repo_wheels"] = len(manifest["wheels"])
@@ -98,8 +101,8 @@ def start_hub(pi: Pi) -> None:
         (pi.root / folder).mkdir(parents=True, exist_ok=True)
         subprocess.run(["chroot", str(pi.root), "chown", f"{owner}:{owner}", f"/{folder}"], check=True)
     pi.start("mosquitto", ["/usr/sbin/mosquitto", "-c", "/etc/luot/broker/mosquitto.conf"])
-    pi.start("dispatcher", ["/opt/luot/venv/bin/luot", "dispatcher", "--config", "/etc/luot/hub.toml"],
-             user="luot")
+    pi.start_unit(ROLE_UNITS["hub"])
+    pi.start_unit("luot-updater")
 
 
 def statuses(settings: BrokerSettings, site_id: str) -> tuple[dict[str, bytes], Any]:
@@ -113,12 +116,16 @@ def statuses(settings: BrokerSettings, site_id: str) -> tuple[dict[str, bytes], 
     return seen, client
 
 
+def broker_settings(work: Path, device: str) -> BrokerSettings:
+    """How the harness reaches the emulated hub's broker as `device`."""
+    return BrokerSettings(host="127.0.0.1", port=1883, username=device,
+                          password=read_secrets(work / "bundles")[device])
+
+
 def centre_works(work: Path, site_id: str) -> dict[str, Any]:
     """Every role online; a ticket taken (as the kiosk) and called (as another counter)."""
-    secrets = read_secrets(work / "bundles")
-
     def settings(device: str) -> BrokerSettings:
-        return BrokerSettings(host="127.0.0.1", port=1883, username=device, password=secrets[device])
+        return broker_settings(work, device)
 
     def link(device: str) -> HubLink:
         hub_link = HubLink(settings(device), device_id=device, site=site_id, purpose="pitest")
@@ -167,13 +174,17 @@ def offline(work: Path, suites: tuple[str, ...]) -> dict[str, Any]:
             _, _, bare_s = pis["hub"].run(["python3", "-c", "pass"], 120)
             result["baseline_python3_start_s"] = round(bare_s, 2)
             result["install_s"] = {"hub": install(pis["hub"])}
+            prepare_pi(pis["hub"], None)
             pis["hub"].start("repo", ["/usr/sbin/lighttpd", "-D", "-f", "/etc/luot/repo-lighttpd.conf"])
             start_hub(pis["hub"])
             for role in ("counter", "display", "kiosk"):
                 result["install_s"][role] = install(pis[role])
-                pis[role].start(role, ["/opt/luot/venv/bin/luot", role, "--config", f"/etc/luot/{role}.toml"],
-                                user="luot", env=ROLE_ENV.get(role))
+                prepare_pi(pis[role], ROLE_ENV.get(role))
+                pis[role].start_unit(ROLE_UNITS[role])
+                pis[role].start_unit("luot-updater")
             result |= centre_works(work, site_id)
+            result["fleet"] = fleet_works(pis, PIS, work, broker_settings(work, "admin"), site_id,
+                                          releases_in(work), ROLE_UNITS)
             bare = pis["hub"].start("bare-python3", ["python3", "-c", "import time; time.sleep(60)"])
             time.sleep(SETTLE_S)  # memory once every role has settled
             result["rss_mb"] = {role: pi.memory_mb() for role, pi in pis.items()}
@@ -181,8 +192,9 @@ def offline(work: Path, suites: tuple[str, ...]) -> dict[str, Any]:
             bare.kill()
         except (PiTestError, subprocess.TimeoutExpired, CommandRefused, HubTimeout, HubUnreachable) as e:
             result["error"] = str(e)
-            result["logs"] = {f"{pi.name}/{label}": pi.log(label)[-600:] for pi in pis.values()
-                              for label in pi.processes}
+            result["logs"] = {f"{pi.name}/{label}": pi.log(label)[-600:] for role, pi in pis.items()
+                              for label in (*pi.processes, f"{ROLE_UNITS[role]}.service",
+                                            "luot-updater.service")}
         finally:
             for pi in pis.values():
                 pi.stop()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fleet.link import FleetLink
 from fleet.units import ROLE_UNITS, SystemdUnits
-from fleet.updater import PiRole, Record, Updater
+from fleet.updater import READY_TIMEOUT_S, PiRole, Record, Updater
 from fleet.venvs import RepoSource, Venvs
 from luot.config import BrokerSettings, ConfigError, load_device, open_toml
 from luot.logs import setup_logging
@@ -27,7 +27,7 @@ from provisioning.roles import ETC, LUOT_ROOT, extras_for, repo_url
 RECORD = Path("/var/lib/luot-updater/record.json")
 
 
-def read_pi(etc: Path) -> tuple[list[PiRole], str, BrokerSettings]:
+def read_pi(etc: Path) -> tuple[list[PiRole], str, BrokerSettings, float]:
     """This Pi's devices (one per role file) and the broker settings the updater logs in with."""
     devices = [load_device(etc / f"{role}.toml") for role in ROLE_UNITS if (etc / f"{role}.toml").is_file()]
     if not devices:
@@ -35,13 +35,15 @@ def read_pi(etc: Path) -> tuple[list[PiRole], str, BrokerSettings]:
     with open_toml(etc / "updater.toml") as top:
         user = top.str("user")
         password_file = Path(top.str("password_file", str(etc / "updater.password")))
+        # How long a restarted role has to say it is up before the update is rolled back.
+        ready_timeout_s = top.float("ready_timeout_s", READY_TIMEOUT_S, min=10.0)
     try:
         password = password_file.read_text(encoding="utf-8").strip()
     except OSError as e:
         raise ConfigError(etc / "updater.toml", "password_file",
                           f"cannot read {password_file}: {e.strerror}") from None
     broker = dataclasses.replace(devices[0].broker, username=user, password=password)
-    return [PiRole(d.id, d.role) for d in devices], devices[0].site, broker
+    return [PiRole(d.id, d.role) for d in devices], devices[0].site, broker, ready_timeout_s
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging("info")
     try:
-        roles, site, broker = read_pi(args.etc)
+        roles, site, broker, ready_timeout_s = read_pi(args.etc)
     except ConfigError as e:
         print(e.explain("luot updater: "), file=sys.stderr)
         return 2
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     source = RepoSource(repo_url(role_names, broker.host), None if "hub" in role_names else broker.host,
                         tuple(extras_for(role_names)))
     updater = Updater(roles, Venvs(args.root), SystemdUnits(), Record.load(args.record), publish=link.publish,
-                      source=source)
+                      source=source, ready_timeout_s=ready_timeout_s)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     link.start(updater)

@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from fleet_rig import DEPENDENCIES, repository
+from fleet_rig import BROKEN_COUNTER, DEPENDENCIES, repository
 from helpers import SITE_FILE, wait_for
 
 from fleet.link import FleetLink
@@ -118,7 +118,7 @@ def test_the_counter_updates_between_citizens_and_a_broken_release_rolls_back(fl
         assert f"{counter} (counter) not up within 20 s" in report.detail
         assert venvs.current() == "9.0.1" and ready_version(units) == "9.0.1"
         assert json.loads((tmp_path / "record.json").read_text())["failed"]["9.0.2"]
-        assert "this release cannot start a counter" in (tmp_path / "logs" / f"{UNIT}.log").read_text()
+        assert BROKEN_COUNTER in (tmp_path / "logs" / f"{UNIT}.log").read_text()
     finally:
         stop.set()
         thread.join(timeout=5)
