@@ -120,28 +120,33 @@ class Topics:
     def config(self) -> str:
         return self.root + CONFIG
 
+    def device_topic(self, device: str, kind: str) -> str:
+        """`device/<id>/<kind>`: a device's own space (status, health, install, update, …)."""
+        return f"{self.root}{DEVICE}{device}/{kind}"
+
     def device_status(self, device: str) -> str:
-        return f"{self.root}{DEVICE}{device}/status"
+        return self.device_topic(device, "status")
 
     def device_health(self, device: str) -> str:
-        return f"{self.root}{DEVICE}{device}/health"
+        return self.device_topic(device, "health")
 
     def device_install(self, device: str) -> str:
         """Retained: how first boot went (state, step, reason), from the device's installer."""
-        return f"{self.root}{DEVICE}{device}/install"
+        return self.device_topic(device, "install")
+
+    def device_reprinted(self, kiosk: str) -> str:
+        return self.device_topic(kiosk, REPRINTED)
+
+    def device_update(self, device: str) -> str:
+        """Retained: where a fleet update stands, from the updater of the device's Pi."""
+        return self.device_topic(device, UPDATE)
 
     def reprint(self, kiosk: str) -> str:
         return f"{self.root}{REPRINT}{kiosk}"
 
-    def device_reprinted(self, kiosk: str) -> str:
-        return f"{self.root}{DEVICE}{kiosk}/{REPRINTED}"
-
     @property
     def fleet_release(self) -> str:
         return self.root + FLEET_RELEASE
-
-    def device_update(self, device: str) -> str:
-        return f"{self.root}{DEVICE}{device}/{UPDATE}"
 
     def relative(self, topic: str) -> str:
         """`luot/<site>/state/site` → `state/site`."""
