@@ -97,12 +97,12 @@ def ready_versions(pis: dict[str, Pi], units: dict[str, str]) -> dict[str, str |
     return found
 
 
-def fleet_works(pis: dict[str, Pi], devices: dict[str, str], work: Path, admin: BrokerSettings, site_id: str,
-                releases: dict[str, Release], units: dict[str, str]) -> dict[str, Any]:
+def fleet_works(pis: dict[str, Pi], devices: dict[str, str], work: Path, watcher: BrokerSettings,
+                site_id: str, releases: dict[str, Release], units: dict[str, str]) -> dict[str, Any]:
     """The good release everywhere, then the broken one rolled back everywhere."""
     hub = pis["hub"]
     install_admin(hub, work)
-    watch = UpdateWatch(admin, site_id)
+    watch = UpdateWatch(watcher, site_id)
     ids = list(devices.values())
     canaries = {role: device for role, device in devices.items() if role != "hub"}
     figures: dict[str, Any] = {}

@@ -144,17 +144,21 @@ def centre_works(work: Path, site_id: str) -> dict[str, Any]:
     finally:
         watcher.loop_stop()
         watcher.disconnect()
-    kiosk, counter = link(PIS["kiosk"]), link("quay-2")
+    # Devices the emulated Pis are not (a client id is its user: a second kiosk-1 would push the
+    # emulated one off): the admin takes the number, another counter calls it.
+    admin, counter = link("admin"), link("quay-2")
     try:
-        if not wait_until(lambda: kiosk.state("config"), timeout=120):
+        if not wait_until(lambda: admin.state("config"), timeout=120):
             raise PiTestError("the emulated dispatcher publishes no config")
-        service = kiosk.state("config")["services"][0]["code"]
-        ticket = kiosk.request("take", service=service, timeout=30)["ticket"]
+        # No time server on this LAN: the leader's morning step, as on a real hub.
+        admin.request("confirm_clock", timeout=30)
+        service = admin.state("config")["services"][0]["code"]
+        ticket = admin.request("take", service=service, timeout=30)["ticket"]
         called = counter.request("next", counter=2, timeout=30).get("ticket") or {}
         return {"online": sorted(seen), "online_wait_s": online_s, "ticket": ticket["number"],
                 "called": called.get("number")}
     finally:
-        for hub_link in (kiosk, counter):
+        for hub_link in (admin, counter):
             hub_link.stop()
 
 
@@ -183,7 +187,8 @@ def offline(work: Path, suites: tuple[str, ...]) -> dict[str, Any]:
                 pis[role].start_unit(ROLE_UNITS[role])
                 pis[role].start_unit("luot-updater")
             result |= centre_works(work, site_id)
-            result["fleet"] = fleet_works(pis, PIS, work, broker_settings(work, "admin"), site_id,
+            # Watched as the web service (which reads device/#), so the admin stays free to publish.
+            result["fleet"] = fleet_works(pis, PIS, work, broker_settings(work, "web"), site_id,
                                           releases_in(work), ROLE_UNITS)
             bare = pis["hub"].start("bare-python3", ["python3", "-c", "import time; time.sleep(60)"])
             time.sleep(SETTLE_S)  # memory once every role has settled
