@@ -16,7 +16,6 @@ from bench.common import (
     start_dispatcher,
     summary_ms,
     wait_for_dispatcher,
-    write_hub_config,
 )
 from luot import protocol as p
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
@@ -63,7 +62,7 @@ def main() -> None:
     n = 200 if args.quick else 900  # CT gives at most 999 numbers a day
     with bench_broker() as (broker, site, workdir):
         raw = raw_round_trip(broker, n)
-        dispatcher = start_dispatcher(write_hub_config(broker, BENCH_SITE, workdir))
+        dispatcher = start_dispatcher(broker, BENCH_SITE, workdir)
         kiosk = HubLink(broker.settings("kiosk-1"), device_id="kiosk-1", site=site.id)
         kiosk.start()
         kiosk.wait_connected(10)

@@ -90,22 +90,19 @@ def raw_round_trip(broker: Mosquitto, n: int) -> dict[str, float]:
         client.loop_stop()
 
 
-def write_hub_config(broker: Mosquitto, site_file: Path, workdir: Path) -> Path:
-    """The hub's device.toml for a dispatcher process on this broker."""
-    hub_table = (f'[hub]\nsite_file = "{site_file}"\ndatabase = "{workdir / "luot.db"}"\n'
-                 "trust_clock = true\n")  # a bench machine's clock is taken as it is
-    return broker.write_device_file(workdir / "hub.toml", "hub", hub_table, log_level="warning")
-
-
 def wait_or_fail(probe: Callable[[], object], timeout: float, what: str, step: float = 0.01) -> None:
     """Poll `probe` until truthy; a benchmark that cannot go on says what it waited for."""
     if not wait_until(probe, timeout, step):
         raise RuntimeError(f"timed out after {timeout} s waiting for {what}")
 
 
-def start_dispatcher(hub_config: Path) -> subprocess.Popen[bytes]:
-    """`python -m dispatcher` as its own process, as on the hub."""
-    return subprocess.Popen([sys.executable, "-m", "dispatcher", "--config", str(hub_config)])
+def start_dispatcher(broker: Mosquitto, site_file: Path, workdir: Path) -> subprocess.Popen[bytes]:
+    """`python -m dispatcher` as its own process, as on the hub, with its device.toml for this
+    broker written in `workdir`."""
+    hub_table = (f'[hub]\nsite_file = "{site_file}"\ndatabase = "{workdir / "luot.db"}"\n'
+                 "trust_clock = true\n")  # a bench machine's clock is taken as it is
+    config = broker.write_device_file(workdir / "hub.toml", "hub", hub_table, log_level="warning")
+    return subprocess.Popen([sys.executable, "-m", "dispatcher", "--config", str(config)])
 
 
 def wait_for_dispatcher(link: HubLink, timeout: float = 30.0) -> None:

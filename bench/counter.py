@@ -33,7 +33,6 @@ from bench.common import (
     start_dispatcher,
     summary_ms,
     wait_or_fail,
-    write_hub_config,
 )
 from counter_button.hardware import Hardware
 from counter_button.node import CounterNode
@@ -157,7 +156,7 @@ def node_process_figures(broker: Mosquitto, site: SiteConfig, workdir: Path,
 def dispatcher_with_state(broker: Mosquitto, site: SiteConfig, workdir: Path) -> subprocess.Popen[bytes]:
     """The dispatcher in its own process, as on the hub (it does not share the node's GIL),
     once its retained state is there."""
-    process = start_dispatcher(write_hub_config(broker, Path(site.file), workdir))
+    process = start_dispatcher(broker, Path(site.file), workdir)
     probe = HubLink(broker.settings("admin"), device_id="admin", site=site.id, purpose="bench-probe")
     probe.start()
     try:

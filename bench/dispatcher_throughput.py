@@ -24,7 +24,6 @@ from bench.common import (
     rss_mb,
     start_dispatcher,
     wait_for_dispatcher,
-    write_hub_config,
 )
 from luot.config import BrokerSettings, SiteConfig, load_site
 from luot.mqtt import HubLink
@@ -118,7 +117,7 @@ def client_process(settings: list[tuple[str, BrokerSettings]], site_id: str, per
 def run(site: SiteConfig, site_file: Path, per_client: int, quick: bool) -> dict[str, object]:
     with bench_broker(site) as (broker, site, workdir):
         raw = raw_commits_per_s(workdir, 1.0 if quick else 3.0)
-        dispatcher = start_dispatcher(write_hub_config(broker, site_file, workdir))
+        dispatcher = start_dispatcher(broker, site_file, workdir)
         probe = HubLink(broker.settings("kiosk-1"), device_id="kiosk-1", site=site.id)
         probe.start()
         context = multiprocessing.get_context("fork")

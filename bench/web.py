@@ -32,7 +32,6 @@ from bench.common import (
     summary_ms,
     wait_for_dispatcher,
     wait_or_fail,
-    write_hub_config,
 )
 from luot.mqtt import HubLink
 from luot.ticket_link import ticket_url
@@ -180,7 +179,7 @@ def main() -> None:
     trials, pages, pushes = (20, 500, 3) if args.quick else (100, 500, 10)
     with bench_broker() as (broker, site, workdir):
         raw = raw_round_trip(broker, 200 if args.quick else 1000)
-        dispatcher = start_dispatcher(write_hub_config(broker, BENCH_SITE, workdir))
+        dispatcher = start_dispatcher(broker, BENCH_SITE, workdir)
         web, base = start_web(broker, workdir)
         links = {d: HubLink(broker.settings(d), device_id=d, site=site.id, purpose="bench")
                  for d in ("kiosk-1", "quay-1", "quay-3")}
