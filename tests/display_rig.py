@@ -13,6 +13,7 @@ from luot.config import SiteConfig
 from luot.mqtt import HubLink
 from luot.screen import open_screen
 from luot.systemd import Notifier
+from luot.update_hooks import UpdateHooks
 from testbed.broker import Mosquitto
 
 SIZES = ((1920, 1080), (1280, 720), (1080, 1920))
@@ -41,13 +42,13 @@ class Centre:
 
     def board(self, size: tuple[int, int], *, device_id: str = "tv-1", state: BoardState | None = None,
               announcer: Announcer | None = None, screenshots: Path | None = None,
-              notifier: Notifier | None = None) -> DisplayApp:
+              notifier: Notifier | None = None, update: UpdateHooks | None = None) -> DisplayApp:
         """A board on the dummy screen; its link starts after the handlers are in place."""
         screen = open_screen(size, fullscreen=False)
         link = HubLink(self.broker.settings(device_id), device_id=device_id, site=self.site.id)
         self.links.append(link)
         app = DisplayApp(link, screen, state or BoardState(), announcer=announcer, screenshots=screenshots,
-                         notifier=notifier)
+                         notifier=notifier, update=update)
         link.start()
         return app
 

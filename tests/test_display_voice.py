@@ -13,6 +13,7 @@ from display_rig import Centre, fill_and_call, served_now, shown
 from display.__main__ import main
 from display.voice import Announcer, VoicePack
 from luot.speech import CHIME, CallSpeech, voice_clips
+from luot.update_hooks import HELD, HOLD, READY, UpdateHooks
 
 # ---------------------------------------------------------------------- speech
 
@@ -116,3 +117,29 @@ def test_english_phrase_when_the_site_wants_it(centre: Callable[..., Centre]) ->
     app = c.board((1280, 720))
     assert app.run(until=lambda: app.state.name, timeout=10)
     assert app.state.speech == CallSpeech(repeat=2, english=True)
+
+
+def test_a_board_holds_for_an_update_only_while_it_says_nothing(centre: Callable[..., Centre],
+                                                                voice_pack: Path, mixer: None,
+                                                                tmp_path: Path) -> None:
+    c = centre(4, repeat=1)
+    kiosk, admin = c.link("kiosk-1"), c.link("admin")
+    kiosk.request("take", service="CT")
+    announcer = Announcer(VoicePack(voice_pack))
+    hooks = UpdateHooks(tmp_path, version="9.9.9", check_every_s=0.0)
+    app = c.board((1280, 720), announcer=announcer, update=hooks)
+    assert app.run(until=lambda: (tmp_path / READY).exists(), timeout=10), "up once the catalogue is here"
+    admin.request("next", counter=1)
+    assert app.run(until=lambda: not announcer.quiet, timeout=10)
+    (tmp_path / HOLD).write_text("9.9.10")
+    held_while_speaking = []
+
+    def spoken_to_the_end() -> bool:
+        """Checked at every step of the board: held never while the call is being said."""
+        held_while_speaking.append((tmp_path / HELD).exists() and not announcer.quiet)
+        return announcer.quiet
+
+    assert app.run(until=spoken_to_the_end, timeout=30)
+    assert len(held_while_speaking) > 1 and not any(held_while_speaking), "held mid-announcement"
+    assert app.run(until=lambda: (tmp_path / HELD).exists(), timeout=5), "quiet now: held"
+    announcer.stop()
