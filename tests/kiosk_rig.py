@@ -81,3 +81,15 @@ def health_watcher(broker, site_id: str, device: str) -> list[dict]:
     client.connect(broker.host, broker.port)
     client.loop_start()
     return seen
+
+
+def assert_taking_closed(ui: KioskUI, prompt: tuple[str, str], taken: list[object]) -> None:
+    """The start screen says `prompt` as an error, every field is greyed, and a finger on one
+    takes no number."""
+    frame = ui.frame()
+    assert frame.prompt == prompt and frame.prompt_style == "error"
+    services = [b for b in frame.buttons if b.id.startswith("service:")]
+    assert services and all(b.style == "disabled" for b in services)
+    assert not ui.touch("service:CT")
+    ui.pump(0.05)
+    assert taken == [] and ui.screen == "home"

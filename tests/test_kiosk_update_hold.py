@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pygame
 from helpers import wait_for
+from kiosk_rig import assert_taking_closed
 
 import kiosk.ui
 from dispatcher.service import Dispatcher
@@ -46,13 +47,7 @@ def test_the_kiosk_holds_for_an_update_only_on_its_start_screen(display, broker,
         ui.go_home()
         ui.pump(0.01)
         assert (run / HELD).read_text() == "9.9.9"
-        frame = ui.frame()
-        assert frame.prompt == texts.UPDATING and frame.prompt_style == "error"
-        services = [b for b in frame.buttons if b.id.startswith("service:")]
-        assert services and all(b.style == "disabled" for b in services)
-        assert not ui.touch("service:CT")
-        ui.pump(0.01)
-        assert taken == []
+        assert_taking_closed(ui, texts.UPDATING, taken)
         ui.draw(force=True)
         pygame.image.save(surface, artifacts / "kiosk_updating_800x480.png")
 
