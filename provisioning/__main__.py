@@ -148,8 +148,7 @@ def do_check(args: argparse.Namespace) -> int:
     port, tls, _ca = broker.device_endpoint()
     host = args.host or load_network_options(site).hub_host
     passwords = read_secrets(args.out)
-    # The devices; the Pis' updaters' grants are held by tests/test_fleet*.py.
-    roles = {user: role for user, role in site_roles(site).items() if role != "updater"}
+    roles = site_roles(site)
     missing = sorted(set(roles) - set(passwords))
     if missing:
         print(f"no password for {', '.join(missing)} in {args.out}: run `luot provision bundle` first")

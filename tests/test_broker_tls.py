@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from helpers import SITE_FILE
 
-from broker_config import load_broker_options
+from broker_config import load_broker_options, site_roles, updater_users
 from luot.config import load_device, load_site
 from provisioning.__main__ import main
 from provisioning.probe import connect_reason
@@ -64,8 +64,9 @@ clients = true
     device_toml = (out / "kiosk-1/device.toml").read_text()
     assert f"port = {tls_port}\n" in device_toml and 'tls = true\nca_file = "/etc/luot/ca.crt"' in device_toml
 
-    broker = Mosquitto(tmp_path / "broker", site.id, {d.id: d.role for d in site.devices}, persistence=False,
-                       extra_listeners=tuple(options.listeners()[1:]))
+    # The hub's users and ACL as the bundle makes them: every device and each Pi's updater.
+    broker = Mosquitto(tmp_path / "broker", site.id, site_roles(site), updaters=updater_users(site),
+                       persistence=False, extra_listeners=tuple(options.listeners()[1:]))
     shutil.copy(out / "hub/broker/passwd", broker.files.password_file)
     broker.start()
     try:
