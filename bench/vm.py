@@ -51,11 +51,10 @@ def _run(argv: list[str], what: str, **kwargs: object) -> None:
 
 
 @dataclass(frozen=True)
-class HubImage:
-    """A built hub: its pristine disk, kernel, initrd and the devices' broker passwords."""
+class HubFiles:
+    """Where a hub image's disk, kernel and initrd lie in its folder, before and after the build."""
 
     folder: Path
-    passwords: dict[str, str]
 
     @property
     def disk(self) -> Path:
@@ -70,6 +69,13 @@ class HubImage:
         return self.folder / "initrd.img"
 
 
+@dataclass(frozen=True)
+class HubImage(HubFiles):
+    """A built hub: its files and the devices' broker passwords."""
+
+    passwords: dict[str, str]
+
+
 def build_image(folder: Path, site_file: Path, *, rebuild: bool = False) -> HubImage:
     """The hub's disk image in `folder`, built once and kept (a few minutes the first time).
 
@@ -77,30 +83,30 @@ def build_image(folder: Path, site_file: Path, *, rebuild: bool = False) -> HubI
     serves any time zone; the inventory and the passwords are the image's.
     """
     folder.mkdir(parents=True, exist_ok=True)
+    files = HubFiles(folder)
     bundles = folder / "bundles"
-    if rebuild or not (folder / "hub.raw").exists():
+    if rebuild or not files.disk.exists():
         shutil.rmtree(bundles, ignore_errors=True)
         make_bundles(site_file, bundles)
-        _build(folder, bundles)
+        _build(files, bundles)
     return HubImage(folder, read_secrets(bundles))
 
 
-def _build(folder: Path, bundles: Path) -> None:
-    wheels = folder / "wheels"
+def _build(files: HubFiles, bundles: Path) -> None:
+    wheels = files.folder / "wheels"
     shutil.rmtree(wheels, ignore_errors=True)
     _run([sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", str(wheels), str(ROOT)],
          "pip wheel (Lượt and its dependencies for the VM's CPython)")
-    rootfs = folder / "rootfs"
+    rootfs = files.folder / "rootfs"
     shutil.rmtree(rootfs, ignore_errors=True)
     _run(["mmdebstrap", "--variant=apt", f"--include={','.join(PACKAGES)}", "bookworm", str(rootfs)],
          "mmdebstrap (a Debian bookworm root filesystem)")
     _install_hub(rootfs, bundles, wheels)
     boot = rootfs / "boot"
-    shutil.copyfile(next(boot.glob("vmlinuz-*")), folder / "vmlinuz")
-    shutil.copyfile(next(boot.glob("initrd.img-*")), folder / "initrd.img")
-    disk = folder / "hub.raw"
-    disk.unlink(missing_ok=True)
-    _run(["mkfs.ext4", "-q", "-F", "-L", "luot-hub", "-d", str(rootfs), str(disk), IMAGE_SIZE],
+    shutil.copyfile(next(boot.glob("vmlinuz-*")), files.kernel)
+    shutil.copyfile(next(boot.glob("initrd.img-*")), files.initrd)
+    files.disk.unlink(missing_ok=True)
+    _run(["mkfs.ext4", "-q", "-F", "-L", "luot-hub", "-d", str(rootfs), str(files.disk), IMAGE_SIZE],
          "mkfs.ext4 (the VM's disk)")
     shutil.rmtree(rootfs)
 

@@ -10,6 +10,7 @@ import re
 import shutil
 import struct
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -97,22 +98,36 @@ def make_repo(folder: Path, wheel_bytes: bytes = b"PK\x05\x06" + bytes(18)) -> P
     return folder
 
 
+@dataclass(frozen=True)
+class Provision:
+    """`luot provision image` with this test's site, bundle folder, SSH key and repository,
+    so that a test names only the image, the device and what it changes."""
+
+    site: Path
+    out: Path
+    key: Path
+    capsys: pytest.CaptureFixture[str]
+
+    @property
+    def repo(self) -> Path:
+        return self.site.parent / "repo"
+
+    def __call__(self, image: Path, device: str, *extra: str, key: Path | None = None) -> tuple[int, str]:
+        code = main(["image", "--site", str(self.site), "--out", str(self.out), "--device", device,
+                     "--image", str(image), "--ssh-key", str(key or self.key), "--repo", str(self.repo),
+                     *extra])
+        return code, self.capsys.readouterr().out
+
+
 @pytest.fixture
-def setup(tmp_path: Path) -> tuple[Path, Path, Path]:
+def provision(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Provision:
     site = tmp_path / "site.toml"
     site.write_text(SITE_FILE.read_text() + '\n[network]\nhub_host = "luot-hub.local"\n'
                     'wifi_ssid = "UBND Phường"\nwifi_password = "mật khẩu wifi"\nwifi_country = "VN"\n')
     key = tmp_path / "id_ed25519.pub"
     key.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests kythuat@laptop\n")
     make_repo(tmp_path / "repo")
-    return site, tmp_path / "bundles", key
-
-
-def provision(capsys: pytest.CaptureFixture[str], site: Path, out: Path, key: Path, image: Path,
-              device: str, *extra: str) -> tuple[int, str]:
-    code = main(["image", "--site", str(site), "--out", str(out), "--device", device, "--image", str(image),
-                 "--ssh-key", str(key), "--repo", str(site.parent / "repo"), *extra])
-    return code, capsys.readouterr().out
+    return Provision(site, tmp_path / "bundles", key, capsys)
 
 
 def root_untouched(image: Path) -> bool:
@@ -125,15 +140,14 @@ def bash_syntax_ok(script: str) -> bool:
     return subprocess.run(["bash", "-n"], input=script.encode(), capture_output=True).returncode == 0
 
 
-def test_bookworm_image_gets_firstrun_and_the_bundle(tmp_path: Path, setup: tuple[Path, Path, Path],
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    site, out, key = setup
+def test_bookworm_image_gets_firstrun_and_the_bundle(tmp_path: Path, provision: Provision) -> None:
     image = make_image(tmp_path, cloud_init=False)
-    code, text = provision(capsys, site, out, key, image, "quay-3")
+    code, text = provision(image, "quay-3")
     assert code == 0, text
     assert "bookworm style" in text and "from the hub (luot-hub.local)" in text
-    assert read_back(image, "luot/devices/quay-3/device.toml") == (out / "quay-3/device.toml").read_text()
-    assert read_back(image, "luot/devices/quay-3/password") == (out / "quay-3/password").read_text()
+    assert read_back(image, "luot/devices/quay-3/device.toml") == \
+        (provision.out / "quay-3/device.toml").read_text()
+    assert read_back(image, "luot/devices/quay-3/password") == (provision.out / "quay-3/password").read_text()
     assert read_back(image, "luot/report-install.py").startswith('"""Tell the hub how')
     names = listing(image, "luot")
     assert {"install.sh", "firstboot.sh", "luot-firstboot.service", "repo.gpg"} <= names
@@ -142,7 +156,7 @@ def test_bookworm_image_gets_firstrun_and_the_bundle(tmp_path: Path, setup: tupl
     assert bash_syntax_ok(install) and "systemctl enable luot-counter.service" in install
     assert "pip install --no-index --find-links http://luot-hub.local:8090/wheels/index.html" in install
     wheel = "luot-0.1.0-py3-none-any.whl"
-    digest = hashlib.sha256((site.parent / "repo/wheels" / wheel).read_bytes()).hexdigest()
+    digest = hashlib.sha256((provision.repo / "wheels" / wheel).read_bytes()).hexdigest()
     assert f"'luot @ http://luot-hub.local:8090/wheels/{wheel}#sha256={digest}'" in install
     assert "pygame" not in install and "[screen]" not in install, "a counter draws nothing"
     assert "take \"$B/devices/quay-3/password\" /etc/luot/counter.password 0640" in install
@@ -158,15 +172,13 @@ def test_bookworm_image_gets_firstrun_and_the_bundle(tmp_path: Path, setup: tupl
     assert "user-data" not in listing(image, "")
     assert root_untouched(image)
 
-    code, text = provision(capsys, site, out, key, image, "quay-3")  # again: nothing doubles
+    code, text = provision(image, "quay-3")  # again: nothing doubles
     assert code == 0 and read_back(image, "cmdline.txt") == cmdline
 
 
-def test_trixie_hub_carries_the_repository(tmp_path: Path, setup: tuple[Path, Path, Path],
-                                          capsys: pytest.CaptureFixture[str]) -> None:
-    site, out, key = setup
+def test_trixie_hub_carries_the_repository(tmp_path: Path, provision: Provision) -> None:
     image = make_image(tmp_path, cloud_init=True)
-    code, text = provision(capsys, site, out, key, image, "hub")
+    code, text = provision(image, "hub")
     assert code == 0, text
     assert "trixie style" in text and "from its own card" in text
     user_data = read_back(image, "user-data")
@@ -180,8 +192,8 @@ def test_trixie_hub_carries_the_repository(tmp_path: Path, setup: tuple[Path, Pa
     assert read_back(image, "cmdline.txt") == CMDLINE, "cloud-init needs no change to cmdline.txt"
     assert "firstrun.sh" not in listing(image, "")
     assert {"device.toml", "password", "site.toml", "broker"} <= listing(image, "luot/devices/hub")
-    assert read_back(image, "luot/devices/hub/broker/acl") == (out / "hub/broker/acl").read_text()
-    assert read_back(image, "luot/repo/manifest.json") == (site.parent / "repo/manifest.json").read_text()
+    assert read_back(image, "luot/devices/hub/broker/acl") == (provision.out / "hub/broker/acl").read_text()
+    assert read_back(image, "luot/repo/manifest.json") == (provision.repo / "manifest.json").read_text()
     assert "luot-0.1.0-py3-none-any.whl" in listing(image, "luot/repo/wheels")
     install = read_back(image, "luot/install.sh")
     assert bash_syntax_ok(install)
@@ -193,18 +205,16 @@ def test_trixie_hub_carries_the_repository(tmp_path: Path, setup: tuple[Path, Pa
     assert "mosquitto lighttpd" in install
     assert root_untouched(image)
 
-    provision(capsys, site, out, key, image, "hub")
+    provision(image, "hub")
     assert read_back(image, "meta-data") == meta, "the same content keeps the same instance id"
-    main(["rotate", "hub", "--site", str(site), "--out", str(out)])
-    provision(capsys, site, out, key, image, "hub")
+    main(["rotate", "hub", "--site", str(provision.site), "--out", str(provision.out)])
+    provision(image, "hub")
     assert read_back(image, "meta-data") != meta, "new content: cloud-init must run again"
 
 
-def test_hub_and_kiosk_on_one_pi(tmp_path: Path, setup: tuple[Path, Path, Path],
-                                 capsys: pytest.CaptureFixture[str]) -> None:
-    site, out, key = setup
+def test_hub_and_kiosk_on_one_pi(tmp_path: Path, provision: Provision) -> None:
     image = make_image(tmp_path, cloud_init=False)
-    code, text = provision(capsys, site, out, key, image, "kiosk-1", "--device", "hub")
+    code, text = provision(image, "kiosk-1", "--device", "hub")
     assert code == 0, text
     assert "hub (hub), kiosk-1 (kiosk), host name luot-hub" in text
     assert {"hub", "kiosk-1"} <= listing(image, "luot/devices")
@@ -221,7 +231,7 @@ def test_hub_and_kiosk_on_one_pi(tmp_path: Path, setup: tuple[Path, Path, Path],
     assert '"$ETC/hub.toml" luot/test-ward/device/hub/status luot/test-ward/device/hub/install' in firstboot
     assert '"$ETC/kiosk.toml" luot/test-ward/device/kiosk-1/status' in firstboot
 
-    code, text = provision(capsys, site, out, key, image, "kiosk-1", "--device", "kiosk-2")
+    code, text = provision(image, "kiosk-1", "--device", "kiosk-2")
     assert code == 2 and "one Pi runs one kiosk: kiosk-1 and kiosk-2 cannot share it" in text
 
 
@@ -231,13 +241,11 @@ INTERNET = ("pypi", "pythonhosted", "debian.org", "raspberrypi.com", "raspberryp
 
 @pytest.mark.parametrize(("device", "cloud_init"), [("hub", False), ("quay-1", False), ("tv-1", True),
                                                     ("kiosk-1", True)])
-def test_first_boot_reaches_nothing_but_the_hub(tmp_path: Path, setup: tuple[Path, Path, Path],
-                                                 capsys: pytest.CaptureFixture[str], device: str,
+def test_first_boot_reaches_nothing_but_the_hub(tmp_path: Path, provision: Provision, device: str,
                                                  cloud_init: bool) -> None:
     """Every script the card runs names no host but the hub, and pip never asks an index."""
-    site, out, key = setup
     image = make_image(tmp_path, cloud_init=cloud_init)
-    assert provision(capsys, site, out, key, image, device)[0] == 0
+    assert provision(image, device)[0] == 0
     scripts = ["luot/install.sh", "luot/firstboot.sh", "luot/luot-firstboot.service",
                "luot/report-install.py"]
     scripts += ["user-data", "network-config"] if cloud_init else ["firstrun.sh", "cmdline.txt"]
@@ -260,11 +268,9 @@ def test_first_boot_reaches_nothing_but_the_hub(tmp_path: Path, setup: tuple[Pat
     assert "SystemMaxUse=200M" in install and "SystemKeepFree=1G" in install, "the journal is capped"
 
 
-def test_every_secret_on_the_card_is_taken_off_it_first(tmp_path: Path, setup: tuple[Path, Path, Path],
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    site, out, key = setup
+def test_every_secret_on_the_card_is_taken_off_it_first(tmp_path: Path, provision: Provision) -> None:
     image = make_image(tmp_path, cloud_init=True)
-    assert provision(capsys, site, out, key, image, "hub", "--device", "tv-1")[0] == 0
+    assert provision(image, "hub", "--device", "tv-1")[0] == 0
     install = read_back(image, "luot/install.sh")
     secrets_step = install.index('step "secrets off the card"')
     assert secrets_step < install.index('step "the centre\'s repository"') < install.index("apt-get")
@@ -275,16 +281,14 @@ def test_every_secret_on_the_card_is_taken_off_it_first(tmp_path: Path, setup: t
         else:
             assert f'take "$B/{path}" /etc/luot/' in install, path
     assert 'rm -f "$B/../network-config"' in install, "the Wi-Fi password in network-config leaves too"
-    assert oct((out / "hub/site.toml").stat().st_mode & 0o777) == "0o600"
+    assert oct((provision.out / "hub/site.toml").stat().st_mode & 0o777) == "0o600"
     for secret in ("hub/broker/passwd", "hub/broker/mosquitto.conf", "hub/password", "secrets"):
-        assert oct((out / secret).stat().st_mode & 0o777) == "0o600", secret
+        assert oct((provision.out / secret).stat().st_mode & 0o777) == "0o600", secret
 
 
-def test_style_can_be_forced(tmp_path: Path, setup: tuple[Path, Path, Path],
-                             capsys: pytest.CaptureFixture[str]) -> None:
-    site, out, key = setup
+def test_style_can_be_forced(tmp_path: Path, provision: Provision) -> None:
     image = make_image(tmp_path, cloud_init=False, fat_type=0x0B)
-    code, text = provision(capsys, site, out, key, image, "tv-1", "--style", "trixie")
+    code, text = provision(image, "tv-1", "--style", "trixie")
     assert code == 0 and "trixie style" in text
     assert "luot-display.service" in read_back(image, "luot/install.sh")
     install = read_back(image, "luot/install.sh")
@@ -293,43 +297,41 @@ def test_style_can_be_forced(tmp_path: Path, setup: tuple[Path, Path, Path],
     assert read_back(image, "user-data").startswith("#cloud-config")
 
 
-def test_bad_images_and_inputs_are_explained(tmp_path: Path, setup: tuple[Path, Path, Path],
-                                             capsys: pytest.CaptureFixture[str]) -> None:
-    site, out, key = setup
+def test_bad_images_and_inputs_are_explained(tmp_path: Path, provision: Provision) -> None:
     junk = tmp_path / "junk.img"
     junk.write_bytes(b"\0" * 4096)
-    code, text = provision(capsys, site, out, key, junk, "quay-1")
+    code, text = provision(junk, "quay-1")
     assert code == 2 and "no MBR partition table" in text
 
     (tmp_path / "a").mkdir()
     linux_only = make_image(tmp_path / "a", cloud_init=False, fat_type=0x83)
-    code, text = provision(capsys, site, out, key, linux_only, "quay-1")
+    code, text = provision(linux_only, "quay-1")
     assert code == 2 and "no FAT partition" in text
 
-    code, text = provision(capsys, site, out, key, tmp_path / "missing.img", "quay-1")
+    code, text = provision(tmp_path / "missing.img", "quay-1")
     assert code == 2 and "cannot be read" in text
 
     (tmp_path / "b").mkdir()
     image = make_image(tmp_path / "b", cloud_init=False)
-    code, text = provision(capsys, site, out, key, image, "admin")
+    code, text = provision(image, "admin")
     assert code == 2 and "technician's computer" in text
-    code, text = provision(capsys, site, out, key, image, "quay-42")
+    code, text = provision(image, "quay-42")
     assert code == 2 and "no device 'quay-42'" in text
     bad_key = tmp_path / "key.pub"
     bad_key.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\n")
-    code, text = provision(capsys, site, out, bad_key, image, "quay-1")
+    code, text = provision(image, "quay-1", key=bad_key)
     assert code == 2 and "not one OpenSSH public key line" in text
-    (site.parent / "repo/wheels/luot-0.1.0-py3-none-any.whl").write_bytes(b"PK tampered")
-    code, text = provision(capsys, site, out, key, image, "quay-1")
+    (provision.repo / "wheels/luot-0.1.0-py3-none-any.whl").write_bytes(b"PK tampered")
+    code, text = provision(image, "quay-1")
     assert code == 2 and "its SHA-256 differs from the manifest's" in text
-    code, text = provision(capsys, site, out, key, image, "quay-1", "--repo", str(tmp_path / "nowhere"))
+    code, text = provision(image, "quay-1", "--repo", str(tmp_path / "nowhere"))
     assert code == 2 and "no manifest.json; make the repository with `luot provision repo`" in text
 
     (tmp_path / "c").mkdir()
     small = make_image(tmp_path / "c", cloud_init=False, boot_mib=1)
-    shutil.rmtree(site.parent / "repo")
-    make_repo(site.parent / "repo", os.urandom(2 * MiB))
-    code, text = provision(capsys, site, out, key, small, "hub")
+    shutil.rmtree(provision.repo)
+    make_repo(provision.repo, os.urandom(2 * MiB))
+    code, text = provision(small, "hub")
     assert code == 2 and "the boot partition is full" in text
 
 
