@@ -23,6 +23,7 @@ from fleet.release import VERSION, Release, wheel_name_ok
 from luot import protocol as p
 from luot.config import ConfigError, SiteConfig, load_device, load_site
 from luot.mqtt import make_paho_client
+from luot.update_hooks import write_atomically
 from provisioning.repository import MANIFEST, sha256_of, write_wheel_index
 from provisioning.roles import ETC, REPO_DIR
 
@@ -62,8 +63,7 @@ def record_in_manifest(repo: Path, release: Release) -> None:
     manifest["luot"] = {"wheel": release.wheel, "sha256": release.sha256, "version": release.version}
     wheels = sorted((repo / "wheels").glob("*.whl"))
     manifest["wheels"] = [{"file": w.name, "sha256": sha256_of(w)} for w in wheels]
-    path.with_suffix(".part").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
-    path.with_suffix(".part").rename(path)
+    write_atomically(path, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
 
 
 def make_release(wheel: Path, canaries: dict[str, str]) -> Release:

@@ -59,10 +59,11 @@ class PiRole:
 
 @dataclass
 class Record:
-    """What the updater keeps across its own restarts: releases that failed here, and why."""
+    """What the updater keeps across its own restarts: releases that failed here, how (FAILED
+    to install or ROLLED_BACK) and why."""
 
     path: Path
-    failed: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, tuple[str, str]] = field(default_factory=dict)  # version → (state, detail)
     previous: str | None = None
 
     @classmethod
@@ -73,16 +74,20 @@ class Record:
             return cls(path)
         failed = data.get("failed") if isinstance(data, dict) else None
         previous = data.get("previous") if isinstance(data, dict) else None
-        return cls(path, {str(k): str(v) for k, v in (failed or {}).items()},
+        return cls(path, {str(version): (str(how.get("state")), str(how.get("detail")))
+                          for version, how in (failed or {}).items() if isinstance(how, dict)},
                    previous if isinstance(previous, str) else None)
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(self.path, json.dumps({"failed": self.failed, "previous": self.previous}))
+        failed = {version: {"state": state, "detail": detail}
+                  for version, (state, detail) in self.failed.items()}
+        write_atomically(self.path, json.dumps({"failed": failed, "previous": self.previous}))
 
 
-class Superseded(Exception):
-    """A newer release (or none) was published while this one was on its way."""
+class Abandoned(Exception):
+    """A newer release (or none) was published while this one was on its way, or the updater
+    is stopping."""
 
 
 class Updater:
@@ -104,6 +109,7 @@ class Updater:
         self._others: dict[str, UpdateState] = {}
         self.version = venvs.current() or "?"
         self._said: tuple[str, str, str | None, str] | None = None
+        self._stopping = threading.Event()
 
     # ------------------------------------------------------------------ what it hears
 
@@ -128,14 +134,16 @@ class Updater:
 
     def run(self, stopping: threading.Event) -> bool:
         """Until `stopping`; True once this Pi has moved to a new version (its updater restarts)."""
+        self._stopping = stopping
+        self._release_holds()  # asked by an updater that died while waiting: the roles serve on
         self._say(IDLE)
         while not stopping.is_set():
             release = self._latest()
             try:
                 if release is not None and self._step(release):
                     return True
-            except Superseded:
-                log.info("release %s superseded on its way", release.version if release else None)
+            except Abandoned:
+                log.info("release %s abandoned on its way", release.version if release else None)
                 continue
             with contextlib.suppress(queue.Empty):
                 self._events.get(timeout=1.0)
@@ -147,8 +155,8 @@ class Updater:
             self._say(HEALTHY if self.record.previous else IDLE, release.version)
             return False
         if release.version in self.record.failed:
-            kind = FAILED if self.record.failed[release.version].startswith("install:") else ROLLED_BACK
-            self._say(kind, release.version, self.record.failed[release.version])
+            state, detail = self.record.failed[release.version]
+            self._say(state, release.version, detail)
             return False
         waiting = self._canary_wait(release)
         if waiting is not None:
@@ -189,7 +197,7 @@ class Updater:
         self._say(WAITING_QUIET, release.version)
         try:
             self._hold_all(release)
-        except Superseded:
+        except Abandoned:
             self._release_holds()
             raise
         self._say(RESTARTING, release.version)
@@ -215,13 +223,13 @@ class Updater:
         return False
 
     def _give_up(self, release: Release, detail: str, state: str) -> None:
-        self.record.failed[release.version] = detail
+        self.record.failed[release.version] = (state, detail)
         self.record.save()
         self._say(state, release.version, detail)
 
     def _check_current(self, release: Release) -> None:
-        if self._latest() != release:
-            raise Superseded
+        if self._latest() != release or self._stopping.is_set():
+            raise Abandoned
 
     def _hold_all(self, release: Release) -> None:
         """Ask every holding role to hold; wait (without bound) until each says it is quiet."""

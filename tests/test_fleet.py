@@ -4,9 +4,11 @@ venv link, the roles' hold and ready files, the updater's broker grants."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
+from helpers import wait_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,8 +24,8 @@ from fleet.release import (
     UpdateState,
     parse_release,
 )
-from fleet.updater import PiRole, Record, Updater
-from fleet.venvs import RepoSource, Venvs
+from fleet.updater import Abandoned, PiRole, Record, Updater
+from fleet.venvs import COMPLETE, RepoSource, Venvs
 from luot import protocol as p
 from luot.config import load_site
 from luot.update_hooks import HELD as HELD_FILE
@@ -189,3 +191,46 @@ def test_luot_admin_status_shows_each_devices_version_and_update():
     assert "updater.luot-quay-1" not in table  # a Pi's updater is not a device of the inventory
     assert ("quay-2: bản 0.3.0 không cài được (update rolled_back): quay-2 (counter) not up within 180 s"
             in problems(site.devices, reports))
+
+
+def test_a_hold_never_outlives_the_update_that_asked_for_it(tmp_path):
+    """An updater stopped while waiting for a quiet moment lifts its hold; one that died while
+    waiting has its hold lifted by the next updater at start: no role stays held."""
+    release = parse_release(payload())
+    made, said = updater(tmp_path, [PiRole("quay-1", "counter")])
+    folder = made.units.runtime_dir("luot-counter")
+    folder.mkdir(parents=True)
+    venv = made.venvs.path("0.2.0")
+    (venv / "bin").mkdir(parents=True)
+    (venv / COMPLETE).write_text(SHA)  # installed already: the update goes straight to the hold
+    made.heard_release(release)
+    stopping = threading.Event()
+    made._stopping = stopping
+
+    def stop_once_asked() -> None:
+        wait_for(lambda: (folder / HOLD).exists(), 5, "the hold")
+        stopping.set()
+
+    threading.Thread(target=stop_once_asked, daemon=True).start()
+    with pytest.raises(Abandoned):
+        made._update(release)  # the counter never says it is quiet; the updater is stopped
+    assert not (folder / HOLD).exists()
+    assert [s.state for _, s in said][-1] == "waiting_quiet"
+
+    (folder / HOLD).write_text("0.2.0")  # an updater killed while waiting left this
+    again, _ = updater(tmp_path, [PiRole("quay-1", "counter")])
+    done = threading.Event()
+    done.set()
+    assert again.run(done) is False
+    assert not (folder / HOLD).exists()
+
+
+def test_a_failed_release_is_remembered_with_how_it_failed(tmp_path):
+    record = Record(tmp_path / "record.json", {"0.3.0": (ROLLED_BACK, "quay-1 (counter) not up within 180 s"),
+                                               "0.4.0": (FAILED, "install: no matching wheel")}, "0.1.0")
+    record.save()
+    assert Record.load(tmp_path / "record.json") == record
+    made, said = updater(tmp_path, [PiRole("quay-1", "counter")])
+    made.record = Record.load(tmp_path / "record.json")
+    made._step(parse_release(payload(version="0.4.0", wheel="luot-0.4.0-py3-none-any.whl")))
+    assert said[-1][1].state == FAILED and said[-1][1].detail == "install: no matching wheel"

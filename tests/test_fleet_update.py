@@ -117,7 +117,7 @@ def test_the_counter_updates_between_citizens_and_a_broken_release_rolls_back(fl
         assert report.version == "9.0.1" and report.target == "9.0.2"
         assert f"{counter} (counter) not up within 20 s" in report.detail
         assert venvs.current() == "9.0.1" and ready_version(units) == "9.0.1"
-        assert json.loads((tmp_path / "record.json").read_text())["failed"]["9.0.2"]
+        assert json.loads((tmp_path / "record.json").read_text())["failed"]["9.0.2"]["state"] == ROLLED_BACK
         assert BROKEN_COUNTER in (tmp_path / "logs" / f"{UNIT}.log").read_text()
     finally:
         stop.set()
