@@ -7,46 +7,49 @@ from paho.mqtt.client import topic_matches_sub
 from luot import protocol as p
 from luot.config import SiteConfig
 
+Grants = tuple[tuple[str, str], ...]
+
+
+def _read(*topics: str) -> Grants:
+    return tuple(("read", topic) for topic in topics)
+
+
+def _write(*topics: str) -> Grants:
+    return tuple(("write", topic) for topic in topics)
+
+
 # What each broker user may do, as DESIGN.md grants it: (access, topic under luot/<site>/).
 # `%u` is the user name, which is the device id. Every device has COMMON_GRANTS; the
 # hub (the dispatcher) and admin (the technician) have their role's extra grants.
-COMMON_GRANTS: tuple[tuple[str, str], ...] = (
-    ("write", p.CMD + "%u"),
-    ("read", p.REPLY + "%u"),
-    ("write", p.DEVICE + "%u/#"),
-    ("read", p.STATE + "#"),
-    ("read", p.EVENT + "#"),
-    ("read", p.CONFIG),
+COMMON_GRANTS: Grants = (
+    # A device sends its own commands and says how it is; it hears its own replies.
+    *_write(p.CMD + "%u", p.DEVICE + "%u/#"),
+    *_read(p.REPLY + "%u", p.STATE + "#", p.EVENT + "#", p.CONFIG),
     # Whether a device (above all the dispatcher, `device/hub/status`) is online: every
     # device shows the hub's state, not only the broker's. Health stays private.
-    ("read", p.DEVICE + "+/status"),
+    *_read(p.DEVICE + "+/status"),
     # A kiosk hears the reprint orders for its own unprinted tickets.
-    ("read", p.REPRINT + "%u"),
+    *_read(p.REPRINT + "%u"),
 )
 
-ROLE_GRANTS: dict[str, tuple[tuple[str, str], ...]] = {
-    "hub": (
-        ("read", p.CMD + "#"),
-        ("write", p.REPLY + "#"),
-        ("write", p.STATE + "#"),
-        ("write", p.EVENT + "#"),
-        ("write", p.CONFIG),
-        ("read", p.DEVICE + "#"),
-    ),
+ROLE_GRANTS: dict[str, Grants] = {
+    "hub": (*_read(p.CMD + "#", p.DEVICE + "#"),
+            *_write(p.REPLY + "#", p.STATE + "#", p.EVENT + "#", p.CONFIG)),
     # The technician also publishes the fleet's release on the hub (`luot fleet publish`).
-    "admin": (("read", p.DEVICE + "#"), ("write", p.FLEET_RELEASE)),
+    "admin": (*_read(p.DEVICE + "#"), *_write(p.FLEET_RELEASE)),
     # A Pi's updater hears the release and the canaries' update states; it writes the update
-    # state of its own Pi's devices only (`updater_grants`).
-    "updater": (("read", p.FLEET_RELEASE), ("read", f"{p.DEVICE}+/{p.UPDATE}")),
+    # state of its own Pi's devices only (`grants`).
+    "updater": _read(p.FLEET_RELEASE, f"{p.DEVICE}+/{p.UPDATE}"),
     # The web service: the leader's dashboard shows devices offline and printers out of paper;
     # officers reprint a ticket a kiosk could not print.
-    "web": (("read", p.DEVICE + "#"), ("write", p.REPRINT + "+")),
+    "web": (*_read(p.DEVICE + "#"), *_write(p.REPRINT + "+")),
 }
 
-def grants(role: str, devices: tuple[str, ...] = ()) -> tuple[tuple[str, str], ...]:
+def grants(role: str, devices: tuple[str, ...] = ()) -> Grants:
     """A user's grants; `devices`: an updater's Pi's devices, whose update state it writes."""
-    own = tuple(("write", f"{p.DEVICE}{d}/{p.UPDATE}") for d in devices) if role == "updater" else ()
+    own = _write(*(f"{p.DEVICE}{d}/{p.UPDATE}" for d in devices)) if role == "updater" else ()
     return COMMON_GRANTS + ROLE_GRANTS.get(role, ()) + own
+
 
 def may(site: str, user: str, role: str, access: str, topic: str, devices: tuple[str, ...] = ()) -> bool:
     """Whether the generated ACL lets `user` `access` ("read"/"write") a concrete `topic`."""
@@ -55,6 +58,7 @@ def may(site: str, user: str, role: str, access: str, topic: str, devices: tuple
         granted == access and topic_matches_sub(root + pattern.replace("%u", user), topic)
         for granted, pattern in grants(role, devices)
     )
+
 
 def render_acl(site: str, roles: dict[str, str], updaters: dict[str, tuple[str, ...]] | None = None) -> str:
     """The ACL of DESIGN.md: each device writes only its own `cmd/` and `device/` topics.
@@ -79,6 +83,7 @@ def render_acl(site: str, roles: dict[str, str], updaters: dict[str, tuple[str, 
                   for access, topic in grants(role, devices) if "%u" not in topic]
         lines.append("")
     return "\n".join(lines)
+
 
 def updater_users(site: SiteConfig) -> dict[str, tuple[str, ...]]:
     """One updater per Pi (`updater.<hostname>`, never a device id: those have no dot), with

@@ -53,9 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     # The city's journal goes out on its own connection: the dispatcher never waits on it.
     journal = JournalPublisher(site.id, database, device.broker, device_id=device.id)
     journal.start()
-    dispatcher.run()
-    journal.stop()
-    dispatcher.close()
+    try:
+        dispatcher.run()
+    finally:
+        journal.stop()
+        dispatcher.close()
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -152,15 +153,14 @@ def run_tv(device: DeviceConfig, settings: TvSettings, args: argparse.Namespace)
     link.publish_health({"role": "display", "kind": "tv", "screen": f"{width}x{height}",
                          "sound": announcer is not None, "voice": voice, "versions": {"luot": __version__},
                          "at": datetime.now().astimezone().isoformat(timespec="seconds")})
-    link.start()
-    log.info("board %dx%d for %s; voice %s", width, height, device.site,
-             settings.voice if announcer else "off")
-    try:
+    with ExitStack() as running:
+        running.callback(pygame.quit)
+        running.callback(app.close)
+        link.start()
+        running.callback(link.stop)
+        log.info("board %dx%d for %s; voice %s", width, height, device.site,
+                 settings.voice if announcer else "off")
         app.run()
-    finally:
-        link.stop()
-        app.close()
-        pygame.quit()
     return 0
 
 

@@ -15,6 +15,7 @@ import shutil
 import sys
 import tempfile
 import threading
+from contextlib import ExitStack
 from pathlib import Path
 
 import pygame
@@ -103,25 +104,23 @@ def main(argv: list[str] | None = None) -> int:
 
     on_stop(stop)
     notifier = Notifier()
-    link.start()
-    desk.start()
-    if scanner is not None:
-        scanner.start()
-    log.info("kiosk %s: printer %s (%s, %d dots), screen %dx%d", device.id, settings.printer.url,
-             settings.profile, settings.paper_px, *surface.get_size())
-    notifier.ready(f"kiosk {device.id}")
-    watchdog = notifier.watchdog_interval or 60.0
-    ui.draw(force=True)
-    while ui.running:
-        ui.pump(min(ui.next_timeout(), watchdog))
-        notifier.pet()
-    notifier.stopping()
-    if scanner is not None:
-        scanner.stop()
-    desk.stop()
-    reader.stop()
-    link.stop()
-    pygame.quit()
+    # Whatever stops the loop, a fault included, every part started is stopped, last first.
+    with ExitStack() as running:
+        running.callback(pygame.quit)
+        running.callback(reader.stop)
+        for part in (link, desk, scanner):
+            if part is not None:
+                part.start()
+                running.callback(part.stop)
+        log.info("kiosk %s: printer %s (%s, %d dots), screen %dx%d", device.id, settings.printer.url,
+                 settings.profile, settings.paper_px, *surface.get_size())
+        notifier.ready(f"kiosk {device.id}")
+        watchdog = notifier.watchdog_interval or 60.0
+        ui.draw(force=True)
+        while ui.running:
+            ui.pump(min(ui.next_timeout(), watchdog))
+            notifier.pet()
+        notifier.stopping()
     return 0
 
 

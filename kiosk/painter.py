@@ -12,7 +12,6 @@ import pygame
 
 from kiosk import texts
 from kiosk.layout import Layout, Rect
-from kiosk.printer import FAULTS
 from kiosk.screens import Button, Frame, page_slices
 from kiosk.texts import Bilingual
 from kiosk.ticket import wait_text
@@ -137,7 +136,7 @@ class Painter:
         if frame.print_state == "printed":
             status, style = texts.PRINTED, "ok"
         elif frame.print_state.startswith("fault:"):
-            vi, en = FAULTS.get(frame.print_state[6:], texts.PRINTER_FAULT)
+            vi, en = texts.PRINTER_FAULTS.get(frame.print_state[6:], texts.PRINTER_FAULT)
             status, style = (f"{vi}. {texts.NOT_PRINTED[0]}", f"{en}. {texts.NOT_PRINTED[1]}"), "error"
         else:
             status, style = texts.PRINTING, "warn"

@@ -44,17 +44,9 @@ PAPER_NEAR_END = "near_end"
 PAPER_OUT = "out"
 PAPER_UNKNOWN = "unknown"
 
-FAULTS = {
-    "out_of_paper": ("Máy in hết giấy", "The printer is out of paper"),
-    "cover_open": ("Nắp máy in đang mở", "The printer cover is open"),
-    "offline": ("Máy in không sẵn sàng", "The printer is not ready"),
-    "unplugged": ("Không tìm thấy máy in", "The printer is not connected"),
-    "not_answering": ("Máy in không phản hồi", "The printer does not answer"),
-}
-
 
 class PrintFault(CodedError):
-    """The ticket was not printed; `code` is a key of FAULTS."""
+    """The ticket was not printed; `code` is a key of `texts.PRINTER_FAULTS`."""
 
 
 @dataclass(frozen=True)

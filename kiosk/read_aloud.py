@@ -8,7 +8,6 @@ came out. The words are those of the screen, Vietnamese only (the voice is Vietn
 from __future__ import annotations
 
 from kiosk import texts
-from kiosk.printer import FAULTS
 from kiosk.reader import number_words
 from kiosk.screens import Button, Frame
 from kiosk.ticket import TicketInfo, wait_text
@@ -46,6 +45,6 @@ def printed() -> str:
 
 
 def not_printed(fault: str, info: TicketInfo | None) -> str:
-    vi, _ = FAULTS.get(fault, texts.PRINTER_FAULT)
+    vi, _ = texts.PRINTER_FAULTS.get(fault, texts.PRINTER_FAULT)
     number = f" Số của quý vị là {number_words(info.number)}." if info else ""
     return f"{vi}.{number} {texts.NOT_PRINTED[0]}"

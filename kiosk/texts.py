@@ -28,6 +28,14 @@ NOT_PRINTED: Bilingual = (
     "Please remember this number and wait to be called.",
 )
 PRINTER_FAULT: Bilingual = ("Máy in gặp sự cố", "The printer has a problem")
+# What the printer says of itself (`PrintFault.code`); any other fault is PRINTER_FAULT.
+PRINTER_FAULTS: dict[str, Bilingual] = {
+    "out_of_paper": ("Máy in hết giấy", "The printer is out of paper"),
+    "cover_open": ("Nắp máy in đang mở", "The printer cover is open"),
+    "offline": ("Máy in không sẵn sàng", "The printer is not ready"),
+    "unplugged": ("Không tìm thấy máy in", "The printer is not connected"),
+    "not_answering": ("Máy in không phản hồi", "The printer does not answer"),
+}
 PRINTER_WARNING: Bilingual = (
     "Máy in đang gặp sự cố: số sẽ hiện trên màn hình, vui lòng ghi nhớ.",
     "Printer problem: your number will be shown on the screen; please note it.",

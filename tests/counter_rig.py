@@ -59,10 +59,15 @@ class Rig:
         """Wait until no command is in flight and the node has caught up with the state."""
         wait_for(lambda: self.node.inflight is None, what="the command to finish")
 
-    def act(self, name: str, outcome: str) -> None:
-        """A press, its outcome, and the node idle again: an officer's action, seen through."""
-        self.press(name)
-        self.wait_outcome(outcome)
+    def act(self, name: str, outcome: str, *, hold: bool = False) -> None:
+        """A press (or a hold), the outcome it brings, and the node idle again: an officer's
+        action, seen through."""
+        mark = len(self.outcomes)
+        if hold:
+            self.hold(name)
+        else:
+            self.press(name)
+        self.wait_outcome(outcome, after=mark)
         self.idle()
 
 

@@ -76,8 +76,7 @@ def test_recall_calls_the_same_number_again(dispatcher, serving):
 
 def test_noshow_skips_the_absent_citizen_and_calls_the_next(dispatcher, serving):
     rig = serving(2)
-    rig.press("noshow")
-    rig.wait_outcome("ok noshow A002")
+    rig.act("noshow", "ok noshow A002")
     rows = tickets(dispatcher)
     assert rows["A001"]["status"] == "noshow"
     assert rows["A002"]["status"] == "serving"
@@ -85,25 +84,17 @@ def test_noshow_skips_the_absent_citizen_and_calls_the_next(dispatcher, serving)
 
 def test_holding_next_finishes_without_calling_and_holding_recall_requeues(dispatcher, serving):
     rig = serving(4)
-    rig.hold("recall")
-    rig.wait_outcome("ok requeue A001")
-    rows = tickets(dispatcher)
-    assert rows["A001"]["status"] == "waiting"
-    rig.idle()
+    rig.act("recall", "ok requeue A001", hold=True)
+    assert tickets(dispatcher)["A001"]["status"] == "waiting"
     rig.act("next", "ok next A002")
-    rig.hold("next")
-    rig.wait_outcome("ok done")
+    rig.act("next", "ok done", hold=True)
     rows = tickets(dispatcher)
     assert rows["A002"]["status"] == "served"
     assert not [n for n, r in rows.items() if r["status"] == "serving"]
-    rig.idle()
     # requeue_after = 2 in the test site: A001 had A002 and A003 waiting before it, and comes
     # back behind them (A002 has been called meanwhile), before A004.
     for expected in ("A003", "A001", "A004"):
-        mark = len(rig.outcomes)
-        rig.press("next")
-        rig.wait_outcome(f"ok next {expected}", after=mark)
-        rig.idle()
+        rig.act("next", f"ok next {expected}")
 
 
 def test_transfer_by_pressing_n_times(dispatcher, serving, site):

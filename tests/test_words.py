@@ -5,7 +5,6 @@ from __future__ import annotations
 from display.board import minutes
 from kiosk import texts
 from kiosk.cccd import NOT_A_CARD
-from kiosk.printer import FAULTS
 from kiosk.ticket import wait_text
 
 
@@ -15,7 +14,7 @@ def test_the_card_is_called_can_cuoc_and_the_old_cccd_still_named() -> None:
 
 
 def test_an_offline_printer_is_not_ready_not_paused() -> None:
-    assert FAULTS["offline"] == ("Máy in không sẵn sàng", "The printer is not ready")
+    assert texts.PRINTER_FAULTS["offline"] == ("Máy in không sẵn sàng", "The printer is not ready")
 
 
 def test_a_wait_under_a_minute_reads_the_same_on_kiosk_ticket_and_board() -> None:

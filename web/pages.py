@@ -30,8 +30,9 @@ SECURITY_HEADERS = {
 
 @lru_cache(maxsize=32)
 def _template(name: str) -> str:
-    """A page: the head every page shares (`_head.html`), then the page's own file."""
-    return "".join((PAGES / f"{part}.html").read_text(encoding="utf-8") for part in ("_head", name))
+    """A page: the head every page shares (`_head.html`), the page's own file, the shared end."""
+    parts = ("_head", name, "_foot")
+    return "".join((PAGES / f"{part}.html").read_text(encoding="utf-8") for part in parts)
 
 
 def _fill(name: str, values: dict[str, str]) -> str:
