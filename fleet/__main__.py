@@ -20,9 +20,9 @@ from fleet.link import FleetLink
 from fleet.units import ROLE_UNITS, SystemdUnits
 from fleet.updater import READY_TIMEOUT_S, PiRole, Record, Updater
 from fleet.venvs import RepoSource, Venvs
-from luot.config import BrokerSettings, ConfigError, load_device, open_toml
+from luot.config import BrokerSettings, ConfigError, load_device, open_toml, read_password
 from luot.logs import setup_logging
-from provisioning.roles import ETC, LUOT_ROOT, extras_for, repo_url
+from provisioning.roles import ETC, LUOT_ROOT, UPDATER_PASSWORD, UPDATER_TOML, extras_for, repo_url
 
 RECORD = Path("/var/lib/luot-updater/record.json")
 
@@ -32,16 +32,11 @@ def read_pi(etc: Path) -> tuple[list[PiRole], str, BrokerSettings, float]:
     devices = [load_device(etc / f"{role}.toml") for role in ROLE_UNITS if (etc / f"{role}.toml").is_file()]
     if not devices:
         raise ConfigError(etc, "", f"no role file (<role>.toml for {', '.join(ROLE_UNITS)}) here")
-    with open_toml(etc / "updater.toml") as top:
+    with open_toml(etc / UPDATER_TOML.name) as top:
         user = top.str("user")
-        password_file = Path(top.str("password_file", str(etc / "updater.password")))
+        password = read_password(top, default_file=etc / UPDATER_PASSWORD.name)
         # How long a restarted role has to say it is up before the update is rolled back.
         ready_timeout_s = top.float("ready_timeout_s", READY_TIMEOUT_S, min=10.0)
-    try:
-        password = password_file.read_text(encoding="utf-8").strip()
-    except OSError as e:
-        raise ConfigError(etc / "updater.toml", "password_file",
-                          f"cannot read {password_file}: {e.strerror}") from None
     broker = dataclasses.replace(devices[0].broker, username=user, password=password)
     return [PiRole(d.id, d.role) for d in devices], devices[0].site, broker, ready_timeout_s
 

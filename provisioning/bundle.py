@@ -28,7 +28,7 @@ from broker_config import (
 from broker_config.passwords import check_password_line, parse_password_file
 from luot.config import ConfigError, DeviceEntry, SiteConfig, device_file, dump_toml, load_site
 from luot.protocol import UPDATER_PREFIX
-from provisioning.roles import ETC, password_file
+from provisioning.roles import ETC, UPDATER_PASSWORD, password_file
 from provisioning.timesync import lan_time_server
 from web.users import hash_line
 
@@ -306,7 +306,8 @@ def make_bundles(site_file: Path, out: Path, *, rotate: tuple[str, ...] = ()) ->
         files.append((folder / "password", passwords[d.id] + "\n", 0o600))
         if d.role != "admin":  # the Pi's updater (one per Pi: each device of it carries the same)
             updater = UPDATER_PREFIX + d.hostname
-            login = dump_toml({"user": updater}, comment=UPDATER_COMMENT)
+            login = dump_toml({"user": updater, "password_file": str(UPDATER_PASSWORD)},
+                              comment=UPDATER_COMMENT)
             files.append((folder / "updater.toml", login, 0o600))
             files.append((folder / "updater.password", passwords[updater] + "\n", 0o600))
         if ca_source is not None:

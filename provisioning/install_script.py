@@ -18,6 +18,8 @@ from provisioning.roles import (
     LUOT_ROOT,
     REPO_DIR,
     ROLES,
+    UPDATER_PASSWORD,
+    UPDATER_TOML,
     VENV,
     config_file,
     extras_for,
@@ -48,8 +50,8 @@ def take_secrets(fb: FirstBoot) -> list[str]:
             f'take {src}/ca.crt" /etc/luot/ca.crt 0644',
         ]
         if d.role != "admin":  # the same on each device of this Pi: its updater's login
-            lines += [f'take {src}/updater.toml" /etc/luot/updater.toml 0600',
-                      f'take {src}/updater.password" /etc/luot/updater.password 0600']
+            lines += [f'take {src}/updater.toml" {UPDATER_TOML} 0600',
+                      f'take {src}/updater.password" {UPDATER_PASSWORD} 0600']
         if d.role == "web":
             lines.append(f'take {src}/web-users" /etc/luot/web-users 0640')
         if d.role == "hub":

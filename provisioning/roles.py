@@ -16,6 +16,9 @@ REPO_DIR = Path("/srv/luot/repo")  # on the hub: the centre's offline repository
 REPO_PORT = 8090  # the hub serves it on the LAN (lighttpd)
 LUOT_ROOT = Path("/opt/luot")  # venvs/<version>, one per release, and the link venv -> venvs/<version>
 VENV = LUOT_ROOT / "venv"
+# The Pi's updater's own broker login (0600 root): one per Pi, whatever its roles.
+UPDATER_TOML = ETC / "updater.toml"
+UPDATER_PASSWORD = ETC / "updater.password"
 
 
 @dataclass(frozen=True)

@@ -56,8 +56,10 @@ def test_every_device_gets_a_bundle_that_loads(bundles: tuple[Path, Path]) -> No
         assert device.broker.password == secrets[d.id]
         assert device.broker.host == ("localhost" if d.role == "hub" else "luot-hub.local")
         if d.role != "admin":  # the updater of the device's Pi logs in as updater.<hostname>
-            updater = tomllib.loads((folder / "updater.toml").read_text())["user"]
+            login = tomllib.loads((folder / "updater.toml").read_text())
+            updater = login["user"]
             assert updater == f"updater.{d.hostname}" and d.id in updaters[updater]
+            assert login["password_file"] == "/etc/luot/updater.password"  # where first boot puts it
             assert oct((folder / "updater.password").stat().st_mode & 0o777) == "0o600"
             assert (folder / "updater.password").read_text().strip() == secrets[updater]
             assert check_password_line(passwd[updater], secrets[updater])

@@ -4,7 +4,7 @@ Every mistake in a file is reported before anything starts, all at once, each
 naming the file, the line, the key and what was expected.
 """
 
-from luot.config.device import ID_PATTERN, ROLES, BrokerSettings, DeviceConfig, load_device
+from luot.config.device import ID_PATTERN, ROLES, BrokerSettings, DeviceConfig, load_device, read_password
 from luot.config.items import counter_number, service_code
 from luot.config.lines import KeyLines
 from luot.config.section import ConfigError, Section, open_toml, read_toml
@@ -43,6 +43,7 @@ __all__ = [
     "load_device",
     "load_site",
     "open_toml",
+    "read_password",
     "read_toml",
     "service_code",
 ]

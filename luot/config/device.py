@@ -49,17 +49,19 @@ def read_id(s: Section, key: str) -> str:
     return s.str(key, pattern=ID_PATTERN, hint=ID_HINT)
 
 
-def _read_password(broker: Section) -> str:
-    if broker.has("password") and broker.has("password_file"):
-        broker.problem("password_file", "give either password or password_file, not both")
-    if broker.has("password_file"):
-        name = broker.str("password_file")
+def read_password(s: Section, default_file: Path | None = None) -> str:
+    """A broker password given in the file (`password`) or beside it (`password_file`, which
+    keeps it out of a file others may read); `default_file` where neither is given."""
+    if s.has("password") and s.has("password_file"):
+        s.problem("password_file", "give either password or password_file, not both")
+    if s.has("password_file") or (default_file is not None and not s.has("password")):
+        name = s.str("password_file") if s.has("password_file") else str(default_file)
         try:
             return Path(name).read_text(encoding="utf-8").strip()
         except OSError as e:
-            broker.problem("password_file", f"cannot read {name}: {e.strerror}")
+            s.problem("password_file", f"cannot read {name}: {e.strerror}")
             return ""
-    return broker.str("password")
+    return s.str("password")
 
 
 def load_device(path: str | Path) -> DeviceConfig:
@@ -73,7 +75,7 @@ def load_device(path: str | Path) -> DeviceConfig:
             host=b.str("host"),
             port=b.int("port", 1883, min=1, max=65535),
             username=b.str("username", device_id),
-            password=_read_password(b),
+            password=read_password(b),
             tls=b.bool("tls", False),
             ca_file=b.str("ca_file", None),
             keepalive=b.int("keepalive", 15, min=5, max=300),
