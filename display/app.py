@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 
 # Window events (a closed window, Escape) are looked at on every wake, at least this often.
 EVENT_POLL_S = 0.5
+# A board told to stop still says the calls it has heard, this long at most (the unit gives
+# it TimeoutStopSec=30s): a call that came just as an update held the board reaches the hall.
+WIND_DOWN_S = 20.0
 
 # (kind, topic or online flag, payload, retained), queued by the MQTT thread.
 Message = tuple[str, Any, Any, bool]
@@ -111,7 +114,20 @@ class DisplayApp:
                 return True
             if deadline is not None and time.monotonic() >= deadline:
                 return False
+        self._wind_down()
         return False
+
+    def _wind_down(self) -> None:
+        """Take in what has come and speak it to the end before leaving: the calls a stop
+        would cut are the ones no restart brings back (replayed calls are shown, not said)."""
+        if self.announcer is None:
+            return
+        deadline = time.monotonic() + WIND_DOWN_S
+        while not (self.announcer.quiet and self._inbox.empty()):
+            if time.monotonic() >= deadline:
+                log.warning("stopping after %.0f s with calls still to say", WIND_DOWN_S)
+                return
+            self.step(max_wait=EVENT_POLL_S / 5)
 
     def step(self, max_wait: float | None = None) -> None:
         """Sleep until something is due, then take in what came and redraw what changed."""

@@ -3,6 +3,7 @@ a recall spoken again, a replayed state never."""
 
 from __future__ import annotations
 
+import threading
 import wave
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ from display_rig import Centre, fill_and_call, served_now, shown
 
 from display.__main__ import main
 from display.voice import Announcer, VoicePack
+from luot import protocol as p
 from luot.speech import CHIME, CallSpeech, voice_clips
 from luot.update_hooks import HELD, HOLD, READY, UpdateHooks
 
@@ -142,4 +144,26 @@ def test_a_board_holds_for_an_update_only_while_it_says_nothing(centre: Callable
     assert app.run(until=spoken_to_the_end, timeout=30)
     assert len(held_while_speaking) > 1 and not any(held_while_speaking), "held mid-announcement"
     assert app.run(until=lambda: (tmp_path / HELD).exists(), timeout=5), "quiet now: held"
+    announcer.stop()
+
+
+def test_a_call_heard_as_the_board_is_stopped_is_still_spoken(centre: Callable[..., Centre],
+                                                              voice_pack: Path, mixer: None) -> None:
+    """The updater stops a held board: a call that reaches it in that moment is said before it
+    goes, since after the restart it comes back as retained state, shown and never said."""
+    c = centre(4, repeat=1)
+    kiosk, admin = c.link("kiosk-1"), c.link("admin")
+    kiosk.request("take", service="CT")
+    announcer = Announcer(VoicePack(voice_pack))
+    app = c.board((1280, 720), announcer=announcer)
+    assert app.run(until=lambda: app.state.online and app.state.name, timeout=10)
+    heard = threading.Event()
+    # Handlers run in order: once this one hears the call, the board's inbox holds it.
+    app.link.add_handler(lambda topic, _payload, _retained: topic == p.CALL_EVENT and heard.set())
+    app.stop_soon()
+    number = admin.request("next", counter=1)["ticket"]["number"]
+    assert heard.wait(5), "the call never reached the board's link"
+    assert app.run() is False
+    assert [s.clips for s in announcer.spoken] == [CallSpeech(repeat=1).clips(number, 1)]
+    assert announcer.spoken[0].ended - announcer.spoken[0].started >= announcer.spoken[0].length_s * 0.98
     announcer.stop()
