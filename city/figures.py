@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from luot.stats import mean, minutes, percentile
+from luot.stats import mean, minutes, percentile, satisfied_pct
 
 STATUS_OF = {"issued": "waiting", "requeued": "waiting", "transferred": "waiting", "called": "serving",
              "recalled": "serving", "served": "served", "no-show": "noshow", "expired": "expired"}
@@ -74,8 +74,8 @@ class CentreFigures:
     @property
     def satisfied(self) -> float | None:
         """Share of votes that are 'satisfied' or 'very satisfied', in percent."""
-        votes = sum(self.ratings.values())
-        return round((self.ratings.get(5, 0) + self.ratings.get(4, 0)) / votes * 100, 1) if votes else None
+        share = satisfied_pct(self.ratings)
+        return None if share is None else round(share, 1)
 
     def summary(self) -> dict[str, Any]:
         return {

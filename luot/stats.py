@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -20,3 +22,19 @@ def mean(values: list[float]) -> float | None:
 def minutes(seconds: float | None) -> float | None:
     """Seconds as minutes to two places, as the reports print them."""
     return None if seconds is None else round(seconds / 60, 2)
+
+
+def tally(scores: Iterable[int | None]) -> dict[int, int]:
+    """Votes per rating (1–5), the best first, as the reports list them; no vote is no row."""
+    return dict(sorted(Counter(s for s in scores if s is not None).items(), reverse=True))
+
+
+def rating_mean(ratings: Mapping[int, int]) -> float | None:
+    votes = sum(ratings.values())
+    return round(sum(k * n for k, n in ratings.items()) / votes, 2) if votes else None
+
+
+def satisfied_pct(ratings: Mapping[int, int]) -> float | None:
+    """Share of votes that are 'satisfied' (4) or 'very satisfied' (5), in percent."""
+    votes = sum(ratings.values())
+    return (ratings.get(5, 0) + ratings.get(4, 0)) / votes * 100 if votes else None

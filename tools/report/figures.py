@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from luot.stats import mean, minutes, percentile
+from luot.stats import mean, minutes, percentile, rating_mean, tally
 
 
 @dataclass
@@ -75,8 +75,7 @@ class ServiceFigures:
 
     @property
     def rating_mean(self) -> float | None:
-        votes = sum(self.ratings.values())
-        return round(sum(k * n for k, n in self.ratings.items()) / votes, 2) if votes else None
+        return rating_mean(self.ratings)
 
 
 @dataclass
@@ -108,10 +107,6 @@ class Figures:
 def _service_figures(code: str, name: str, visits: list[Visit], refused: int) -> ServiceFigures:
     waits = [v.wait_s for v in visits if v.wait_s is not None]
     times = [v.service_s for v in visits if v.service_s is not None]
-    ratings: dict[int, int] = defaultdict(int)
-    for v in visits:
-        if v.rating is not None:
-            ratings[v.rating] += 1
     return ServiceFigures(
         code=code,
         name=name,
@@ -125,7 +120,7 @@ def _service_figures(code: str, name: str, visits: list[Visit], refused: int) ->
         wait_max_min=minutes(max(waits) if waits else None),
         service_mean_min=minutes(mean(times)),
         service_p90_min=minutes(percentile(times, 90)),
-        ratings=dict(sorted(ratings.items(), reverse=True)),
+        ratings=tally(v.rating for v in visits),
     )
 
 
@@ -189,10 +184,6 @@ def compute_figures(
         ended = [visit_by_id[s.ticket] for s in mine if s.ticket in visit_by_id]
         finished_here = {v.ticket: v for v in ended if v.counter == number}
         times = [v.service_s for v in finished_here.values() if v.service_s is not None]
-        ratings: dict[int, int] = defaultdict(int)
-        for v in finished_here.values():
-            if v.rating is not None:
-                ratings[v.rating] += 1
         counter_rows.append(
             CounterFigures(
                 counter=number,
@@ -203,7 +194,7 @@ def compute_figures(
                 busy_min=round(busy / 60, 1),
                 idle_min=round(max(0.0, span - busy) / 60, 1),
                 service_mean_min=minutes(mean(times)),
-                ratings=dict(sorted(ratings.items(), reverse=True)),
+                ratings=tally(v.rating for v in finished_here.values()),
             )
         )
     hours = {h: dict(per_hour[h]) for h in sorted(per_hour)}

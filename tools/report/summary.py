@@ -8,6 +8,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from luot.protocol import RATINGS
+from luot.stats import satisfied_pct
 from luot.text import pil_font
 from tools.report.figures import Figures
 from tools.report.page import (
@@ -50,7 +51,7 @@ def render_summary(path: Path, figures: Figures, *, centre: str, title: str, sub
 
     t = figures.total
     votes = sum(t.ratings.values())
-    satisfied = (t.ratings.get(5, 0) + t.ratings.get(4, 0)) / votes * 100 if votes else None
+    satisfied = satisfied_pct(t.ratings)
     boxes = [
         ("Số phiếu", "Tickets", str(t.issued)),
         ("Đã phục vụ", "Served", str(t.served)),
