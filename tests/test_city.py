@@ -120,6 +120,7 @@ def test_a_duplicated_and_a_reordered_event_change_nothing(dispatcher, broker, c
     assert (city["issued"], city["served"], city["noshow"], city["wait_p90_min"]) == (
         own.issued, own.served, own.noshow, own.wait_p90_min)
     assert city["ratings"] == own.ratings == {4: 8}
+    assert city["satisfied_pct"] == 100.0
 
 
 def shuffled_with_repeats(events: list[dict]) -> list[list[dict]]:

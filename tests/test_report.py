@@ -14,6 +14,7 @@ from helpers import SITE_FILE, FakeClock
 from report_rig import TZ, Desk, rows
 
 from dispatcher.storage import open_database
+from luot.stats import satisfied_pct
 from tools.report import main, percentile, report_figures
 
 
@@ -77,6 +78,7 @@ def test_a_range_of_days_adds_up_and_yesterdays_line_is_expired(database, site):
     assert figures.total.issued == 6
     assert figures.total.wait_mean_min == pytest.approx((10 + 14 + 7 + 5 + 3) / 5, abs=0.01)
     assert figures.total.ratings == {5: 1, 4: 1, 2: 1}
+    assert figures.total.rating_mean == 3.67 and round(satisfied_pct(figures.total.ratings), 1) == 66.7
     dd = figures.services[2]
     assert (dd.issued, dd.served, dd.wait_mean_min, dd.service_mean_min) == (1, 1, 3.0, 15.0)
     assert figures.services[0].unserved == 1  # A003, expired when Saturday began
