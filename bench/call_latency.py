@@ -7,16 +7,7 @@ import threading
 import time
 import uuid
 
-from bench.common import (
-    BENCH_SITE,
-    bench_broker,
-    emit,
-    parse_args,
-    raw_round_trip,
-    start_dispatcher,
-    summary_ms,
-    wait_for_dispatcher,
-)
+from bench.common import bench_run, emit, summary_ms, wait_for_dispatcher
 from luot import protocol as p
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
 from testbed.supervisor import stop_process
@@ -58,11 +49,11 @@ class DisplaySide:
 
 
 def main() -> None:
-    args = parse_args(__doc__ or "")
-    n = 200 if args.quick else 900  # CT gives at most 999 numbers a day
-    with bench_broker() as (broker, site, workdir):
-        raw = raw_round_trip(broker, n)
-        dispatcher = start_dispatcher(broker, BENCH_SITE, workdir)
+    with bench_run(__doc__ or "") as run:
+        broker, site = run.broker, run.site
+        n = 200 if run.quick else 900  # CT gives at most 999 numbers a day
+        run.measure_raw(n, n)
+        dispatcher = run.start_dispatcher()
         kiosk = HubLink(broker.settings("kiosk-1"), device_id="kiosk-1", site=site.id)
         kiosk.start()
         kiosk.wait_connected(10)
@@ -88,7 +79,7 @@ def main() -> None:
             display.close()
             kiosk.stop()
             stop_process(dispatcher)
-    emit({"bench": "call_latency", "n": n, **summary_ms(samples), **raw})
+    emit({"bench": "call_latency", "n": n, **summary_ms(samples), **run.raw})
 
 
 if __name__ == "__main__":

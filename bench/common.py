@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,24 +36,59 @@ def parse_args(description: str) -> argparse.Namespace:
     return parser.parse_args()
 
 
-def summary_ms(samples_s: list[float]) -> dict[str, float]:
+def summary_ms(samples_s: list[float], name: str = "", digits: int = 3) -> dict[str, float]:
+    """Median and p99 in ms; a `name` prefixes the keys (`name_p50_ms`), so that the summary
+    spreads straight into a benchmark's result."""
     ms = [s * 1000 for s in samples_s]
+    key = f"{name}_" if name else ""
     return {
-        "p50_ms": round(statistics.median(ms), 3),
-        "p99_ms": round(percentile(ms, 99), 3),
+        f"{key}p50_ms": round(statistics.median(ms), digits),
+        f"{key}p99_ms": round(percentile(ms, 99), digits),
     }
 
 
+@dataclass
+class BenchRun:
+    """One benchmark's run: --quick, a private broker for its site, a scratch folder, and the
+    raw MQTT baseline its own figures are set beside."""
+
+    quick: bool
+    broker: Mosquitto
+    site: SiteConfig
+    workdir: Path
+    raw: dict[str, float] = field(default_factory=dict)
+
+    def measure_raw(self, quick_n: int, full_n: int) -> None:
+        """The baseline, measured when called rather than on entering the run: the kiosk's is
+        taken with its in-process dispatcher already running."""
+        self.raw = raw_round_trip(self.broker, quick_n if self.quick else full_n)
+
+    def target_ms(self, slack_ms: float) -> float:
+        """A path through the broker may take three raw round trips (p99), plus its own slack."""
+        return 3 * self.raw["raw_p99_ms"] + slack_ms
+
+    def start_dispatcher(self) -> subprocess.Popen[bytes]:
+        """`python -m dispatcher` for this run's site as its own process, as on the hub, with
+        its device.toml for this broker written in the scratch folder."""
+        hub_table = (f'[hub]\nsite_file = "{self.site.file}"\ndatabase = "{self.workdir / "luot.db"}"\n'
+                     "trust_clock = true\n")  # a bench machine's clock is taken as it is
+        config = self.broker.write_device_file(self.workdir / "hub.toml", "hub", hub_table,
+                                               log_level="warning")
+        return subprocess.Popen([sys.executable, "-m", "dispatcher", "--config", str(config)])
+
+
 @contextmanager
-def bench_broker(site: SiteConfig | None = None) -> Iterator[tuple[Mosquitto, SiteConfig, Path]]:
-    """A private Mosquitto for the test site, and a scratch folder."""
+def bench_run(description: str, site: SiteConfig | None = None) -> Iterator[BenchRun]:
+    """The command line read, then a private Mosquitto for `site` (the test site by default)
+    running in a scratch folder until the block ends."""
+    quick = parse_args(description).quick
     site = site or load_site(BENCH_SITE)
     with tempfile.TemporaryDirectory(prefix="luot-bench-") as tmp:
         workdir = Path(tmp)
         broker = Mosquitto(workdir / "broker", site.id, {d.id: d.role for d in site.devices})
         broker.start()
         try:
-            yield broker, site, workdir
+            yield BenchRun(quick, broker, site, workdir)
         finally:
             broker.stop()
 
@@ -83,8 +119,7 @@ def raw_round_trip(broker: Mosquitto, n: int) -> dict[str, float]:
             if not got.wait(2):
                 raise RuntimeError("the baseline message did not come back")
             samples.append(time.perf_counter() - start)
-        stats = summary_ms(samples)
-        return {"raw_p50_ms": stats["p50_ms"], "raw_p99_ms": stats["p99_ms"]}
+        return summary_ms(samples, "raw")
     finally:
         client.disconnect()
         client.loop_stop()
@@ -94,15 +129,6 @@ def wait_or_fail(probe: Callable[[], object], timeout: float, what: str, step: f
     """Poll `probe` until truthy; a benchmark that cannot go on says what it waited for."""
     if not wait_until(probe, timeout, step):
         raise RuntimeError(f"timed out after {timeout} s waiting for {what}")
-
-
-def start_dispatcher(broker: Mosquitto, site_file: Path, workdir: Path) -> subprocess.Popen[bytes]:
-    """`python -m dispatcher` as its own process, as on the hub, with its device.toml for this
-    broker written in `workdir`."""
-    hub_table = (f'[hub]\nsite_file = "{site_file}"\ndatabase = "{workdir / "luot.db"}"\n'
-                 "trust_clock = true\n")  # a bench machine's clock is taken as it is
-    config = broker.write_device_file(workdir / "hub.toml", "hub", hub_table, log_level="warning")
-    return subprocess.Popen([sys.executable, "-m", "dispatcher", "--config", str(config)])
 
 
 def wait_for_dispatcher(link: HubLink, timeout: float = 30.0) -> None:
@@ -131,6 +157,12 @@ def idle_cpu_pct(pid: int, seconds: float) -> float:
     before = cpu_seconds(pid)
     time.sleep(seconds)
     return round((cpu_seconds(pid) - before) / seconds * 100, 2)
+
+
+def process_figures(pid: int, idle_s: float, prefix: str = "") -> dict[str, float]:
+    """A settled process's resident memory, then its CPU over `idle_s` left alone, as the
+    counter, kiosk and web benchmarks report their process (`prefix` names whose it is)."""
+    return {f"{prefix}rss_mb": rss_mb(pid), f"{prefix}idle_cpu_pct": idle_cpu_pct(pid, idle_s)}
 
 
 def emit(result: dict[str, Any]) -> None:

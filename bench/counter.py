@@ -23,22 +23,12 @@ from pathlib import Path
 
 from gpiozero.pins.mock import MockFactory
 
-from bench.common import (
-    bench_broker,
-    emit,
-    idle_cpu_pct,
-    parse_args,
-    raw_round_trip,
-    rss_mb,
-    start_dispatcher,
-    summary_ms,
-    wait_or_fail,
-)
+from bench.common import BenchRun, bench_run, emit, process_figures, summary_ms, wait_or_fail
 from counter_button.hardware import Hardware
 from counter_button.node import CounterNode
 from counter_button.settings import read_settings
 from luot import protocol as p
-from luot.config import SiteConfig, load_device
+from luot.config import load_device
 from luot.ledboard import LedBus
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
 from testbed.broker import Mosquitto
@@ -63,17 +53,17 @@ def wait(probe: Callable[[], object], timeout: float = 10.0, what: str = "") -> 
     wait_or_fail(probe, timeout, what, step=0.002)
 
 
-def press_to_board(broker: Mosquitto, site: SiteConfig, workdir: Path,
-                   presses: int) -> tuple[list[float], list[float]]:
+def press_to_board(run: BenchRun, presses: int) -> tuple[list[float], list[float]]:
     """Press → board samples, then the dispatcher's own `next` round trips over the node's link,
     paced the same way: the part of the path that is not the node's."""
+    broker, site = run.broker, run.site
     kiosk = HubLink(broker.settings("kiosk-1"), device_id="kiosk-1", site=site.id, purpose="bench")
     kiosk.start()
     kiosk.wait_connected(10)
     numbers = [kiosk.request("take", service="CT")["ticket"]["number"] for _ in range(2 * presses)]
     kiosk.stop()
     emulator = PtyBoard("ascii")
-    settings = read_settings(load_device(device_toml(workdir / "quay-1.toml", broker, "quay-1", 1,
+    settings = read_settings(load_device(device_toml(run.workdir / "quay-1.toml", broker, "quay-1", 1,
                                                      emulator.port)))
     hardware = Hardware(settings, MockFactory())
     bus = LedBus(settings.board) if settings.board else None
@@ -123,14 +113,14 @@ def press_to_board(broker: Mosquitto, site: SiteConfig, workdir: Path,
     return samples, round_trips
 
 
-def node_process_figures(broker: Mosquitto, site: SiteConfig, workdir: Path,
-                         idle_s: float) -> dict[str, float]:
+def node_process_figures(run: BenchRun, idle_s: float) -> dict[str, float]:
     """rss and idle CPU of `python -m counter_button` on mock pins, connected and serving."""
+    broker = run.broker
     emulator = PtyBoard("ascii")
-    path = device_toml(workdir / "quay-2.toml", broker, "quay-2", 2, emulator.port)
+    path = device_toml(run.workdir / "quay-2.toml", broker, "quay-2", 2, emulator.port)
     online = threading.Event()
     watcher = make_paho_client(broker.settings("admin"), unique_client_id("admin", "bench-watch"))
-    status = f"luot/{site.id}/device/quay-2/status"
+    status = f"luot/{run.site.id}/device/quay-2/status"
     watcher.on_connect = lambda c, *_: c.subscribe(status, qos=1)
     watcher.on_message = lambda _c, _u, msg: msg.payload == b"online" and online.set()
     watcher.connect(broker.host, broker.port)
@@ -145,7 +135,7 @@ def node_process_figures(broker: Mosquitto, site: SiteConfig, workdir: Path,
             raise RuntimeError("the counter node process did not come online")
         emulator.wait_frames(1)
         time.sleep(1.0)
-        return {"rss_mb": rss_mb(process.pid), "idle_cpu_pct": idle_cpu_pct(process.pid, idle_s)}
+        return process_figures(process.pid, idle_s)
     finally:
         stop_process(process)
         watcher.disconnect()
@@ -153,11 +143,11 @@ def node_process_figures(broker: Mosquitto, site: SiteConfig, workdir: Path,
         emulator.close()
 
 
-def dispatcher_with_state(broker: Mosquitto, site: SiteConfig, workdir: Path) -> subprocess.Popen[bytes]:
+def dispatcher_with_state(run: BenchRun) -> subprocess.Popen[bytes]:
     """The dispatcher in its own process, as on the hub (it does not share the node's GIL),
     once its retained state is there."""
-    process = start_dispatcher(broker, Path(site.file), workdir)
-    probe = HubLink(broker.settings("admin"), device_id="admin", site=site.id, purpose="bench-probe")
+    process = run.start_dispatcher()
+    probe = HubLink(run.broker.settings("admin"), device_id="admin", site=run.site.id, purpose="bench-probe")
     probe.start()
     try:
         wait(lambda: probe.state(p.SITE_STATE) is not None, what="the dispatcher's retained state")
@@ -167,30 +157,27 @@ def dispatcher_with_state(broker: Mosquitto, site: SiteConfig, workdir: Path) ->
 
 
 def main() -> None:
-    args = parse_args(__doc__ or "")
-    presses, idle_s = (40, 5.0) if args.quick else (300, 20.0)
-    with bench_broker() as (broker, site, workdir):
-        raw = raw_round_trip(broker, 100 if args.quick else 500)
-        hub = dispatcher_with_state(broker, site, workdir)
+    with bench_run(__doc__ or "") as run:
+        presses, idle_s = (40, 5.0) if run.quick else (300, 20.0)
+        run.measure_raw(100, 500)
+        hub = dispatcher_with_state(run)
         try:
-            samples, round_trips = press_to_board(broker, site, workdir, presses)
-            process = node_process_figures(broker, site, workdir, idle_s)
+            samples, round_trips = press_to_board(run, presses)
+            process = node_process_figures(run, idle_s)
         finally:
             stop_process(hub)
-    stats = summary_ms(samples)
-    command = summary_ms(round_trips)
-    target = round(3 * raw["raw_p99_ms"] + 5, 3)
+    press = summary_ms(samples, "press_to_board")
+    target = round(run.target_ms(5), 3)
     emit({
         "bench": "counter",
         "presses": presses,
-        "press_to_board_p50_ms": stats["p50_ms"],
-        "press_to_board_p99_ms": stats["p99_ms"],
-        **raw,
-        "command_p50_ms": command["p50_ms"],
-        "command_p99_ms": command["p99_ms"],
+        **press,
+        **run.raw,
+        **summary_ms(round_trips, "command"),
         "press_to_board_target_ms": target,
         **process,
-        "ok": stats["p99_ms"] <= target and process["rss_mb"] <= 35 and process["idle_cpu_pct"] <= 0.5,
+        "ok": press["press_to_board_p99_ms"] <= target and process["rss_mb"] <= 35
+        and process["idle_cpu_pct"] <= 0.5,
     })
 
 

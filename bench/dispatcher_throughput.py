@@ -16,16 +16,8 @@ from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
 from pathlib import Path
 
-from bench.common import (
-    BENCH_SITE,
-    bench_broker,
-    emit,
-    parse_args,
-    rss_mb,
-    start_dispatcher,
-    wait_for_dispatcher,
-)
-from luot.config import BrokerSettings, SiteConfig, load_site
+from bench.common import BENCH_SITE, BenchRun, bench_run, emit, rss_mb, wait_for_dispatcher
+from luot.config import BrokerSettings, load_site
 from luot.mqtt import HubLink
 from testbed.supervisor import stop_process
 
@@ -71,11 +63,9 @@ def raw_commits_per_s(directory: Path, seconds: float) -> float:
 
 
 def main() -> None:
-    args = parse_args(__doc__ or "")
-    per_client = 100 if args.quick else 500
-    with tempfile.TemporaryDirectory(prefix="luot-site-") as scratch:
-        site_file = bench_site(Path(scratch))
-        result = run(load_site(site_file), site_file, per_client, args.quick)
+    with (tempfile.TemporaryDirectory(prefix="luot-site-") as scratch,
+          bench_run(__doc__ or "", load_site(bench_site(Path(scratch)))) as run):
+        result = throughput(run, 100 if run.quick else 500)
     emit(result)
 
 
@@ -114,50 +104,52 @@ def client_process(settings: list[tuple[str, BrokerSettings]], site_id: str, per
             link.stop()
 
 
-def run(site: SiteConfig, site_file: Path, per_client: int, quick: bool) -> dict[str, object]:
-    with bench_broker(site) as (broker, site, workdir):
-        raw = raw_commits_per_s(workdir, 1.0 if quick else 3.0)
-        dispatcher = start_dispatcher(broker, site_file, workdir)
-        probe = HubLink(broker.settings("kiosk-1"), device_id="kiosk-1", site=site.id)
-        probe.start()
-        context = multiprocessing.get_context("fork")
-        start, done = context.Event(), context.Queue()
-        devices = [f"kiosk-{n}" for n in range(1, CLIENTS + 1)]
-        groups = [devices[i::PROCESSES] for i in range(PROCESSES)]
-        workers = [
-            context.Process(
-                target=client_process,
-                args=([(d, broker.settings(d)) for d in group], site.id, per_client, start, done),
-            )
-            for group in groups
-        ]
-        try:
-            probe.wait_connected(10)
-            wait_for_dispatcher(probe)
-            probe.stop()
-            for w in workers:
-                w.start()
-            for _ in workers:
-                if done.get(timeout=30) != "ready":
-                    raise RuntimeError("a client process failed to start")
-            begin = time.perf_counter()
-            start.set()
-            outcomes = [done.get(timeout=300) for _ in workers]
-            elapsed = time.perf_counter() - begin
-            failures = [o for o in outcomes if o != "ok"]
-            if failures:
-                raise RuntimeError(f"a client failed: {failures[0]}")
-            memory = rss_mb(dispatcher.pid)
-        finally:
-            for w in workers:
-                w.join(timeout=10)
-            stop_process(dispatcher)
-        db = sqlite3.connect(f"file:{workdir / 'luot.db'}?mode=ro", uri=True)
-        try:
-            stored, distinct = db.execute(
-                "SELECT COUNT(*), COUNT(DISTINCT day || ' ' || number) FROM tickets").fetchone()
-        finally:
-            db.close()
+def throughput(run: BenchRun, per_client: int) -> dict[str, object]:
+    """The clients' `take`s through the broker, then what the dispatcher stored, beside raw
+    SQLite commits in the same scratch folder (the same disk)."""
+    broker, site, workdir = run.broker, run.site, run.workdir
+    raw = raw_commits_per_s(workdir, 1.0 if run.quick else 3.0)
+    dispatcher = run.start_dispatcher()
+    probe = HubLink(broker.settings("kiosk-1"), device_id="kiosk-1", site=site.id)
+    probe.start()
+    context = multiprocessing.get_context("fork")
+    start, done = context.Event(), context.Queue()
+    devices = [f"kiosk-{n}" for n in range(1, CLIENTS + 1)]
+    groups = [devices[i::PROCESSES] for i in range(PROCESSES)]
+    workers = [
+        context.Process(
+            target=client_process,
+            args=([(d, broker.settings(d)) for d in group], site.id, per_client, start, done),
+        )
+        for group in groups
+    ]
+    try:
+        probe.wait_connected(10)
+        wait_for_dispatcher(probe)
+        probe.stop()
+        for w in workers:
+            w.start()
+        for _ in workers:
+            if done.get(timeout=30) != "ready":
+                raise RuntimeError("a client process failed to start")
+        begin = time.perf_counter()
+        start.set()
+        outcomes = [done.get(timeout=300) for _ in workers]
+        elapsed = time.perf_counter() - begin
+        failures = [o for o in outcomes if o != "ok"]
+        if failures:
+            raise RuntimeError(f"a client failed: {failures[0]}")
+        memory = rss_mb(dispatcher.pid)
+    finally:
+        for w in workers:
+            w.join(timeout=10)
+        stop_process(dispatcher)
+    db = sqlite3.connect(f"file:{workdir / 'luot.db'}?mode=ro", uri=True)
+    try:
+        stored, distinct = db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT day || ' ' || number) FROM tickets").fetchone()
+    finally:
+        db.close()
     total = CLIENTS * per_client
     return {
         "bench": "dispatcher_throughput",

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import bench_broker, emit, idle_cpu_pct, parse_args, raw_round_trip, rss_mb, wait_or_fail
+from bench.common import bench_run, emit, idle_cpu_pct, rss_mb, wait_or_fail
 from dispatcher.service import Dispatcher
 from display.voice import build_voice_pack
 from luot.config import load_site
@@ -54,13 +54,12 @@ def first_frame_showing(frames: list[dict[str, Any]], counter: int, number: str,
 
 
 def main() -> None:
-    args = parse_args(__doc__ or "")
-    presses = 60 if args.quick else 300
-    idle_s = 5.0 if args.quick else 10.0
     with tempfile.TemporaryDirectory(prefix="luot-bench-site-") as tmp:
         site = load_site(write_site(Path(tmp), COUNTERS, notice=LONG_NOTICE))
-    with bench_broker(site) as (broker, site, workdir):
-        raw = raw_round_trip(broker, 200 if args.quick else 1000)
+    with bench_run(__doc__ or "", site) as run:
+        broker, workdir = run.broker, run.workdir
+        presses, idle_s = (60, 5.0) if run.quick else (300, 10.0)
+        run.measure_raw(200, 1000)
         hub = Dispatcher(site, workdir / "luot.db", broker.settings("hub"))
         hub.start()
         kiosk = HubLink(broker.settings("kiosk-1"), device_id="kiosk-1", site=site.id, purpose="bench")
@@ -114,7 +113,7 @@ def main() -> None:
             raise RuntimeError(f"no frame showed {number} at counter {counter}")
         latencies.append((shown - started) * 1000)
     call_frames = [f["ms"] for f in frames if f["calls"]]
-    target = 3 * raw["raw_p99_ms"] + 20
+    target = run.target_ms(20)
     p99 = percentile(latencies, 99)
     emit({
         "presses": len(latencies),
@@ -126,7 +125,7 @@ def main() -> None:
         "full_frame_ms": round(frames[0]["ms"], 2),
         "idle_cpu_pct": idle,
         "rss_mb": memory,
-        **raw,
+        **run.raw,
         "ok": p99 <= target and idle <= 1 and memory <= 90,
     })
 

@@ -25,15 +25,7 @@ from pathlib import Path
 import pygame
 from escpos.printer import Dummy
 
-from bench.common import (
-    bench_broker,
-    emit,
-    idle_cpu_pct,
-    parse_args,
-    raw_round_trip,
-    rss_mb,
-    wait_or_fail,
-)
+from bench.common import bench_run, emit, process_figures, summary_ms, wait_or_fail
 from dispatcher.service import Dispatcher
 from kiosk import ui as screens
 from kiosk.desk import TicketDesk
@@ -44,7 +36,6 @@ from kiosk.ui import ACTIVE_FOR_S, KioskUI
 from luot import protocol as p
 from luot.mqtt import HubLink, make_paho_client, unique_client_id
 from luot.screen import open_screen
-from luot.stats import percentile
 from testbed.broker import Mosquitto
 from testbed.supervisor import stop_process
 
@@ -122,7 +113,7 @@ def touch_to_ticket(broker: Mosquitto, count: int) -> tuple[list[float], float, 
     return samples, statistics.median(redraws) * 1000, statistics.median(renders) * 1000
 
 
-def idle_process(broker: Mosquitto, workdir: Path, tickets: int, seconds: float) -> tuple[float, float]:
+def idle_process(broker: Mosquitto, workdir: Path, tickets: int, seconds: float) -> dict[str, float]:
     """Start `luot kiosk --keys` as its own process, have it print `tickets` tickets (PNG),
     let it go back to the start screen, then measure its RSS and idle CPU."""
     config = broker.write_device_file(
@@ -151,42 +142,35 @@ def idle_process(broker: Mosquitto, workdir: Path, tickets: int, seconds: float)
         _wait(lambda: folder.exists() and len(list(folder.glob("*.png"))) >= tickets, 120, "the tickets")
         # The last number screen times out, then the fast input polling after a touch ends.
         time.sleep(2 + ACTIVE_FOR_S + 1.0)
-        cpu = idle_cpu_pct(process.pid, seconds)
-        memory = rss_mb(process.pid)
+        return process_figures(process.pid, seconds)
     finally:
         stop_process(process)
         watcher.disconnect()
         watcher.loop_stop()
-    return memory, cpu
 
 
 def main() -> None:
-    args = parse_args(__doc__.splitlines()[0])
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
-    count = 30 if args.quick else 200
-    with bench_broker() as (broker, site, workdir):
-        hub = Dispatcher(site, workdir / "luot.db", broker.settings("hub"))
+    with bench_run(__doc__.splitlines()[0]) as run:
+        broker = run.broker
+        hub = Dispatcher(run.site, run.workdir / "luot.db", broker.settings("hub"))
         hub.start()
         _wait(lambda: hub.client.is_connected() and hub.batches > 0, 10, "the dispatcher")
         try:
-            raw = raw_round_trip(broker, 200 if args.quick else 1000)
-            samples, frame_ms, render_ms = touch_to_ticket(broker, count)
-            memory, cpu = idle_process(broker, workdir, 10 if args.quick else 40, 5.0 if args.quick else 20.0)
+            run.measure_raw(200, 1000)
+            samples, frame_ms, render_ms = touch_to_ticket(broker, 30 if run.quick else 200)
+            process = idle_process(broker, run.workdir, 10 if run.quick else 40, 5.0 if run.quick else 20.0)
         finally:
             hub.stop()
-    ms = [s * 1000 for s in samples]
-    result = {
-        "touch_to_ticket_p50_ms": round(statistics.median(ms), 2),
-        "touch_to_ticket_p99_ms": round(percentile(ms, 99), 2),
+    emit({
+        **summary_ms(samples, "touch_to_ticket", digits=2),
         "render_ticket_ms": round(render_ms, 2),
         "frame_ms": round(frame_ms, 2),
-        "rss_mb": memory,
-        "idle_cpu_pct": cpu,
+        **process,
         "tickets": len(samples),
-        **raw,
-    }
-    emit(result)
+        **run.raw,
+    })
 
 
 if __name__ == "__main__":

@@ -20,15 +20,11 @@ from typing import Any
 import aiohttp
 
 from bench.common import (
-    BENCH_SITE,
-    bench_broker,
+    bench_run,
     cpu_seconds,
     emit,
-    idle_cpu_pct,
-    parse_args,
-    raw_round_trip,
+    process_figures,
     rss_mb,
-    start_dispatcher,
     summary_ms,
     wait_for_dispatcher,
     wait_or_fail,
@@ -151,8 +147,7 @@ async def hold_pages(urls: list[str], called: list[str], counter: HubLink, pid: 
         tasks = [asyncio.create_task(follow(session, url)) for url in urls]
         await asyncio.wait_for(first.wait(), 60)
         await asyncio.sleep(1.0)
-        held = {"web_rss_mb": rss_mb(pid),
-                "web_idle_cpu_pct": await asyncio.to_thread(idle_cpu_pct, pid, 2.0)}
+        held = await asyncio.to_thread(process_figures, pid, 2.0, "web_")
         cpu_before = cpu_seconds(pid)
         for number in called:
             marker["times"] = []
@@ -170,17 +165,16 @@ async def hold_pages(urls: list[str], called: list[str], counter: HubLink, pid: 
         held["web_rss_mb_after_pushes"] = rss_mb(pid)
         for task in tasks:
             task.cancel()
-    stats = summary_ms(got)
-    return {**held, "push_p50_ms": stats["p50_ms"], "push_p99_ms": stats["p99_ms"]}
+    return {**held, **summary_ms(got, "push")}
 
 
 def main() -> None:
-    args = parse_args(__doc__ or "")
-    trials, pages, pushes = (20, 500, 3) if args.quick else (100, 500, 10)
-    with bench_broker() as (broker, site, workdir):
-        raw = raw_round_trip(broker, 200 if args.quick else 1000)
-        dispatcher = start_dispatcher(broker, BENCH_SITE, workdir)
-        web, base = start_web(broker, workdir)
+    with bench_run(__doc__ or "") as run:
+        broker, site = run.broker, run.site
+        trials, pages, pushes = (20, 500, 3) if run.quick else (100, 500, 10)
+        run.measure_raw(200, 1000)
+        dispatcher = run.start_dispatcher()
+        web, base = start_web(broker, run.workdir)
         links = {d: HubLink(broker.settings(d), device_id=d, site=site.id, purpose="bench")
                  for d in ("kiosk-1", "quay-1", "quay-3")}
         try:
@@ -199,9 +193,9 @@ def main() -> None:
                 link.stop()
             stop_process(web, timeout=5)
             stop_process(dispatcher, timeout=5)
-    target = round(3 * raw["raw_p99_ms"] + 20, 2)
+    target = round(run.target_ms(20), 2)
     emit({
-        "bench": "web", "quick": args.quick, "trials": trials, **raw,
+        "bench": "web", "quick": run.quick, "trials": trials, **run.raw,
         **dom, "target_ticket_page_p99_ms": target,
         "ticket_page_within_target": dom["next_to_ticket_page"]["p99_ms"] <= target,
         "pages_held": pages, "pushes": pushes, **held,
