@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.pi_roots import Pi, PiTestError
-from fleet.release import HEALTHY, ROLLED_BACK, Release, parse_update_state
+from bench.retained import DeviceWatch
+from fleet.release import HEALTHY, ROLLED_BACK, Release, UpdateState, parse_update_state
 from luot import protocol as p
 from luot.config import BrokerSettings
-from luot.mqtt import make_paho_client, unique_client_id
 from provisioning.repository import sha256_of
 from testbed.centre import wait_until
 from testbed.releases import build_release
@@ -47,27 +47,12 @@ def prepare_pi(pi: Pi, env: dict[str, str] | None) -> None:
     updater.write_text(updater.read_text() + f"ready_timeout_s = {READY_TIMEOUT_S}\n")
 
 
-class UpdateWatch:
-    """Every device's retained update state, as the admin reads it."""
-
-    def __init__(self, settings: BrokerSettings, site_id: str) -> None:
-        self.states: dict[str, Any] = {}
-        self._client = make_paho_client(settings, unique_client_id(settings.username, "pitest-fleet"))
-        topic = p.Topics(site_id).device_update("+")
-        self._client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
-        self._client.on_message = lambda _c, _u, m: self.states.__setitem__(
-            m.topic.split("/")[-2], parse_update_state(m.payload))
-        self._client.connect_async(settings.host, settings.port)
-        self._client.loop_start()
-
-    def all_at(self, devices: list[str], state: str, version: str, target: str) -> bool:
-        wanted = (state, version, target)
-        return all((s := self.states.get(d)) is not None and (s.state, s.version, s.target) == wanted
-                   for d in devices)
-
-    def close(self) -> None:
-        self._client.loop_stop()
-        self._client.disconnect()
+def all_at(states: dict[str, UpdateState | None], devices: list[str], state: str, version: str,
+           target: str) -> bool:
+    """Whether every one of `devices` says it is in `state` on `version`, updating to `target`."""
+    wanted = (state, version, target)
+    return all((s := states.get(d)) is not None and (s.state, s.version, s.target) == wanted
+               for d in devices)
 
 
 def publish(hub: Pi, work: Path, release: Release, canaries: dict[str, str]) -> None:
@@ -102,27 +87,27 @@ def fleet_works(pis: dict[str, Pi], devices: dict[str, str], work: Path, watcher
     """The good release everywhere, then the broken one rolled back everywhere."""
     hub = pis["hub"]
     install_admin(hub, work)
-    watch = UpdateWatch(watcher, site_id)
     ids = list(devices.values())
     canaries = {role: device for role, device in devices.items() if role != "hub"}
     figures: dict[str, Any] = {}
-    try:
-        started = time.monotonic()
-        publish(hub, work, releases[GOOD], canaries)
-        if not wait_until(lambda: watch.all_at(ids, HEALTHY, GOOD, GOOD), timeout=UPDATE_TIMEOUT_S, step=1.0):
-            raise PiTestError(f"not every Pi is healthy on {GOOD}: {watch.states}")
-        figures["update_s"] = round(time.monotonic() - started, 1)
+    with DeviceWatch(watcher, p.Topics(site_id).device_update("+"), parse_update_state,
+                     "pitest-fleet") as watch:
+        states = watch.latest
+
+        def roll_out(target: str, state: str, failure: str) -> float:
+            """Publish `target`, then wait until every Pi says `state` on GOOD: the seconds it took."""
+            started = time.monotonic()
+            publish(hub, work, releases[target], canaries)
+            if not wait_until(lambda: all_at(states, ids, state, GOOD, target), timeout=UPDATE_TIMEOUT_S,
+                              step=1.0):
+                raise PiTestError(f"{failure}: {states}")
+            return round(time.monotonic() - started, 1)
+
+        figures["update_s"] = roll_out(GOOD, HEALTHY, f"not every Pi is healthy on {GOOD}")
         figures["ready_after_update"] = ready_versions(pis, units)
-        started = time.monotonic()
-        publish(hub, work, releases[BROKEN], canaries)
-        if not wait_until(lambda: watch.all_at(ids, ROLLED_BACK, GOOD, BROKEN), timeout=UPDATE_TIMEOUT_S,
-                          step=1.0):
-            raise PiTestError(f"not every Pi rolled {BROKEN} back: {watch.states}")
-        figures["rollback_s"] = round(time.monotonic() - started, 1)
+        figures["rollback_s"] = roll_out(BROKEN, ROLLED_BACK, f"not every Pi rolled {BROKEN} back")
         figures["ready_after_rollback"] = ready_versions(pis, units)
-        figures["rollback_detail"] = {d: watch.states[d].detail for d in ids}
-    finally:
-        watch.close()
+        figures["rollback_detail"] = {d: states[d].detail for d in ids}
     if {*figures["ready_after_update"].values(), *figures["ready_after_rollback"].values()} != {GOOD}:
         raise PiTestError(f"a role is not running {GOOD}: {figures}")
     return figures

@@ -26,10 +26,12 @@ from typing import Any
 from bench.common import emit
 from bench.pi_fleet import build_releases, fleet_works, prepare_pi, releases_in
 from bench.pi_roots import Pi, PiTestError, check_host, cut_network, rootfs_tarball
+from bench.retained import DeviceWatch
 from fleet.units import ROLE_UNITS
 from luot import EXAMPLE_SITE
 from luot.config import BrokerSettings, load_site
-from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable, make_paho_client, unique_client_id
+from luot.mqtt import CommandRefused, HubLink, HubTimeout, HubUnreachable
+from luot.protocol import Topics
 from provisioning.bundle import make_bundles, read_secrets
 from provisioning.firstboot import FirstBoot, PiDevice
 from provisioning.image import stage_luot_folder
@@ -105,17 +107,6 @@ def start_hub(pi: Pi) -> None:
     pi.start_unit("luot-updater")
 
 
-def statuses(settings: BrokerSettings, site_id: str) -> tuple[dict[str, bytes], Any]:
-    """Every device's retained status as it arrives (the admin may read device/…)."""
-    seen: dict[str, bytes] = {}
-    client = make_paho_client(settings, unique_client_id(settings.username, "pitest"))
-    client.on_connect = lambda c, *_: c.subscribe(f"luot/{site_id}/device/+/status", qos=1)
-    client.on_message = lambda _c, _u, m: seen.__setitem__(m.topic.split("/")[-2], m.payload)
-    client.connect_async(settings.host, settings.port)
-    client.loop_start()
-    return seen, client
-
-
 def broker_settings(work: Path, device: str) -> BrokerSettings:
     """How the harness reaches the emulated hub's broker as `device`."""
     return BrokerSettings(host="127.0.0.1", port=1883, username=device,
@@ -134,16 +125,14 @@ def centre_works(work: Path, site_id: str) -> dict[str, Any]:
             raise PiTestError(f"{device} cannot reach the emulated hub's broker")
         return hub_link
 
-    seen, watcher = statuses(settings("admin"), site_id)
-    try:
+    # Every device's retained status, as the admin (who may read device/…) sees it.
+    with DeviceWatch(settings("admin"), Topics(site_id).device_status("+"), bytes, "pitest") as watch:
+        seen = watch.latest
         started = time.monotonic()
         # Before any link of ours connects: a HubLink announces its own device online.
         if not wait_until(lambda: all(seen.get(d) == b"online" for d in PIS.values()), timeout=300):
             raise PiTestError(f"not every device came online: {seen}")
         online_s = round(time.monotonic() - started, 1)
-    finally:
-        watcher.loop_stop()
-        watcher.disconnect()
     # Devices the emulated Pis are not (a client id is its user: a second kiosk-1 would push the
     # emulated one off): the admin takes the number, another counter calls it.
     admin, counter = link("admin"), link("quay-2")
