@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import bench_run, emit, idle_cpu_pct, rss_mb, wait_or_fail
+from bench.common import bench_run, emit, idle_cpu_pct, rss_mb, wait_for_dispatcher, wait_or_fail
 from dispatcher.service import Dispatcher
 from display.voice import build_voice_pack
 from luot.config import load_site
@@ -74,6 +74,7 @@ def main() -> None:
         try:
             if not all(link.wait_connected(5) for link in links):
                 raise RuntimeError("the bench clients could not connect")
+            wait_for_dispatcher(kiosk)  # a take sent before it subscribed would go unanswered
             codes = [s.code for s in site.services]
             for i in range(presses + 2 * COUNTERS):
                 kiosk.request("take", service=codes[i % len(codes)])
