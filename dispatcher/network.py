@@ -94,6 +94,10 @@ class DrivenLink:
         if rc == paho.MQTT_ERR_SUCCESS:
             rc = self.client.loop_misc()
         self._done_at = time.monotonic()
+        if self._done_at - selected > STALL_S:
+            # Frozen (or starved) inside this round: what reached the socket meanwhile is read
+            # by the next round as a stall's, under the time before it, not as just arrived.
+            self._done_at = selected
         if rc != paho.MQTT_ERR_SUCCESS:
             log.warning("lost the broker (%s); reconnecting", paho.error_string(rc))
             self._lost()

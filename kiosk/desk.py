@@ -112,9 +112,13 @@ class TicketDesk:
         self.publish_health()
 
     def stop(self) -> None:
+        """Finish the job in hand, then let go of the printer (unless a hung device still
+        holds the worker: closing under it would race the ticket being written)."""
         self._jobs.put(None)
         if self._thread is not None:
             self._thread.join(timeout=GIVE_UP_AFTER_S + 2)
+        if self._thread is None or not self._thread.is_alive():
+            self.printer.close()
 
     def submit(self, request: TakeRequest | Reprint) -> None:
         self._jobs.put(request)

@@ -36,6 +36,8 @@ def centre(site, tmp_path):
         links[device] = HubLink(broker.settings(device), device_id=device, site=site.id)
         links[device].start()
         assert links[device].wait_connected(5)
+    # The dispatcher says `online` once it has subscribed: a command sent earlier goes unheard.
+    wait_for(lambda: all(link.hub_online for link in links.values()), what="the dispatcher online")
     yield hub, links
     for link in links.values():
         link.stop()
