@@ -54,14 +54,17 @@ def read_password(s: Section, default_file: Path | None = None) -> str:
     keeps it out of a file others may read); `default_file` where neither is given."""
     if s.has("password") and s.has("password_file"):
         s.problem("password_file", "give either password or password_file, not both")
-    if s.has("password_file") or (default_file is not None and not s.has("password")):
-        name = s.str("password_file") if s.has("password_file") else str(default_file)
-        try:
-            return Path(name).read_text(encoding="utf-8").strip()
-        except OSError as e:
-            s.problem("password_file", f"cannot read {name}: {e.strerror}")
-            return ""
-    return s.str("password")
+    if s.has("password_file"):
+        name = s.str("password_file")
+    elif default_file is not None and not s.has("password"):
+        name = str(default_file)
+    else:
+        return s.str("password")
+    try:
+        return Path(name).read_text(encoding="utf-8").strip()
+    except OSError as e:
+        s.problem("password_file", f"cannot read {name}: {e.strerror}")
+        return ""
 
 
 def load_device(path: str | Path) -> DeviceConfig:
